@@ -1,0 +1,28 @@
+"""``nova eval <what>``: run one of the library's evaluations and print its table."""
+
+from __future__ import annotations
+
+import argparse
+from importlib import import_module
+from typing import Any
+
+# name -> module exposing add_arguments(parser) and run(args) -> int
+EVALS: dict[str, str] = {}
+
+
+def register(subparsers: Any) -> None:
+    """Add ``nova eval`` and one sub-subcommand per registered evaluation."""
+    parser = subparsers.add_parser("eval", help="run an evaluation and print its table")
+    which = parser.add_subparsers(dest="evaluation", required=True)
+    for name, mod_name in EVALS.items():
+        mod = import_module(mod_name)
+        p = which.add_parser(name, help=(mod.__doc__ or name).strip().splitlines()[0])
+        mod.add_arguments(p)
+        p.set_defaults(func=_runner(mod))
+
+
+def _runner(mod: Any) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        return int(mod.run(args))
+
+    return run

@@ -1,0 +1,1 @@
+"""Library evaluations behind ``nova eval``."""
