@@ -1,0 +1,6 @@
+"""Chat models: an OpenAI-compatible model from the environment, or the embedded offline one."""
+
+from nova_graph.models.factory import default_model, describe_model, is_offline
+from nova_graph.models.offline import OFFLINE_NOTICE, OfflineChatModel
+
+__all__ = ["OFFLINE_NOTICE", "OfflineChatModel", "default_model", "describe_model", "is_offline"]

@@ -1,0 +1,48 @@
+"""Pick the chat model from the environment.
+
+``OPENAI_API_KEY`` set → :class:`langchain_openai.ChatOpenAI` (``OPENAI_BASE_URL`` for any
+OpenAI-compatible server such as Ollama or vLLM, ``NOVA_MODEL`` for the model name); otherwise the
+embedded :class:`~nova_graph.models.offline.OfflineChatModel`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from langchain_core.language_models import BaseChatModel
+
+from nova_graph.models.offline import OfflineChatModel
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+
+
+def default_model(*, model_name: str | None = None, timeout: float = 60.0) -> BaseChatModel:
+    """The configured chat model, or the offline model when no API key is set."""
+    api_key = os.environ.get("OPENAI_API_KEY", "").strip()
+    if not api_key:
+        return OfflineChatModel()
+    from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
+
+    return ChatOpenAI(
+        model=model_name or os.environ.get("NOVA_MODEL") or DEFAULT_OPENAI_MODEL,
+        api_key=SecretStr(api_key),
+        base_url=os.environ.get("OPENAI_BASE_URL") or None,
+        timeout=timeout,
+        max_retries=0,  # retries belong to the graph's RetryPolicy, where they are recorded
+        temperature=0,
+    )
+
+
+def is_offline(model: BaseChatModel) -> bool:
+    """True when ``model`` is the embedded offline model."""
+    return isinstance(model, OfflineChatModel)
+
+
+def describe_model(model: BaseChatModel) -> str:
+    """A short human-readable name of the model, never including secrets."""
+    if is_offline(model):
+        return "offline (embedded deterministic model; no language model configured)"
+    name = getattr(model, "model_name", None) or getattr(model, "model", None) or "?"
+    base = getattr(model, "openai_api_base", None)
+    return f"{type(model).__name__}({name}{', ' + str(base) if base else ''})"

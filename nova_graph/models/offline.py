@@ -1,0 +1,183 @@
+"""The embedded offline chat model: deterministic, honest, and able to call tools.
+
+It is a real :class:`~langchain_core.language_models.BaseChatModel`, so the graph, the agents and
+users' own tests run with no network. It calls a bound tool when the request clearly asks for it
+(the request shares the tool's distinctive words and every required argument can be read off the
+request), otherwise answers from tool results and context, and always says that no language model
+is configured.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from pydantic import Field
+
+OFFLINE_NOTICE = (
+    "(offline mode: no language model is configured, so this answer comes from nova_graph's "
+    "embedded offline model and the agent's tools; set OPENAI_API_KEY to use a real model)"
+)
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    "a an the of to for in on at by and or is are be was it this that with from my our me "
+    "please can could would you your i we us what whats which who how do does get show give "
+    "list tell about all any some up new".split()
+)
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_QUOTED = re.compile(r"[\"“']([^\"”']{1,500})[\"”']")
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "es", "s", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _stems(text: str) -> set[str]:
+    return {_stem(w) for w in _words(text)}
+
+
+class OfflineChatModel(BaseChatModel):
+    """Deterministic chat model used when no OpenAI-compatible model is configured."""
+
+    bound_tools: list[dict[str, Any]] = Field(default_factory=list)
+    min_tool_overlap: int = 1
+
+    @property
+    def _llm_type(self) -> str:
+        return "nova-offline"
+
+    def bind_tools(  # type: ignore[override]
+        self, tools: Sequence[dict[str, Any] | type | Any | BaseTool], **kwargs: Any
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Return a copy of this model that may call ``tools``."""
+        schemas = [convert_to_openai_tool(t)["function"] for t in tools]
+        return self.model_copy(update={"bound_tools": schemas})
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        request = _last_request(messages)
+        results = _tool_results_since_request(messages)
+        if not results and self.bound_tools:
+            call = self._choose_tool_call(request)
+            if call is not None:
+                msg = AIMessage(content="", tool_calls=[call])
+                return ChatResult(generations=[ChatGeneration(message=msg)])
+        return ChatResult(
+            generations=[ChatGeneration(message=AIMessage(content=_answer(messages, results)))]
+        )
+
+    def _choose_tool_call(self, request: str) -> dict[str, Any] | None:
+        req = _stems(request)
+        best: tuple[float, dict[str, Any]] | None = None
+        for i, schema in enumerate(self.bound_tools):
+            name_words = {_stem(w) for w in schema["name"].lower().split("_") if w not in _STOP}
+            desc_words = _stems(schema.get("description", "").split(".")[0])
+            overlap = 2 * len(req & name_words) + len(req & desc_words)
+            if len(req & (name_words | desc_words)) < self.min_tool_overlap:
+                continue
+            args = _fill_arguments(schema.get("parameters", {}), request)
+            if args is None:
+                continue
+            score = overlap - 0.01 * i  # earlier tools win ties, deterministically
+            if best is None or score > best[0]:
+                call = {"name": schema["name"], "args": args, "id": f"call_{schema['name']}"}
+                best = (score, call)
+        return best[1] if best else None
+
+
+def _last_request(messages: Sequence[BaseMessage]) -> str:
+    for m in reversed(messages):
+        if isinstance(m, HumanMessage):
+            return m.text if hasattr(m, "text") else str(m.content)
+    return ""
+
+
+def _tool_results_since_request(messages: Sequence[BaseMessage]) -> list[ToolMessage]:
+    out: list[ToolMessage] = []
+    for m in reversed(messages):
+        if isinstance(m, HumanMessage):
+            break
+        if isinstance(m, ToolMessage):
+            out.append(m)
+    return list(reversed(out))
+
+
+def _fill_arguments(parameters: dict[str, Any], request: str) -> dict[str, Any] | None:
+    """Read each required argument off the request; None when one cannot be read."""
+    props: dict[str, Any] = parameters.get("properties", {})
+    required = parameters.get("required", [])
+    args: dict[str, Any] = {}
+    numbers = _NUMBER.findall(request)
+    quoted = _QUOTED.findall(request)
+    for name in required:
+        spec = props.get(name, {})
+        kind = spec.get("type")
+        if "enum" in spec:
+            hit = next((v for v in spec["enum"] if str(v).lower() in request.lower()), None)
+            if hit is None:
+                return None
+            args[name] = hit
+        elif kind in ("integer", "number"):
+            if not numbers:
+                return None
+            value = numbers.pop(0)
+            args[name] = int(float(value)) if kind == "integer" else float(value)
+        elif kind == "boolean":
+            args[name] = True
+        elif kind == "string" or kind is None:
+            args[name] = quoted.pop(0) if quoted else _payload(request)
+        else:
+            return None
+    return args
+
+
+def _payload(request: str) -> str:
+    """The part of a request a text tool should work on: after a colon when there is one."""
+    head, sep, tail = request.partition(":")
+    return tail.strip() if sep and tail.strip() else request.strip()
+
+
+def _answer(messages: Sequence[BaseMessage], results: list[ToolMessage]) -> str:
+    parts: list[str] = []
+    for r in results:
+        content = r.content if isinstance(r.content, str) else json.dumps(r.content)
+        parts.append(f"Result of `{r.name}`:\n{content}")
+    if not parts:
+        context = _context_block(messages)
+        parts.append(
+            "I could not do this without a language model: none of my tools matches the request."
+        )
+        if context:
+            parts.append(f"Relevant context I was given:\n{context}")
+    parts.append(OFFLINE_NOTICE)
+    return "\n\n".join(parts)
+
+
+def _context_block(messages: Sequence[BaseMessage]) -> str:
+    for m in messages:
+        if isinstance(m, SystemMessage) and "<memories>" in str(m.content):
+            text = str(m.content)
+            return text[text.index("<memories>") : text.rindex("</memories>") + len("</memories>")]
+    return ""
