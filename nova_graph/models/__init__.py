@@ -2,5 +2,13 @@
 
 from nova_graph.models.factory import default_model, describe_model, is_offline
 from nova_graph.models.offline import OFFLINE_NOTICE, OfflineChatModel
+from nova_graph.models.testing import FunctionChatModel
 
-__all__ = ["OFFLINE_NOTICE", "OfflineChatModel", "default_model", "describe_model", "is_offline"]
+__all__ = [
+    "OFFLINE_NOTICE",
+    "FunctionChatModel",
+    "OfflineChatModel",
+    "default_model",
+    "describe_model",
+    "is_offline",
+]

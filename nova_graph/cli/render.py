@@ -1,0 +1,42 @@
+"""Printing a run's outcome for people: the route, each agent's answer, failures."""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+
+def render_outcome(state: dict[str, Any], out: TextIO) -> None:
+    """Write the route, per-agent results, failures and the final answer of one turn."""
+    decision = state.get("decision") or {}
+    routes = state.get("routes") or []
+    scores = decision.get("scores") or {}
+    if routes:
+        shown = ", ".join(f"{r} ({scores[r]:.2f})" if r in scores else r for r in routes)
+        out.write(f"route: {shown}\n")
+    else:
+        out.write("route: (none: out of scope)\n")
+    if decision.get("model_calls"):
+        out.write(f"routing model calls: {decision['model_calls']}\n")
+    for name in routes:
+        result = (state.get("results") or {}).get(name)
+        if result is None:
+            continue
+        tools = ", ".join(t["name"] for t in result["tool_calls"]) or "none"
+        out.write(f"\n[{name}] tools: {tools}; {result['latency_ms']:.0f} ms\n")
+        out.write(result["answer"].strip() + "\n")
+    for f in state.get("failures") or []:
+        out.write(
+            f"\nFAILED [{f['agent']}] {f['error_type']}: {f['message']} "
+            f"(attempts: {f['attempts']})\n"
+        )
+    messages = state.get("messages") or []
+    if messages:
+        out.write("\n--- answer ---\n" + str(messages[-1].content).strip() + "\n")
+
+
+def render_interrupt(payload: Any, out: TextIO) -> None:
+    """Write a pending clarifying question or approval request."""
+    if isinstance(payload, dict) and "question" in payload:
+        out.write(f"nova asks: {payload['question']}\n")
+    else:
+        out.write(f"nova needs your input: {payload}\n")

@@ -1,0 +1,68 @@
+"""The join node: compose one answer from every agent's result and every failure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage
+
+from nova_graph.models.offline import OFFLINE_NOTICE
+from nova_graph.roster import Roster
+from nova_graph.state import NovaState
+
+
+def compose_answer(state: NovaState, roster: Roster) -> str:
+    """One answer for the user: each agent's part in route order, then what could not be done."""
+    routes = state.get("routes") or []
+    results = state.get("results") or {}
+    failures = state.get("failures") or []
+    parts: list[str] = []
+    offline = False
+    ok = [results[a] for a in routes if a in results and results[a]["status"] == "ok"]
+    for r in ok:
+        body = r["answer"]
+        if OFFLINE_NOTICE in body:
+            offline = True
+            body = body.replace(OFFLINE_NOTICE, "")
+        body = body.strip()
+        if r["memories"]:
+            used = ", ".join(
+                f"{m['id']} ({_age(m['age_seconds'])} old)" for m in r["memories"]
+            )
+            body += f"\n(memories used: {used})"
+        if len(routes) > 1:
+            parts.append(f"**{r['agent']}** — {roster[r['agent']].description}\n{body}")
+        else:
+            parts.append(body)
+    for f in failures:
+        parts.append(
+            f"I could not complete the {f['agent']} part of this request: "
+            f"{f['error_type']}: {f['message']} (after {f['attempts']} attempt(s))."
+        )
+    missing = [a for a in routes if a not in results and not any(f["agent"] == a for f in failures)]
+    for a in missing:
+        parts.append(f"The {a} part of this request produced no result.")
+    if not parts:
+        parts.append("No agent produced an answer.")
+    if offline:
+        parts.append(OFFLINE_NOTICE)
+    return "\n\n".join(parts)
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{int(seconds)}s"
+    if seconds < 7200:
+        return f"{int(seconds // 60)}min"
+    if seconds < 172800:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
+def make_compose_node(roster: Roster) -> Any:
+    """The join node writing the composed answer as the final AI message."""
+
+    def compose(state: NovaState) -> dict[str, Any]:
+        return {"messages": [AIMessage(compose_answer(state, roster), name="nova")]}
+
+    return compose

@@ -1,0 +1,106 @@
+"""``build_graph``: the whole Nova system, one call, every part replaceable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from nova_graph.agents import make_agent_node
+from nova_graph.compose import make_compose_node
+from nova_graph.errors import InvalidRequestError
+from nova_graph.models import default_model
+from nova_graph.roster import Roster, load_roster
+from nova_graph.routing.decision import Router
+from nova_graph.state import NovaInput, NovaState
+from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
+from nova_graph.tools import ToolContext, build_tools, select_tools
+from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES
+
+SUPERVISOR_NODE = "supervisor"
+COMPOSE_NODE = "compose"
+
+
+def default_router(roster: Roster) -> Router:
+    """The embedding router learned from the roster's example requests."""
+    from nova_graph.routing import SemanticRouter
+
+    return SemanticRouter.from_examples(roster.examples())
+
+
+def build_graph(
+    *,
+    roster: Roster | None = None,
+    router: Router | None = None,
+    memory: Any = None,
+    checkpointer: BaseCheckpointSaver[Any] | Literal[False] | None = None,
+    model: BaseChatModel | None = None,
+    out_of_scope: OutOfScopePolicy = "refuse",
+    data_dir: str | Path | None = None,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Build and compile the Nova graph.
+
+    Args:
+        roster: the agents (default: the packaged roster).
+        router: anything with ``route(text) -> RouteDecision`` (default: a ``SemanticRouter``
+            over the roster's example requests).
+        memory: a ``ChromaMemory`` (or compatible) for context recall; ``None`` for none.
+        checkpointer: where runs are saved (default: in memory); ``False`` for none, as
+            LangGraph Studio / the LangGraph server supply their own.
+        model: the chat model every agent uses unless its spec names one (default: from the
+            environment, or the embedded offline model).
+        out_of_scope: ``"refuse"`` to answer honestly that no agent covers a request, or
+            ``"general"`` to hand it to the first general-family agent.
+        data_dir: where tools keep their data (default: the user's nova_graph data directory).
+        max_request_bytes: the largest request accepted.
+    """
+    if out_of_scope not in ("refuse", "general"):
+        raise InvalidRequestError(
+            f"out_of_scope must be 'refuse' or 'general', got {out_of_scope!r}"
+        )
+    roster = roster if roster is not None else load_roster()
+    if not isinstance(roster, Roster):
+        raise InvalidRequestError(
+            f"roster must be a nova_graph.Roster, got {type(roster).__name__}; "
+            "use nova_graph.load_roster(path)"
+        )
+    model = model if model is not None else default_model()
+    router = router if router is not None else default_router(roster)
+    ctx = ToolContext(memory=memory, model=model)
+    if data_dir is not None:
+        ctx.data_dir = Path(data_dir)
+    registry = build_tools(ctx)
+
+    supervisor = Supervisor(
+        roster, router, memory=memory, out_of_scope=out_of_scope,
+        max_request_bytes=max_request_bytes,
+    )
+    builder = StateGraph(NovaState, input_schema=NovaInput)
+    builder.add_node(SUPERVISOR_NODE, supervisor)
+    builder.add_node(REFUSE_NODE, supervisor.refuse)
+    builder.add_node(COMPOSE_NODE, make_compose_node(roster))
+    for spec in roster:
+        agent_model = model
+        if spec.model is not None:
+            agent_model = default_model(model_name=spec.model)
+        node = make_agent_node(spec, agent_model, select_tools(registry, spec.tools))
+        builder.add_node(spec.name, node)
+        builder.add_edge(spec.name, COMPOSE_NODE)
+    builder.add_edge(START, SUPERVISOR_NODE)
+    builder.add_conditional_edges(
+        SUPERVISOR_NODE, supervisor.dispatch, [*roster.names, REFUSE_NODE]
+    )
+    builder.add_edge(REFUSE_NODE, END)
+    builder.add_edge(COMPOSE_NODE, END)
+    saver: BaseCheckpointSaver[Any] | None
+    if checkpointer is False:
+        saver = None
+    else:
+        saver = checkpointer if checkpointer is not None else InMemorySaver()
+    return builder.compile(checkpointer=saver, name="nova")

@@ -1,0 +1,93 @@
+"""The graph state: what the supervisor decided, what each agent returned, what failed."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph import add_messages
+
+
+class ToolCallRecord(TypedDict):
+    """One tool call an agent made, with its output (or error)."""
+
+    name: str
+    args: dict[str, Any]
+    output: str
+    ok: bool
+
+
+class MemoryRef(TypedDict):
+    """A memory handed to an agent as context, with its age when it was used."""
+
+    id: str
+    text: str
+    age_seconds: float
+
+
+class AgentResult(TypedDict):
+    """What one agent produced for its part of the request."""
+
+    agent: str
+    request: str
+    answer: str
+    status: Literal["ok", "failed"]
+    tool_calls: list[ToolCallRecord]
+    memories: list[MemoryRef]
+    model_calls: int
+    latency_ms: float
+    attempts: int
+
+
+class Failure(TypedDict):
+    """An agent (or tool) failure recorded in state instead of being swallowed."""
+
+    agent: str
+    error_type: str
+    message: str
+    attempts: int
+
+
+class AgentTask(TypedDict, total=False):
+    """The input one agent node receives through ``Send``."""
+
+    agent: str
+    request: str
+    history: list[dict[str, str]]
+    memories: list[MemoryRef]
+
+
+def merge_results(
+    left: dict[str, AgentResult] | None, right: dict[str, AgentResult] | None
+) -> dict[str, AgentResult]:
+    """Reducer: merge per-agent results; ``None`` starts a new turn with no results."""
+    if right is None:
+        return {}
+    return {**(left or {}), **right}
+
+
+def extend_failures(left: list[Failure] | None, right: list[Failure] | None) -> list[Failure]:
+    """Reducer: append failures; ``None`` starts a new turn with no failures."""
+    if right is None:
+        return []
+    return [*(left or []), *right]
+
+
+class NovaState(TypedDict, total=False):
+    """State of one Nova conversation thread (LangGraph channels)."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    request: str
+    decision: dict[str, Any]
+    routes: list[str]
+    clarification: dict[str, Any] | None
+    memories: list[MemoryRef]
+    results: Annotated[dict[str, AgentResult], merge_results]
+    failures: Annotated[list[Failure], extend_failures]
+    routing_model_calls: int
+
+
+class NovaInput(TypedDict):
+    """What a caller sends: the new user message(s)."""
+
+    messages: Annotated[list[AnyMessage], add_messages]

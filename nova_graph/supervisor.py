@@ -1,0 +1,167 @@
+"""The supervisor node: validate the request, recall context, route, ask when unsure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Send, interrupt
+
+from nova_graph.roster import Family, Roster
+from nova_graph.routing.decision import RouteDecision, Router
+from nova_graph.state import AgentTask, MemoryRef, NovaState
+from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
+
+OutOfScopePolicy = Literal["refuse", "general"]
+REFUSE_NODE = "out_of_scope"
+HISTORY_MESSAGES = 6
+
+
+class Supervisor:
+    """Routes each request to one or several agents, a clarifying question, or a refusal."""
+
+    def __init__(
+        self,
+        roster: Roster,
+        router: Router,
+        *,
+        memory: Any = None,
+        out_of_scope: OutOfScopePolicy = "refuse",
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        memory_k: int = 5,
+    ) -> None:
+        self.roster = roster
+        self.router = router
+        self.memory = memory
+        self.out_of_scope = out_of_scope
+        self.max_request_bytes = max_request_bytes
+        self.memory_k = memory_k
+
+    # -- node ---------------------------------------------------------------------------------
+    def __call__(self, state: NovaState, config: RunnableConfig) -> dict[str, Any]:
+        """Supervisor node: decide the routes for the latest user message."""
+        messages = state.get("messages") or []
+        if not messages:
+            validate_request(None)
+        text = validate_request(message_text(messages[-1]), max_bytes=self.max_request_bytes)
+        decision = self.router.route(text)
+        clarification: dict[str, Any] | None = None
+        if decision.ambiguous and len(decision.agents) > 1:
+            question = self.clarifying_question(decision)
+            answer = interrupt(question)
+            clarification = {**question, "answer": answer}
+            decision = self._resolve(decision, answer)
+        routes = [a for a in decision.agents if a in self.roster]
+        if not routes and self.out_of_scope == "general":
+            general = self.roster.by_family(Family.GENERAL)
+            routes = [general[0].name] if general else []
+        return {
+            "request": text,
+            "decision": decision.model_dump(),
+            "routes": routes,
+            "clarification": clarification,
+            "memories": self._recall(text, config),
+            "results": None,  # reducer: start this turn with no results
+            "failures": None,
+            "routing_model_calls": decision.model_calls,
+        }
+
+    # -- conditional edge ---------------------------------------------------------------------
+    def dispatch(self, state: NovaState) -> list[Send] | str:
+        """Fan out to every routed agent through ``Send``, or to the refusal node."""
+        routes = state.get("routes") or []
+        if not routes:
+            return REFUSE_NODE
+        decision = RouteDecision.model_validate(state.get("decision") or {})
+        clause_for = {c.agent: c.text for c in decision.clauses if c.agent}
+        history = _history(state.get("messages") or [])
+        memories = state.get("memories") or []
+        return [
+            Send(
+                name,
+                AgentTask(
+                    agent=name,
+                    request=clause_for.get(name, state["request"]) if len(routes) > 1 else state[
+                        "request"
+                    ],
+                    history=history,
+                    memories=memories,
+                ),
+            )
+            for name in routes
+        ]
+
+    def refuse(self, state: NovaState) -> dict[str, Any]:
+        """Out-of-scope node: say honestly that no agent covers the request."""
+        families = sorted({a.family.value for a in self.roster})
+        text = (
+            "Sorry, that is outside what my agents cover, so I won't guess. "
+            f"I can help with: {', '.join(families)} tasks "
+            f"({len(self.roster)} agents; e.g. {', '.join(self.roster.names[:4])})."
+        )
+        return {"messages": [AIMessage(text, name="nova")]}
+
+    # -- helpers ------------------------------------------------------------------------------
+    def clarifying_question(self, decision: RouteDecision) -> dict[str, Any]:
+        """The interrupt payload asking the user which candidate agent they meant."""
+        options = [
+            {"agent": a, "description": self.roster[a].description}
+            for a in decision.agents
+            if a in self.roster
+        ]
+        listed = "; or ".join(
+            f"({i}) {o['description'].rstrip('.')}" for i, o in enumerate(options, start=1)
+        )
+        return {
+            "type": "clarification",
+            "question": f"Did you mean {listed}? Reply with the number or the agent name.",
+            "options": options,
+        }
+
+    def _resolve(self, decision: RouteDecision, answer: Any) -> RouteDecision:
+        """Apply the user's answer to a clarifying question."""
+        options = list(decision.agents)
+        chosen: list[str] = []
+        if isinstance(answer, dict):
+            answer = answer.get("agent", answer.get("answer"))
+        if isinstance(answer, int) and 1 <= answer <= len(options):
+            chosen = [options[answer - 1]]
+        elif isinstance(answer, str):
+            key = answer.strip().lower()
+            if key.isdigit() and 1 <= int(key) <= len(options):
+                chosen = [options[int(key) - 1]]
+            elif key in self.roster:
+                chosen = [key]
+            elif key:
+                follow = self.router.route(key)
+                picks = [a for a in follow.agents if a in options] or follow.agents[:1]
+                chosen = picks[:1]
+        elif isinstance(answer, list):
+            chosen = [a for a in answer if isinstance(a, str) and a in self.roster]
+        return decision.model_copy(
+            update={"agents": chosen, "ambiguous": False, "out_of_scope": not chosen}
+        )
+
+    def _recall(self, text: str, config: RunnableConfig) -> list[MemoryRef]:
+        if self.memory is None:
+            return []
+        namespace = (config.get("configurable") or {}).get("user_id", "default")
+        now = datetime.now(UTC)
+        found = self.memory.recall(text, namespace=namespace, k=self.memory_k, now=now)
+        return [
+            MemoryRef(id=m.id, text=m.text, age_seconds=(now - m.created_at).total_seconds())
+            for m in found
+        ]
+
+
+def _history(messages: list[Any]) -> list[dict[str, str]]:
+    """Recent conversation turns (text only), excluding the current request."""
+    turns: list[dict[str, str]] = []
+    for m in messages[:-1][-HISTORY_MESSAGES:]:
+        if isinstance(m, HumanMessage):
+            turns.append({"role": "user", "content": str(message_text(m))})
+        elif isinstance(m, AIMessage) and m.content:
+            turns.append({"role": "assistant", "content": str(message_text(m))})
+    return turns
