@@ -37,3 +37,7 @@ class ModelConfigError(NovaError):
 
 class AgentFailure(NovaError):
     """An agent failed after its retries; carried in state as a failure record."""
+
+
+class PipelineError(ToolError):
+    """A pipeline file names an unknown step, or a run/retry request cannot be carried out."""
