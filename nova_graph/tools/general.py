@@ -56,7 +56,9 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         try:
             tree = ast.parse(candidate.strip(), mode="eval")
         except SyntaxError as exc:
-            raise ToolError(f"cannot parse {candidate.strip()!r} as arithmetic: {exc.msg}") from None
+            raise ToolError(
+                f"cannot parse {candidate.strip()!r} as arithmetic: {exc.msg}"
+            ) from None
         try:
             value = _evaluate(tree)
         except ZeroDivisionError:
