@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from enum import Enum
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from nova_graph.errors import RosterError
 
 
-class Family(str, Enum):
+class Family(StrEnum):
     """The four agent families."""
 
     GENERAL = "general"

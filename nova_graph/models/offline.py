@@ -155,7 +155,7 @@ def _fill_arguments(parameters: dict[str, Any], request: str) -> dict[str, Any] 
 
 def _payload(request: str) -> str:
     """The part of a request a text tool should work on: after a colon when there is one."""
-    head, sep, tail = request.partition(":")
+    _, sep, tail = request.partition(":")
     return tail.strip() if sep and tail.strip() else request.strip()
 
 

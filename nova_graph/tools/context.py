@@ -8,7 +8,7 @@ from typing import Any
 
 
 def default_data_dir() -> Path:
-    """The user's nova_graph data directory (``$NOVA_DATA_DIR`` or ``~/.local/share/nova_graph``)."""
+    """The user's data directory: ``$NOVA_DATA_DIR``, else ``~/.local/share/nova_graph``."""
     import os
 
     env = os.environ.get("NOVA_DATA_DIR")

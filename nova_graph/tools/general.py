@@ -1,4 +1,4 @@
-"""General-chat tools: the clock and simple arithmetic (memory tools come from nova_graph.memory)."""
+"""General-chat tools: the clock and arithmetic (memory tools come from nova_graph.memory)."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
 
     @tool
     def calculate(expression: str) -> str:
-        """Calculate an arithmetic expression such as '12 * (3 + 4)'; numbers and + - * / % ** only."""
+        """Calculate an arithmetic expression such as '12 * (3 + 4)' (+ - * / % ** only)."""
         expr = expression.strip()
         if "=" in expr or not expr:
             expr = expr.split("=")[0].strip()

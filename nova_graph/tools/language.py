@@ -24,7 +24,7 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
 
     @tool
     def extract_tasks(text: str) -> str:
-        """Extract a structured task list from requirements text: one task per bullet or sentence."""
+        """Extract a structured task list from requirements: one task per bullet or sentence."""
         lines = [m.group(1) for line in text.splitlines() if (m := _BULLET.match(line))]
         if not lines:
             lines = [s.strip().rstrip(".") for s in _SENTENCE.split(text.strip()) if s.strip()]
