@@ -17,6 +17,8 @@ from nova_graph.tools.context import ToolContext
 FAMILY_MODULES: tuple[str, ...] = (
     "nova_graph.tools.general",
     "nova_graph.tools.language",
+    "nova_graph.tools.erp",
+    "nova_graph.tools.pipelines.tools",
 )
 
 

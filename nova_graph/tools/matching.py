@@ -10,7 +10,8 @@ T = TypeVar("T")
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Words that say what the user wants done, not which record they mean.
-_FILLER_WORDS = """a an the of to for in on at by and or is are be was it this that with from my our me
+_FILLER_WORDS = """a an the of to for in on at by and or is are be was it this that with from
+    my our me
     please can could would you your i we us what whats which who how do does did get show give
     list tell about all any some up new many much have has had there their them its find look
     check see need want know current currently right now today left still much part parts item

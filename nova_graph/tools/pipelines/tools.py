@@ -232,9 +232,7 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         """Preview the supplier stock feed CSV waiting in the inbox before importing it."""
         path = ctx.data_dir / "inbox" / "parts_feed.csv"
         if not path.exists():
-            return (
-                f"No feed in {path.parent}; importing will write and use the demo supplier feed."
-            )
+            return f"No feed in {path.parent}; importing will write and use the demo supplier feed."
         with path.open(encoding="utf-8", newline="") as fh:
             rows = list(csv.reader(fh))
         head = "\n".join(", ".join(r) for r in rows[:6])
