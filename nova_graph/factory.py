@@ -1,0 +1,118 @@
+"""``graph_from_settings``: build the checkpointer, memory, model and router from ``NovaSettings``.
+
+``build_graph`` takes objects; this module turns configuration (environment variables) into those
+objects, so a laptop, LangGraph Studio and a fleet of workers all run the same graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph.state import CompiledStateGraph
+
+from nova_graph.checkpoint import sqlite_checkpointer
+from nova_graph.checkpoint_postgres import postgres_checkpointer
+from nova_graph.errors import ConfigurationError
+from nova_graph.graph import build_graph
+from nova_graph.models import default_model
+from nova_graph.roster import Family, Roster, load_roster
+from nova_graph.routing.decision import Router
+from nova_graph.settings import NovaSettings, load_settings
+
+
+def checkpointer_from_settings(settings: NovaSettings) -> BaseCheckpointSaver[Any]:
+    """PostgreSQL for a ``postgresql://`` URL, in memory for ``memory``, SQLite otherwise."""
+    backend = settings.checkpoint_backend
+    if backend == "postgres":
+        return postgres_checkpointer(settings.checkpoint_url)  # type: ignore[no-any-return]
+    if backend == "memory":
+        return InMemorySaver()
+    return sqlite_checkpointer(settings.sqlite_path)
+
+
+def memory_from_settings(settings: NovaSettings) -> Any:
+    """A ``ChromaMemory`` on a Chroma server (``http(s)://`` URL) or directory; None for 'off'."""
+    if settings.chroma_url.lower() == "off":
+        return None
+    from nova_graph.memory import ChromaMemory
+
+    if settings.chroma_is_server:
+        return ChromaMemory(url=settings.chroma_url)
+    return ChromaMemory(path=settings.chroma_path)
+
+
+def model_from_settings(settings: NovaSettings) -> BaseChatModel:
+    """The OpenAI-compatible model the settings name, or the embedded offline model."""
+    return default_model(
+        model_name=settings.model,
+        timeout=settings.model_timeout,
+        api_key=settings.openai_api_key,
+        base_url=settings.openai_base_url,
+    )
+
+
+def roster_from_settings(settings: NovaSettings) -> Roster:
+    """The roster file the settings name, or the packaged roster."""
+    return load_roster(settings.roster_path)
+
+
+def router_from_settings(settings: NovaSettings, roster: Roster) -> Router:
+    """The semantic router over ``roster``'s examples, with the settings' thresholds."""
+    from nova_graph.routing import SemanticRouter
+
+    knobs: dict[str, float] = {}
+    if settings.route_threshold is not None:
+        knobs["threshold"] = settings.route_threshold
+    if settings.ambiguity_margin is not None:
+        knobs["ambiguity_margin"] = settings.ambiguity_margin
+    try:
+        return SemanticRouter.from_examples(roster.examples(), **knobs)  # type: ignore[no-any-return]
+    except TypeError as exc:
+        raise ConfigurationError(
+            f"the router does not accept {sorted(knobs)} ({exc}); unset NOVA_ROUTE_THRESHOLD / "
+            "NOVA_AMBIGUITY_MARGIN"
+        ) from None
+
+
+def family_roster(family: Family | str, roster: Roster | None = None) -> Roster:
+    """The agents of one family as a roster of their own (for a per-family graph)."""
+    roster = roster if roster is not None else load_roster()
+    try:
+        fam = Family(family)
+    except ValueError:
+        known = ", ".join(f.value for f in Family)
+        raise ConfigurationError(f"unknown agent family {family!r}; use one of: {known}") from None
+    agents = roster.by_family(fam)
+    if not agents:
+        raise ConfigurationError(f"the roster has no {fam.value} agents; add some or pick another")
+    return Roster(agents)
+
+
+def graph_from_settings(
+    settings: NovaSettings | None = None, **overrides: Any
+) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Build the Nova graph from settings (default: the ``NOVA_*`` environment).
+
+    Any ``build_graph`` keyword in ``overrides`` wins and its part is not built from settings,
+    e.g. ``graph_from_settings(checkpointer=False)`` for the LangGraph server, which brings its
+    own checkpointer, or ``graph_from_settings(roster=family_roster("erp"))``.
+    """
+    settings = settings if settings is not None else load_settings()
+    parts: dict[str, Any] = dict(overrides)
+    if "roster" not in parts:
+        parts["roster"] = roster_from_settings(settings)
+    if "router" not in parts:
+        parts["router"] = router_from_settings(settings, parts["roster"])
+    if "model" not in parts:
+        parts["model"] = model_from_settings(settings)
+    if "memory" not in parts:
+        parts["memory"] = memory_from_settings(settings)
+    if "checkpointer" not in parts:
+        parts["checkpointer"] = checkpointer_from_settings(settings)
+    parts.setdefault("out_of_scope", settings.out_of_scope)
+    parts.setdefault("data_dir", settings.data_dir)
+    parts.setdefault("max_request_bytes", settings.max_request_bytes)
+    return build_graph(**parts)

@@ -1,0 +1,147 @@
+"""``NovaSettings``: every deploy-time knob in one place, read from ``NOVA_*`` variables.
+
+Settings are data; :func:`nova_graph.factory.graph_from_settings` turns them into a graph.
+The same settings run one process on a laptop (SQLite + a Chroma directory) and several workers
+sharing a PostgreSQL checkpointer and a Chroma server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nova_graph.errors import ConfigurationError
+from nova_graph.tools.context import default_data_dir
+from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES
+
+CheckpointBackend = Literal["postgres", "sqlite", "memory"]
+_POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+class NovaSettings(BaseSettings):
+    """Deployment settings; each field is read from ``NOVA_<FIELD>`` (e.g. ``NOVA_CHECKPOINT_URL``).
+
+    The OpenAI key and base URL are also read from the usual ``OPENAI_API_KEY`` /
+    ``OPENAI_BASE_URL``; the key is a ``SecretStr`` and never appears in ``repr`` or logs.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="NOVA_", extra="ignore", validate_default=True, populate_by_name=True
+    )
+
+    model: str | None = Field(
+        default=None, description="Chat model name for the OpenAI-compatible server."
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NOVA_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"),
+        description="API key; unset → the embedded offline model.",
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NOVA_OPENAI_BASE_URL", "OPENAI_BASE_URL", "openai_base_url"),
+        description="Base URL of any OpenAI-compatible server (Ollama, vLLM, ...).",
+    )
+    model_timeout: float = Field(default=60.0, gt=0, le=3600)
+    data_dir: Path = Field(default_factory=default_data_dir, description="Tools' data directory.")
+    roster_path: Path | None = Field(default=None, description="Roster YAML; unset → packaged.")
+    checkpoint_url: str = Field(
+        default="",
+        description="postgresql://... → PostgreSQL; 'memory' → in memory; a path or "
+        "sqlite:///path → SQLite; empty → <data_dir>/checkpoints.sqlite.",
+    )
+    chroma_url: str = Field(
+        default="",
+        description="http(s)://host:port → a Chroma server; a path → a local Chroma directory; "
+        "empty → <data_dir>/chroma; 'off' → no memory.",
+    )
+    route_threshold: float | None = Field(
+        default=None, ge=-1.0, le=1.0, description="Router's in-scope similarity threshold."
+    )
+    ambiguity_margin: float | None = Field(
+        default=None, ge=0.0, le=2.0, description="Top-two score margin that triggers a question."
+    )
+    max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=16, le=16 * 1024 * 1024)
+    out_of_scope: Literal["refuse", "general"] = "refuse"
+
+    @field_validator("checkpoint_url", "chroma_url", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("data_dir", "roster_path", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    # -- derived ------------------------------------------------------------------------------
+    @property
+    def checkpoint_backend(self) -> CheckpointBackend:
+        """Which checkpointer ``checkpoint_url`` selects."""
+        url = self.checkpoint_url
+        if url.lower() == "memory":
+            return "memory"
+        if urlsplit(url).scheme.lower() in _POSTGRES_SCHEMES:
+            return "postgres"
+        return "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite checkpoint file (only meaningful when the backend is SQLite)."""
+        url = self.checkpoint_url
+        if not url:
+            return self.data_dir / "checkpoints.sqlite"
+        if url.startswith("sqlite:///"):
+            return Path(url[len("sqlite:///") :]).expanduser()
+        return Path(url).expanduser()
+
+    @property
+    def chroma_is_server(self) -> bool:
+        """True when memory lives on a Chroma server reached over HTTP."""
+        return urlsplit(self.chroma_url).scheme.lower() in ("http", "https")
+
+    @property
+    def chroma_path(self) -> Path:
+        """The local Chroma directory (only meaningful when ``chroma_is_server`` is false)."""
+        return Path(self.chroma_url).expanduser() if self.chroma_url else self.data_dir / "chroma"
+
+    def redacted(self) -> dict[str, Any]:
+        """The settings as a dict safe to print or log: no key, no database password."""
+        out = self.model_dump(mode="json")
+        out["openai_api_key"] = "**********" if self.openai_api_key else None
+        out["checkpoint_url"] = redact_url(self.checkpoint_url)
+        out["chroma_url"] = redact_url(self.chroma_url)
+        return out
+
+    def __repr_args__(self) -> Any:
+        safe = {"checkpoint_url": redact_url(self.checkpoint_url)}
+        safe["chroma_url"] = redact_url(self.chroma_url)
+        for name, value in super().__repr_args__():
+            yield name, safe.get(name or "", value)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for logs and error messages)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def load_settings(**overrides: Any) -> NovaSettings:
+    """Read settings from the environment (``overrides`` win); a clear error when invalid."""
+    try:
+        return NovaSettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigurationError(
+            f"invalid nova_graph settings ({problems}); fix the NOVA_* environment variables "
+            "or the arguments given to NovaSettings"
+        ) from None

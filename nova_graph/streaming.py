@@ -1,0 +1,121 @@
+"""Streaming a run: each node's state update as it finishes and model tokens as they arrive.
+
+``stream_run`` / ``astream_run`` wrap ``graph.stream(..., stream_mode=["updates", "messages"])``
+and yield :class:`StreamEvent` objects, so callers need not know LangGraph's chunk shapes.
+``astream_run`` needs a checkpointer with async methods (the in-memory saver,
+``AsyncPostgresSaver``, ``AsyncSqliteSaver``, or the LangGraph server's own).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from langchain_core.messages import BaseMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.pregel import Pregel
+
+EventKind = Literal["update", "token", "interrupt"]
+INTERRUPT_KEY = "__interrupt__"
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One thing that happened during a run.
+
+    ``update``: ``node`` finished and wrote ``data`` (its state update, a dict).
+    ``token``: a model inside ``node`` produced the text ``data`` (a chunk or a whole message).
+    ``interrupt``: the run paused; ``data`` is the interrupt payload (e.g. a clarifying question).
+    """
+
+    kind: EventKind
+    node: str
+    data: Any
+
+
+def _stream_modes(tokens: bool) -> list[str]:
+    return ["updates", "messages"] if tokens else ["updates"]
+
+
+def stream_run(
+    graph: Pregel[Any, Any, Any, Any],
+    payload: Any,
+    config: RunnableConfig | None = None,
+    *,
+    tokens: bool = True,
+) -> Iterator[StreamEvent]:
+    """Run ``graph`` on ``payload`` (input or ``Command``), yielding events as they happen."""
+    for mode, chunk in graph.stream(payload, config, stream_mode=_stream_modes(tokens)):
+        yield from to_events(mode, chunk)
+
+
+async def astream_run(
+    graph: Pregel[Any, Any, Any, Any],
+    payload: Any,
+    config: RunnableConfig | None = None,
+    *,
+    tokens: bool = True,
+) -> AsyncIterator[StreamEvent]:
+    """Async :func:`stream_run`."""
+    async for mode, chunk in graph.astream(payload, config, stream_mode=_stream_modes(tokens)):
+        for event in to_events(mode, chunk):
+            yield event
+
+
+def to_events(mode: str, chunk: Any) -> Iterable[StreamEvent]:
+    """Translate one ``(mode, chunk)`` pair of a multi-mode LangGraph stream into events."""
+    if mode == "updates" and isinstance(chunk, dict):
+        for node, update in chunk.items():
+            if node == INTERRUPT_KEY:
+                for item in update:
+                    yield StreamEvent("interrupt", INTERRUPT_KEY, getattr(item, "value", item))
+            else:
+                yield StreamEvent("update", node, update)
+    elif mode == "messages":
+        message, metadata = chunk
+        text = _token_text(message)
+        if text:
+            yield StreamEvent("token", token_source(metadata), text)
+
+
+def token_source(metadata: dict[str, Any]) -> str:
+    """The Nova node a token came from: the outer graph node, not the agent loop's inner node."""
+    namespace = str(metadata.get("langgraph_checkpoint_ns") or "")
+    if namespace:
+        return namespace.split("|", 1)[0].split(":", 1)[0]
+    return str(metadata.get("langgraph_node") or "?")
+
+
+def _token_text(message: BaseMessage) -> str:
+    """The text of an AI message or chunk; tool and user messages are not tokens."""
+    if isinstance(message, ToolMessage) or message.type not in ("ai", "AIMessageChunk"):
+        return ""
+    return message.text if isinstance(message.text, str) else str(message.content)
+
+
+def describe_update(node: str, update: Any) -> str:
+    """A one-line, human-readable summary of a node's state update."""
+    if not isinstance(update, dict):
+        return f"{node}: done"
+    if "routes" in update:
+        routes = update.get("routes") or []
+        scores = (update.get("decision") or {}).get("scores") or {}
+        shown = ", ".join(f"{r} ({scores[r]:.2f})" if r in scores else r for r in routes)
+        extra = f"; {len(update['memories'])} memories" if update.get("memories") else ""
+        return f"{node}: route → {shown or '(none: out of scope)'}{extra}"
+    results = update.get("results") or {}
+    if results:
+        parts = []
+        for name, r in results.items():
+            tools = ", ".join(t["name"] for t in r.get("tool_calls", [])) or "no tools"
+            parts.append(
+                f"{name} {r.get('status', '?')} ({tools}; {r.get('latency_ms', 0):.0f} ms)"
+            )
+        return f"{node}: " + "; ".join(parts)
+    failures = update.get("failures") or []
+    if failures:
+        return f"{node}: FAILED " + "; ".join(f"{f['agent']} {f['error_type']}" for f in failures)
+    if update.get("messages"):
+        return f"{node}: answer ready"
+    return f"{node}: done"
