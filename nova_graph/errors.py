@@ -41,3 +41,23 @@ class AgentFailure(NovaError):
 
 class PipelineError(ToolError):
     """A pipeline file names an unknown step, or a run/retry request cannot be carried out."""
+
+
+class ConfigurationError(NovaError, ValueError):
+    """Settings (``NOVA_*`` environment variables) are invalid or name an unreachable service."""
+
+
+class RunLogError(NovaError):
+    """The run log could not be read or written, or a run id / feedback was invalid."""
+
+
+class ImprovementError(NovaError):
+    """The self-improvement loop could not propose, apply or roll back a change."""
+
+
+class AgentTimeoutError(AgentFailure, TimeoutError):
+    """An agent did not finish within its time limit (transient: the graph retries it)."""
+
+
+class CircuitOpenError(AgentFailure):
+    """An agent kept failing, so it is skipped until its circuit breaker's cool-down ends."""

@@ -10,24 +10,35 @@ from __future__ import annotations
 import os
 
 from langchain_core.language_models import BaseChatModel
+from pydantic import SecretStr
 
 from nova_graph.models.offline import OfflineChatModel
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
 
-def default_model(*, model_name: str | None = None, timeout: float = 60.0) -> BaseChatModel:
-    """The configured chat model, or the offline model when no API key is set."""
-    api_key = os.environ.get("OPENAI_API_KEY", "").strip()
+def default_model(
+    *,
+    model_name: str | None = None,
+    timeout: float = 60.0,
+    api_key: SecretStr | str | None = None,
+    base_url: str | None = None,
+) -> BaseChatModel:
+    """The configured chat model, or the offline model when no API key is set.
+
+    ``api_key`` / ``base_url`` default to ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``.
+    """
+    if isinstance(api_key, SecretStr):
+        api_key = api_key.get_secret_value()
+    api_key = (api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")).strip()
     if not api_key:
         return OfflineChatModel()
     from langchain_openai import ChatOpenAI
-    from pydantic import SecretStr
 
     return ChatOpenAI(
         model=model_name or os.environ.get("NOVA_MODEL") or DEFAULT_OPENAI_MODEL,
         api_key=SecretStr(api_key),
-        base_url=os.environ.get("OPENAI_BASE_URL") or None,
+        base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
         timeout=timeout,
         max_retries=0,  # retries belong to the graph's RetryPolicy, where they are recorded
         temperature=0,
