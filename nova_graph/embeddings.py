@@ -57,6 +57,11 @@ class MiniLMEncoder:
                 self._model = SentenceTransformer(str(get_model_path()), device="cpu")
             return self._model
 
+    def clear_cache(self) -> None:
+        """Forget every cached vector (benchmarks use this to time cold encodes)."""
+        with self._lock:
+            self._cache.clear()
+
     def encode(self, texts: Sequence[str]) -> Vectors:
         """Encode ``texts`` (cached per text) into unit vectors."""
         texts = list(texts)
