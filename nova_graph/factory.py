@@ -116,3 +116,12 @@ def graph_from_settings(
     parts.setdefault("data_dir", settings.data_dir)
     parts.setdefault("max_request_bytes", settings.max_request_bytes)
     return build_graph(**parts)
+
+
+def family_graph(
+    family: Family | str, settings: NovaSettings | None = None, **overrides: Any
+) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """A graph of one family's agents only (e.g. ``"erp"``), for inspecting one area in Studio."""
+    settings = settings if settings is not None else load_settings()
+    roster = overrides.pop("roster", None) or roster_from_settings(settings)
+    return graph_from_settings(settings, roster=family_roster(family, roster), **overrides)
