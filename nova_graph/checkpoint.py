@@ -4,22 +4,105 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+)
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from nova_graph.errors import InvalidRequestError
 from nova_graph.tools.context import default_data_dir
 
+CHECKPOINT_FILE = "checkpoints.sqlite"
 
-def sqlite_checkpointer(path: str | Path | None = None) -> SqliteSaver:
-    """A SQLite checkpointer at ``path`` (default ``<data dir>/checkpoints.sqlite``), user-only."""
-    db = Path(path) if path is not None else default_data_dir() / "checkpoints.sqlite"
-    db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+class NovaSqliteSaver(SqliteSaver):
+    """``SqliteSaver`` that also serves ``ainvoke``/``astream`` (one connection, one lock).
+
+    SQLite calls take microseconds to milliseconds, so the async methods run the synchronous ones
+    in place rather than paying for a thread hop per checkpoint.
+    """
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """Async :meth:`get_tuple`."""
+        return self.get_tuple(config)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Async :meth:`list`."""
+        found: Iterator[CheckpointTuple] = self.list(
+            config, filter=filter, before=before, limit=limit
+        )
+        for item in list(found):
+            yield item
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Async :meth:`put`."""
+        return self.put(config, checkpoint, metadata, new_versions)
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Async :meth:`put_writes`."""
+        self.put_writes(config, writes, task_id, task_path)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Async :meth:`delete_thread`."""
+        self.delete_thread(thread_id)
+
+
+def default_checkpoint_path(data_dir: str | Path | None = None) -> Path:
+    """``<data dir>/checkpoints.sqlite`` (the data dir defaults to the user's)."""
+    return (Path(data_dir) if data_dir is not None else default_data_dir()) / CHECKPOINT_FILE
+
+
+def sqlite_checkpointer(path: str | Path | None = None) -> NovaSqliteSaver:
+    """A SQLite checkpointer at ``path`` (default ``<data dir>/checkpoints.sqlite``), user-only.
+
+    The directory is created ``0700`` and the database file ``0600`` (also its WAL files).
+    """
+    if path is not None and not isinstance(path, str | Path):
+        raise InvalidRequestError(
+            f"checkpoint path must be a str or pathlib.Path, got {type(path).__name__}"
+        )
+    db = Path(path) if path is not None else default_checkpoint_path()
+    if db.exists() and db.is_dir():
+        raise InvalidRequestError(f"checkpoint path {db} is a directory; give a file path")
+    if not db.parent.exists():
+        db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not db.exists():
         db.touch(mode=0o600)
-    os.chmod(db, 0o600)
+    os.chmod(db, 0o600)  # SQLite gives its -wal/-shm files the database file's permissions
     conn = sqlite3.connect(str(db), check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    saver = SqliteSaver(conn)
+    conn.execute("PRAGMA busy_timeout=5000")
+    saver = NovaSqliteSaver(conn)
     saver.setup()
+    for suffix in ("-wal", "-shm"):
+        side = db.with_name(db.name + suffix)
+        if side.exists():
+            os.chmod(side, 0o600)
     return saver

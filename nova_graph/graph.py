@@ -7,20 +7,21 @@ from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from nova_graph.agents import make_agent_node
+from nova_graph.checkpoint import default_checkpoint_path, sqlite_checkpointer
 from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError
 from nova_graph.models import default_model
+from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.state import NovaInput, NovaState
 from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
 from nova_graph.tools import ToolContext, build_tools, select_tools
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES
+from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
 COMPOSE_NODE = "compose"
@@ -43,6 +44,8 @@ def build_graph(
     out_of_scope: OutOfScopePolicy = "refuse",
     data_dir: str | Path | None = None,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    reliability: ReliabilityPolicy | None = None,
+    circuit_breaker: CircuitBreaker | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build and compile the Nova graph.
 
@@ -51,15 +54,33 @@ def build_graph(
         router: anything with ``route(text) -> RouteDecision`` (default: a ``SemanticRouter``
             over the roster's example requests).
         memory: a ``ChromaMemory`` (or compatible) for context recall; ``None`` for none.
-        checkpointer: where runs are saved (default: in memory); ``False`` for none, as
-            LangGraph Studio / the LangGraph server supply their own.
+        checkpointer: where runs are saved (default: SQLite at ``<data_dir>/checkpoints.sqlite``,
+            user-only); ``False`` for none, as LangGraph Studio / the LangGraph server supply
+            their own.
         model: the chat model every agent uses unless its spec names one (default: from the
             environment, or the embedded offline model).
         out_of_scope: ``"refuse"`` to answer honestly that no agent covers a request, or
             ``"general"`` to hand it to the first general-family agent.
         data_dir: where tools keep their data (default: the user's nova_graph data directory).
         max_request_bytes: the largest request accepted.
+        reliability: per-agent time limit, retries of transient errors and circuit-breaker
+            settings (default: ``ReliabilityPolicy()``).
+        circuit_breaker: share one breaker between graphs (default: a new one from
+            ``reliability``).
     """
+    check_build_arguments(
+        router=router,
+        model=model,
+        checkpointer=checkpointer,
+        data_dir=data_dir,
+        max_request_bytes=max_request_bytes,
+        reliability=reliability,
+        circuit_breaker=circuit_breaker,
+    )
+    policy = reliability if reliability is not None else ReliabilityPolicy()
+    breaker = circuit_breaker or CircuitBreaker(
+        threshold=policy.breaker_threshold, cooldown_seconds=policy.breaker_cooldown_seconds
+    )
     if out_of_scope not in ("refuse", "general"):
         raise InvalidRequestError(
             f"out_of_scope must be 'refuse' or 'general', got {out_of_scope!r}"
@@ -78,7 +99,10 @@ def build_graph(
     registry = build_tools(ctx)
 
     supervisor = Supervisor(
-        roster, router, memory=memory, out_of_scope=out_of_scope,
+        roster,
+        router,
+        memory=memory,
+        out_of_scope=out_of_scope,
         max_request_bytes=max_request_bytes,
     )
     builder = StateGraph(NovaState, input_schema=NovaInput)
@@ -89,8 +113,19 @@ def build_graph(
         agent_model = model
         if spec.model is not None:
             agent_model = default_model(model_name=spec.model)
-        node = make_agent_node(spec, agent_model, select_tools(registry, spec.tools))
-        builder.add_node(spec.name, node)
+        node = make_agent_node(
+            spec,
+            agent_model,
+            select_tools(registry, spec.tools),
+            timeout=policy.timeout_seconds,
+            breaker=breaker,
+        )
+        builder.add_node(
+            spec.name,
+            node,
+            retry_policy=policy.retry_policy(),
+            error_handler=make_error_handler(spec.name, breaker, goto=COMPOSE_NODE),
+        )
         builder.add_edge(spec.name, COMPOSE_NODE)
     builder.add_edge(START, SUPERVISOR_NODE)
     builder.add_conditional_edges(
@@ -102,5 +137,9 @@ def build_graph(
     if checkpointer is False:
         saver = None
     else:
-        saver = checkpointer if checkpointer is not None else InMemorySaver()
+        saver = (
+            checkpointer
+            if checkpointer is not None
+            else sqlite_checkpointer(default_checkpoint_path(data_dir))
+        )
     return builder.compile(checkpointer=saver, name="nova")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -51,3 +52,60 @@ def message_text(message: Any) -> Any:
             part.get("text", "") if isinstance(part, dict) else str(part) for part in content
         )
     return content
+
+
+def check_build_arguments(
+    *,
+    router: Any = None,
+    model: Any = None,
+    checkpointer: Any = None,
+    data_dir: Any = None,
+    max_request_bytes: Any = DEFAULT_MAX_REQUEST_BYTES,
+    reliability: Any = None,
+    circuit_breaker: Any = None,
+) -> None:
+    """Raise :class:`InvalidRequestError` when a ``build_graph`` argument has the wrong type."""
+    from langchain_core.language_models import BaseChatModel
+    from langgraph.checkpoint.base import BaseCheckpointSaver
+
+    from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy
+
+    if router is not None and not callable(getattr(router, "route", None)):
+        raise InvalidRequestError(
+            f"router must have a route(text) -> RouteDecision method, got {type(router).__name__}; "
+            "pass a nova_graph.routing router or None for the default"
+        )
+    if model is not None and not isinstance(model, BaseChatModel):
+        raise InvalidRequestError(
+            f"model must be a LangChain BaseChatModel, got {type(model).__name__}; "
+            "pass e.g. ChatOpenAI(...), nova_graph.models.OfflineChatModel() or None"
+        )
+    if (
+        checkpointer is not None
+        and checkpointer is not False
+        and not isinstance(checkpointer, BaseCheckpointSaver)
+    ):
+        raise InvalidRequestError(
+            f"checkpointer must be a LangGraph BaseCheckpointSaver, False or None, got "
+            f"{type(checkpointer).__name__}; see nova_graph.checkpoint.sqlite_checkpointer"
+        )
+    if data_dir is not None and not isinstance(data_dir, str | os.PathLike):
+        raise InvalidRequestError(
+            f"data_dir must be a path (str or pathlib.Path), got {type(data_dir).__name__}"
+        )
+    if isinstance(max_request_bytes, bool) or not isinstance(max_request_bytes, int):
+        raise InvalidRequestError(
+            f"max_request_bytes must be an int, got {type(max_request_bytes).__name__}"
+        )
+    if max_request_bytes < 1:
+        raise InvalidRequestError(f"max_request_bytes must be positive, got {max_request_bytes}")
+    if reliability is not None and not isinstance(reliability, ReliabilityPolicy):
+        raise InvalidRequestError(
+            f"reliability must be a nova_graph.reliability.ReliabilityPolicy, got "
+            f"{type(reliability).__name__}"
+        )
+    if circuit_breaker is not None and not isinstance(circuit_breaker, CircuitBreaker):
+        raise InvalidRequestError(
+            f"circuit_breaker must be a nova_graph.reliability.CircuitBreaker, got "
+            f"{type(circuit_breaker).__name__}"
+        )
