@@ -14,6 +14,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "nova_graph.cli.ask",
     "nova_graph.cli.demo",
     "nova_graph.cli.eval",
+    "nova_graph.cli.feedback",
 )
 
 

@@ -1,0 +1,247 @@
+"""The self-improvement loop: propose changes, keep only those the held-out split confirms."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from nova_graph.errors import ImprovementError
+from nova_graph.improve.labelled import LabelledRequest
+from nova_graph.improve.proposals import (
+    Evidence,
+    Proposal,
+    apply_proposal,
+    evidence_as_labelled,
+    propose_descriptions,
+    propose_examples,
+    propose_merges,
+    propose_recalibration,
+    propose_scope_splits,
+)
+from nova_graph.improve.scoring import RoutingScore, score_router
+from nova_graph.improve.setup import RouterFactory, RoutingSetup
+from nova_graph.improve.store import VersionStore
+
+
+class AcceptancePolicy(BaseModel):
+    """When a change is kept: held-out accuracy rises and no agent drops by more than a margin."""
+
+    min_gain: float = Field(default=0.0, ge=0.0, description="Accuracy must rise by more.")
+    max_agent_drop: float = Field(
+        default=0.02, ge=0.0, le=1.0, description="Largest per-agent recall drop allowed."
+    )
+
+
+class Verdict(BaseModel):
+    """The held-out check of one proposal."""
+
+    accepted: bool
+    reason: str
+    before: float
+    after: float
+    agent_deltas: dict[str, float] = Field(
+        default_factory=dict, description="Per-agent recall change (only agents that changed)."
+    )
+
+    @property
+    def gain(self) -> float:
+        """Held-out accuracy change."""
+        return self.after - self.before
+
+
+def judge(before: RoutingScore, after: RoutingScore, policy: AcceptancePolicy) -> Verdict:
+    """Accept ``after`` over ``before`` under ``policy``."""
+    b, a = before.agent_recall(), after.agent_recall()
+    deltas = {k: a.get(k, 0.0) - v for k, v in b.items() if abs(a.get(k, 0.0) - v) > 1e-12}
+    worst = min(deltas.items(), key=lambda kv: kv[1], default=(None, 0.0))
+    gain = after.accuracy - before.accuracy
+    if gain <= policy.min_gain + 1e-12:
+        accepted, reason = False, f"held-out accuracy did not rise ({gain * 100:+.1f} points)"
+    elif worst[0] is not None and -worst[1] > policy.max_agent_drop + 1e-12:
+        accepted = False
+        reason = (
+            f"{worst[0]} dropped {-worst[1] * 100:.1f} points "
+            f"(limit {policy.max_agent_drop * 100:.1f})"
+        )
+    else:
+        accepted, reason = True, f"held-out accuracy {gain * 100:+.1f} points"
+    return Verdict(
+        accepted=accepted,
+        reason=reason,
+        before=before.accuracy,
+        after=after.accuracy,
+        agent_deltas=deltas,
+    )
+
+
+class ProposalOutcome(BaseModel):
+    """A proposal and what happened to it."""
+
+    proposal: Proposal
+    verdict: Verdict | None = Field(default=None, description="None for advisory proposals.")
+    version: str | None = Field(default=None, description="The version storing it, if kept.")
+
+
+class RoundReport(BaseModel):
+    """One round of the loop."""
+
+    round: int
+    accuracy_before: float
+    accuracy_after: float
+    agent_recall_before: dict[str, float]
+    agent_recall_after: dict[str, float]
+    outcomes: list[ProposalOutcome]
+    dry_run: bool = False
+
+    @property
+    def accepted(self) -> list[ProposalOutcome]:
+        """The outcomes that were kept."""
+        return [o for o in self.outcomes if o.verdict is not None and o.verdict.accepted]
+
+
+ProgressFn = Callable[[str], None]
+
+
+class ImprovementLoop:
+    """Finds weak routes from evidence, proposes changes, keeps those the held-out split confirms.
+
+    Args:
+        factory: builds a router from a setup (and optionally recalibrates one).
+        heldout: the labelled acceptance split; never used to generate proposals.
+        policy: the acceptance rule.
+        store: where accepted versions are stored (``None``: keep nothing on disk).
+        encode: ``encode(texts) -> unit vectors``, enables scope-split proposals.
+        model: a configured chat model, enables rewritten descriptions (skip the offline one).
+        max_examples_per_agent: cap on examples one proposal adds to one agent.
+    """
+
+    def __init__(
+        self,
+        factory: RouterFactory,
+        heldout: Sequence[LabelledRequest],
+        *,
+        policy: AcceptancePolicy | None = None,
+        store: VersionStore | None = None,
+        encode: Callable[[Sequence[str]], Any] | None = None,
+        model: Any = None,
+        max_examples_per_agent: int = 10,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        if not heldout:
+            raise ImprovementError(
+                "the held-out split is empty; give a labelled set to check changes on"
+            )
+        self.factory = factory
+        self.heldout = list(heldout)
+        self.policy = policy or AcceptancePolicy()
+        self.store = store
+        self.encode = encode
+        self.model = model
+        self.max_examples_per_agent = max_examples_per_agent
+        self.progress = progress
+
+    def score(self, setup: RoutingSetup) -> RoutingScore:
+        """Held-out score of ``setup``."""
+        return score_router(self.factory.router(setup), self.heldout, setup.roster.names)
+
+    def propose(self, setup: RoutingSetup, evidence: Sequence[Evidence]) -> list[Proposal]:
+        """Every proposal the evidence supports (advisory ones included, last)."""
+        out = propose_examples(setup, evidence, max_per_agent=self.max_examples_per_agent)
+        if self.encode is not None:
+            out += propose_scope_splits(setup, evidence, self.encode)
+        if self.factory.calibrate is not None:
+            labelled = evidence_as_labelled(evidence)
+            if labelled:
+                fitted = self.factory.calibrate(self.factory.router(setup), labelled)
+                out += propose_recalibration(fitted, setup.settings)
+        if self.model is not None:
+            from nova_graph.models import is_offline
+
+            if not is_offline(self.model):
+                out += propose_descriptions(setup, evidence, self.model)
+        out += propose_merges(_evidence_confusion(evidence))
+        return out
+
+    def run_round(
+        self,
+        setup: RoutingSetup,
+        evidence: Sequence[Evidence],
+        *,
+        round_no: int = 1,
+        dry_run: bool = False,
+    ) -> tuple[RoutingSetup, RoundReport]:
+        """One round: propose, check each on the held-out split, keep the ones that pass.
+
+        Proposals are tried best-first (by their gain alone) and each is re-checked on top of
+        the changes already kept this round. ``dry_run`` checks but keeps nothing.
+        """
+        baseline = self.score(setup)
+        proposals = self.propose(setup, evidence)
+        self._say(
+            f"round {round_no}: {len(proposals)} proposal(s), held-out "
+            f"{baseline.accuracy * 100:.1f}%"
+        )
+        outcomes: dict[str, ProposalOutcome] = {}
+        first: list[tuple[Proposal, RoutingSetup, RoutingScore, Verdict]] = []
+        for p in proposals:
+            if p.advisory:
+                outcomes[p.id] = ProposalOutcome(proposal=p)
+                continue
+            candidate = apply_proposal(setup, p)
+            after = self.score(candidate)
+            verdict = judge(baseline, after, self.policy)
+            first.append((p, candidate, after, verdict))
+            outcomes[p.id] = ProposalOutcome(proposal=p, verdict=verdict)
+        current, current_score = setup, baseline
+        if not dry_run:
+            first.sort(key=lambda t: (-t[3].gain, t[0].id))
+            for p, candidate, after, verdict in first:
+                if verdict.gain <= 0:
+                    continue
+                if current is not setup:  # re-check on top of what was already kept
+                    candidate = apply_proposal(current, p)
+                    after = self.score(candidate)
+                    verdict = judge(current_score, after, self.policy)
+                outcome = ProposalOutcome(proposal=p, verdict=verdict)
+                if verdict.accepted:
+                    if self.store is not None:
+                        self.store.ensure_base(current)
+                        outcome.version = self.store.commit(
+                            candidate,
+                            change=p.summary(),
+                            proposal=p.model_dump(mode="json"),
+                            score_before=current_score.accuracy,
+                            score_after=after.accuracy,
+                            agent_scores_before=current_score.agent_recall(),
+                            agent_scores_after=after.agent_recall(),
+                        ).version
+                    current, current_score = candidate, after
+                    self._say(f"  kept {p.id}: {verdict.reason}")
+                outcomes[p.id] = outcome
+        report = RoundReport(
+            round=round_no,
+            accuracy_before=baseline.accuracy,
+            accuracy_after=current_score.accuracy,
+            agent_recall_before=baseline.agent_recall(),
+            agent_recall_after=current_score.agent_recall(),
+            outcomes=[outcomes[p.id] for p in proposals],
+            dry_run=dry_run,
+        )
+        return current, report
+
+    def _say(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress(text)
+
+
+def _evidence_confusion(evidence: Sequence[Evidence]) -> dict[str, dict[str, int]]:
+    confusion: dict[str, dict[str, int]] = {}
+    for e in evidence:
+        if not e.known or e.expected is None:
+            continue
+        row = confusion.setdefault(e.expected, {})
+        pred = e.predicted or "(out of scope)"
+        row[pred] = row.get(pred, 0) + 1
+    return confusion
