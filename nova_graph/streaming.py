@@ -46,8 +46,9 @@ def stream_run(
     tokens: bool = True,
 ) -> Iterator[StreamEvent]:
     """Run ``graph`` on ``payload`` (input or ``Command``), yielding events as they happen."""
-    for mode, chunk in graph.stream(payload, config, stream_mode=_stream_modes(tokens)):
-        yield from to_events(mode, chunk)
+    stream = graph.stream(payload, config, stream_mode=_stream_modes(tokens), subgraphs=tokens)
+    for item in stream:
+        yield from to_events(*_unpack(item))
 
 
 async def astream_run(
@@ -58,14 +59,26 @@ async def astream_run(
     tokens: bool = True,
 ) -> AsyncIterator[StreamEvent]:
     """Async :func:`stream_run`."""
-    async for mode, chunk in graph.astream(payload, config, stream_mode=_stream_modes(tokens)):
-        for event in to_events(mode, chunk):
+    stream = graph.astream(payload, config, stream_mode=_stream_modes(tokens), subgraphs=tokens)
+    async for item in stream:
+        for event in to_events(*_unpack(item)):
             yield event
 
 
-def to_events(mode: str, chunk: Any) -> Iterable[StreamEvent]:
-    """Translate one ``(mode, chunk)`` pair of a multi-mode LangGraph stream into events."""
-    if mode == "updates" and isinstance(chunk, dict):
+def _unpack(item: tuple[Any, ...]) -> tuple[str, Any, tuple[str, ...]]:
+    """``(mode, chunk)`` or, with subgraphs, ``(namespace, mode, chunk)`` → mode, chunk, ns."""
+    if len(item) == 3:
+        return item[1], item[2], tuple(item[0])
+    return item[0], item[1], ()
+
+
+def to_events(mode: str, chunk: Any, namespace: tuple[str, ...] = ()) -> Iterable[StreamEvent]:
+    """Translate one chunk of a multi-mode LangGraph stream into events.
+
+    Updates are reported for the Nova graph's own nodes only (``namespace`` empty), not for the
+    steps inside each agent's tool loop; tokens are reported from wherever a model runs.
+    """
+    if mode == "updates" and isinstance(chunk, dict) and not namespace:
         for node, update in chunk.items():
             if node == INTERRUPT_KEY:
                 for item in update:
