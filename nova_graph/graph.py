@@ -16,6 +16,7 @@ from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError
 from nova_graph.models import default_model
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
+from nova_graph.reliability.guard import guard_inputs
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.state import NovaInput, NovaState
@@ -142,4 +143,5 @@ def build_graph(
             if checkpointer is not None
             else sqlite_checkpointer(default_checkpoint_path(data_dir))
         )
-    return builder.compile(checkpointer=saver, name="nova")
+    compiled = builder.compile(checkpointer=saver, name="nova")
+    return guard_inputs(compiled, max_request_bytes=max_request_bytes)

@@ -109,3 +109,40 @@ def check_build_arguments(
             f"circuit_breaker must be a nova_graph.reliability.CircuitBreaker, got "
             f"{type(circuit_breaker).__name__}"
         )
+
+
+def validate_payload(payload: Any, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> None:
+    """Check a graph input before anything is written to the thread's checkpoint.
+
+    Accepts ``None`` and ``Command`` (resuming) as they are; otherwise the payload must be a mapping
+    whose ``messages`` is a non-empty list of messages (LangChain messages, ``{"role", "content"}``
+    dicts, ``(role, content)`` pairs or strings) and whose last message passes
+    :func:`validate_request`. Raises :class:`InvalidRequestError` saying what is wrong.
+    """
+    from langchain_core.messages import convert_to_messages
+    from langgraph.types import Command
+
+    if payload is None or isinstance(payload, Command):
+        return
+    if not isinstance(payload, dict):
+        raise InvalidRequestError(
+            f"graph input must be a dict like {{'messages': [{{'role': 'user', 'content': "
+            f"'...'}}]}}, got {type(payload).__name__}"
+        )
+    unknown = sorted(str(k) for k in payload if k != "messages")
+    if unknown:
+        raise InvalidRequestError(f"graph input has unknown keys {unknown}; send only 'messages'")
+    messages = payload.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequestError(
+            "graph input 'messages' must be a non-empty list of messages, got "
+            f"{type(messages).__name__ if not isinstance(messages, list) else 'an empty list'}"
+        )
+    try:
+        converted = convert_to_messages(messages)
+    except Exception as exc:  # langchain raises ValueError, NotImplementedError, ValidationError
+        raise InvalidRequestError(
+            f"graph input 'messages' holds something that is not a message ({type(exc).__name__}:"
+            f" {str(exc).splitlines()[0][:200]}); send {{'role': 'user', 'content': '<text>'}}"
+        ) from None
+    validate_request(message_text(converted[-1]), max_bytes=max_bytes)
