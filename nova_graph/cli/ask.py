@@ -1,4 +1,4 @@
-"""``nova ask "..."``: route one request through the graph and print what happened."""
+"""``nova ask "..."``: route one request through the graph, printing each step as it happens."""
 
 from __future__ import annotations
 
@@ -19,42 +19,69 @@ def register(subparsers: Any) -> None:
     p.add_argument("--thread", default=None, help="conversation thread id to continue")
     p.add_argument("--resume", default=None, help="answer to the thread's pending question")
     p.add_argument("--data-dir", default=None, help="data directory (default: $NOVA_DATA_DIR)")
+    p.add_argument(
+        "--tokens", action="store_true", help="also print model output as it is generated"
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run one request (or resume one pending question) and print the outcome."""
-    from nova_graph.checkpoint import sqlite_checkpointer
-    from nova_graph.graph import build_graph
-    from nova_graph.models import default_model, describe_model
-    from nova_graph.tools.context import default_data_dir
+    """Run one request (or resume one pending question), streaming progress, then the outcome."""
+    from nova_graph.factory import graph_from_settings, model_from_settings
+    from nova_graph.models import describe_model
+    from nova_graph.settings import load_settings
 
     if args.request is None and args.resume is None:
         print("nova ask: give a request, or --thread T --resume ANSWER", file=sys.stderr)
         return 2
-    data_dir = args.data_dir or default_data_dir()
-    model = default_model()
-    print(f"model: {describe_model(model)}")
-    graph = build_graph(
-        model=model,
-        checkpointer=sqlite_checkpointer(f"{data_dir}/checkpoints.sqlite"),
-        data_dir=data_dir,
-    )
+    if args.resume is not None and args.thread is None:
+        print("nova ask: --resume needs --thread (the thread that asked)", file=sys.stderr)
+        return 2
+    settings = load_settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    model = model_from_settings(settings)
+    print(f"model: {describe_model(model)}", flush=True)
+    graph = graph_from_settings(settings, model=model)
     thread = args.thread or uuid.uuid4().hex[:12]
-    config = {"configurable": {"thread_id": thread}}
+    config: Any = {"configurable": {"thread_id": thread}}
+    print(f"thread: {thread}", flush=True)
     payload: Any
     if args.resume is not None:
         payload = Command(resume=args.resume)
     else:
         payload = {"messages": [{"role": "user", "content": args.request}]}
-    state = graph.invoke(payload, config)
-    print(f"thread: {thread}")
-    while state.get("__interrupt__"):
-        pending = state["__interrupt__"][0].value
+    while True:
+        pending = _stream(graph, payload, config, tokens=args.tokens)
+        if pending is None:
+            break
         render_interrupt(pending, sys.stdout)
         if not sys.stdin.isatty():
             print(f'answer with: nova ask --thread {thread} --resume "..."')
             return 0
-        state = graph.invoke(Command(resume=input("> ")), config)
-    render_outcome(state, sys.stdout)
+        payload = Command(resume=input("> "))
+    render_outcome(graph.get_state(config).values, sys.stdout)
     return 0
+
+
+def _stream(graph: Any, payload: Any, config: Any, *, tokens: bool) -> Any:
+    """Print each node's update (and tokens) as it arrives; return a pending interrupt or None."""
+    from nova_graph.streaming import describe_update, stream_run
+
+    pending: Any = None
+    speaking: str | None = None  # the node whose tokens are being printed
+    for event in stream_run(graph, payload, config, tokens=tokens):
+        if event.kind == "token":
+            if event.node != speaking:
+                print(("\n" if speaking else "") + f"  [{event.node}] ", end="")
+                speaking = event.node
+            print(event.data, end="", flush=True)
+            continue
+        if speaking is not None:
+            print()
+            speaking = None
+        if event.kind == "update":
+            print(f"· {describe_update(event.node, event.data)}", flush=True)
+        elif pending is None:
+            pending = event.data
+    if speaking is not None:
+        print()
+    return pending
