@@ -64,7 +64,7 @@ def test_graph_runs_an_agent_through_an_openai_compatible_server(
     first, second = server.requests
     assert first["path"] == "/v1/chat/completions"
     assert first["model"] == "local-test-model"
-    assert first["headers"]["Authorization"] == "Bearer sk-test-not-a-real-key"
+    assert first["headers"]["authorization"] == "Bearer sk-test-not-a-real-key"
     assert first["messages"][0] == {"role": "system", "content": "You analyse text."}
     assert sorted(t["function"]["name"] for t in first["tools"]) == ["extract_tasks", "word_count"]
     assert second["messages"][-1]["role"] == "tool"

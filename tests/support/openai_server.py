@@ -33,7 +33,8 @@ class LocalOpenAIServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                server.requests.append({"path": self.path, "headers": dict(self.headers), **body})
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                server.requests.append({"path": self.path, "headers": headers, **body})
                 if len(server.requests) > server.max_requests:
                     self._send(429, {"error": {"message": "test server request budget spent"}})
                     return
