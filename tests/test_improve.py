@@ -6,13 +6,8 @@ the ``Router`` protocol, and token overlap makes every expected decision checkab
 
 from __future__ import annotations
 
-import math
-import re
-import zlib
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from nova_graph.errors import ImprovementError
@@ -36,30 +31,7 @@ from nova_graph.improve.store import setup_text
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RunLog
-
-
-def _tokens(text: str) -> set[str]:
-    return set(re.findall(r"[a-z0-9]+", text.lower()))
-
-
-class NearestExampleRouter:
-    """Routes to the agent with the example sharing the most tokens (cosine over token sets)."""
-
-    def __init__(self, examples: Mapping[str, Sequence[str]], threshold: float = 0.0) -> None:
-        self.examples = {a: [_tokens(x) for x in xs] for a, xs in examples.items()}
-        self.threshold = threshold
-
-    def route(self, text: str) -> RouteDecision:
-        t = _tokens(text)
-        scores = {
-            a: max((len(t & x) / math.sqrt(len(t) * len(x)) if t and x else 0.0) for x in xs)
-            for a, xs in self.examples.items()
-        }
-        best = max(scores, key=lambda a: scores[a])
-        if scores[best] <= self.threshold:
-            return RouteDecision(scores=scores, out_of_scope=True)
-        return RouteDecision(agents=[best], scores=scores)
-
+from tests.support.bow import NearestExampleRouter, bow_encode
 
 FACTORY = RouterFactory(
     build=lambda roster, settings: NearestExampleRouter(
@@ -87,16 +59,6 @@ HELPFUL = [
     Evidence(text="what is the date", predicted="clock", expected="clock"),
 ]
 MISLABELLED = [Evidence(text="what is the date today exactly", predicted="clock", expected="stock")]
-
-
-def _bow_encode(texts: Sequence[str]) -> np.ndarray:
-    """Unit bag-of-words vectors (hashed tokens): a fast deterministic stand-in encoder."""
-    out = np.zeros((len(texts), 4096), dtype=np.float32)
-    for i, t in enumerate(texts):
-        for w in _tokens(t):
-            out[i, zlib.crc32(w.encode()) % 4096] = 1.0
-        out[i] /= max(1e-9, float(np.linalg.norm(out[i])))
-    return out
 
 
 @pytest.fixture()
@@ -212,7 +174,7 @@ def test_scope_split_drops_the_example_that_attracts_another_agents_requests(
         Evidence(text="calculate the words count", predicted="math", expected="words"),
         Evidence(text="calculate how many words", predicted="math", expected="words"),
     ]
-    [p] = propose_scope_splits(setup, ev, _bow_encode, keep_at_least=2)
+    [p] = propose_scope_splits(setup, ev, bow_encode, keep_at_least=2)
     assert p.kind == "split_scope"
     assert p.remove_examples == {"math": ["calculate 2 + 2"]}
     assert "calculate 2 + 2" not in apply_proposal(setup, p).roster["math"].examples

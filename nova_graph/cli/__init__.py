@@ -15,6 +15,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "nova_graph.cli.demo",
     "nova_graph.cli.eval",
     "nova_graph.cli.feedback",
+    "nova_graph.cli.improve",
 )
 
 

@@ -7,7 +7,9 @@ from importlib import import_module
 from typing import Any
 
 # name -> module exposing add_arguments(parser) and run(args) -> int
-EVALS: dict[str, str] = {}
+EVALS: dict[str, str] = {
+    "agents": "nova_graph.evaluation.agents",
+}
 
 
 def register(subparsers: Any) -> None:

@@ -39,10 +39,20 @@ _LABEL_KEYS = ("agents", "agent", "expected", "route", "routes", "label")
 
 
 def parse_labelled(data: Any, *, where: str = "the labelled set") -> list[LabelledRequest]:
-    """Parse ``[{text|request, agent|agents|expected}, ...]`` (or ``{"items": [...]}``).
+    """Parse ``[{text|request, agent|agents|expected}, ...]`` (or ``{"items": [...]}``, or
+    ``{"agents": {name: [texts]}, "multi_domain": [{text, agents}]}``).
 
     A label of ``null``, ``"none"``, ``"out_of_scope"`` or ``[]`` means out of scope.
     """
+    if isinstance(data, dict) and isinstance(data.get("agents"), dict):
+        # {agents: {name: [texts]}, multi_domain: [{text, agents}], ...}: single-agent requests
+        # first, then multi-domain ones (ambiguous sets have no single right answer: skipped).
+        single = [
+            {"text": t, "agents": [name]}
+            for name, texts in data["agents"].items()
+            for t in (texts or [])
+        ]
+        data = single + list(data.get("multi_domain") or [])
     if isinstance(data, dict):
         for key in ("items", "requests", "examples", "heldout", "cases"):
             if isinstance(data.get(key), list):

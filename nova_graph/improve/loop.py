@@ -178,6 +178,7 @@ class ImprovementLoop:
         the changes already kept this round. ``dry_run`` checks but keeps nothing.
         """
         baseline = self.score(setup)
+        evidence = refresh_evidence(self.factory.router(setup), evidence)
         proposals = self.propose(setup, evidence)
         self._say(
             f"round {round_no}: {len(proposals)} proposal(s), held-out "
@@ -245,3 +246,16 @@ def _evidence_confusion(evidence: Sequence[Evidence]) -> dict[str, dict[str, int
         pred = e.predicted or "(out of scope)"
         row[pred] = row.get(pred, 0) + 1
     return confusion
+
+
+def refresh_evidence(router: Any, evidence: Sequence[Evidence]) -> list[Evidence]:
+    """Re-route evidence whose right agent is known, so proposals target today's misroutes."""
+    from nova_graph.improve.scoring import route_all, top_agent
+
+    known = [e for e in evidence if e.known]
+    decisions = route_all(router, [e.text for e in known])
+    fresh = iter(decisions)
+    return [
+        e.model_copy(update={"predicted": top_agent(next(fresh))}) if e.known else e
+        for e in evidence
+    ]

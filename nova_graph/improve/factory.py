@@ -1,0 +1,33 @@
+"""The default router factory of the loop: a ``SemanticRouter`` over the roster's examples."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from nova_graph.improve.labelled import LabelledRequest
+from nova_graph.improve.setup import RouterFactory
+from nova_graph.roster import Roster
+from nova_graph.routing.decision import Router
+
+
+def default_factory(encoder: Any = None) -> RouterFactory:
+    """Routers built with ``SemanticRouter.from_examples`` (settings: its thresholds)."""
+
+    def build(roster: Roster, settings: Mapping[str, Any]) -> Router:
+        from nova_graph.routing import SemanticRouter
+
+        router = SemanticRouter.from_examples(roster.examples(), encoder=encoder)
+        for key, value in settings.items():
+            setattr(router, key, value)
+        return router
+
+    def calibrate(router: Router, labelled: Sequence[LabelledRequest]) -> dict[str, Any]:
+        in_scope = [(i.text, i.agents[0]) for i in labelled if len(i.agents) == 1]
+        out_of_scope = [i.text for i in labelled if not i.agents]
+        if not in_scope or not out_of_scope:
+            return {}
+        router.calibrate(in_scope, out_of_scope)  # type: ignore[attr-defined]
+        return dict(getattr(router, "thresholds", {}) or {})
+
+    return RouterFactory(build=build, calibrate=calibrate)
