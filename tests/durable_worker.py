@@ -1,0 +1,87 @@
+"""A separate process running one two-agent request on a SQLite checkpoint (kill -9 tests).
+
+``python -m tests.durable_worker run DB THREAD LOG`` starts the request: the ``clock`` agent
+answers at once, the ``words`` agent blocks (forever, until killed). ``... resume DB THREAD LOG``
+continues the thread in a new process with a fast ``words`` agent and prints the final state as
+JSON. Every agent run appends ``<agent> start|done <pid>`` to LOG, so the caller can count runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from nova_graph import build_graph, load_roster
+from nova_graph.checkpoint import sqlite_checkpointer
+from nova_graph.models import FunctionChatModel
+from nova_graph.reliability import ReliabilityPolicy
+from nova_graph.routing.decision import ClauseRoute, RouteDecision
+from tests.support.routers import TableRouter
+
+REQUEST = "what time is it, and also count the words: alpha beta gamma"
+ROSTER = Path(__file__).parent / "data" / "roster_small.yaml"
+PROMPT_AGENT = {"You tell the time.": "clock", "You analyse text.": "words"}
+
+
+def _router() -> TableRouter:
+    return TableRouter(
+        {
+            REQUEST: RouteDecision(
+                agents=["clock", "words"],
+                clauses=[
+                    ClauseRoute(text="what time is it", agent="clock", score=0.9),
+                    ClauseRoute(text="count the words: alpha beta gamma", agent="words", score=0.9),
+                ],
+            )
+        }
+    )
+
+
+def _model(log: Path, *, slow_words: bool) -> FunctionChatModel:
+    def reply(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
+        agent = PROMPT_AGENT.get(str(messages[0].content), "?")
+        with log.open("a") as f:
+            f.write(f"{agent} start {os.getpid()}\n")
+        if agent == "words" and slow_words:
+            time.sleep(3600)  # killed here
+        with log.open("a") as f:
+            f.write(f"{agent} done {os.getpid()}\n")
+        return f"{agent} answer"
+
+    return FunctionChatModel(fn=reply)
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``run`` or ``resume``."""
+    mode, db, thread, log = argv[0], Path(argv[1]), argv[2], Path(argv[3])
+    graph = build_graph(
+        roster=load_roster(ROSTER),
+        router=_router(),
+        model=_model(log, slow_words=mode == "run"),
+        checkpointer=sqlite_checkpointer(db),
+        data_dir=db.parent,
+        reliability=ReliabilityPolicy(timeout_seconds=None),
+    )
+    config: Any = {"configurable": {"thread_id": thread}}
+    if mode == "run":
+        graph.invoke({"messages": [{"role": "user", "content": REQUEST}]}, config)
+        return 0
+    state = graph.invoke(None, config)
+    out = {
+        "results": {k: v["status"] for k, v in state["results"].items()},
+        "answers": {k: v["answer"] for k, v in state["results"].items()},
+        "failures": state["failures"],
+        "messages": [[type(m).__name__, str(m.content)] for m in state["messages"]],
+    }
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
