@@ -41,7 +41,7 @@ def memory_from_settings(settings: NovaSettings) -> Any:
 
     if settings.chroma_is_server:
         return ChromaMemory(url=settings.chroma_url)
-    return ChromaMemory(path=settings.chroma_path)
+    return ChromaMemory(path=str(settings.chroma_path))
 
 
 def model_from_settings(settings: NovaSettings) -> BaseChatModel:
