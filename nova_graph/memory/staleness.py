@@ -1,0 +1,77 @@
+"""Staleness rules, written once as a Chroma ``where`` filter.
+
+A memory is *current* at ``now`` when it is valid (``valid_from <= now``), unexpired
+(``expires_at > now``), not superseded (``superseded_at > now``; the sentinel ``NEVER`` means
+"not superseded") and, when ``max_age`` is given, young enough (``created_at >= now - max_age``).
+
+:func:`current_where` builds the filter Chroma evaluates; :func:`matches` evaluates the same filter
+on a metadata dict, so the store can check a candidate pool with exactly the rule Chroma applies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from nova_graph.memory.model import to_epoch
+
+Where = dict[str, Any]
+
+
+def current_where(
+    now: datetime,
+    *,
+    max_age: timedelta | None = None,
+    agent: str | None = None,
+    family: str | None = None,
+) -> Where:
+    """The ``where`` filter selecting memories that are current at ``now``.
+
+    ``agent``/``family`` additionally keep only memories tagged for that agent/family or untagged.
+    """
+    t = to_epoch(now)
+    clauses: list[Where] = [
+        {"valid_from": {"$lte": t}},
+        {"expires_at": {"$gt": t}},
+        {"superseded_at": {"$gt": t}},
+    ]
+    if max_age is not None:
+        clauses.append({"created_at": {"$gte": t - max_age.total_seconds()}})
+    if agent is not None:
+        clauses.append({"agent": {"$in": [agent, ""]}})
+    if family is not None:
+        clauses.append({"family": {"$in": [family, ""]}})
+    return {"$and": clauses}
+
+
+_OPS = {
+    "$eq": lambda a, b: a == b,
+    "$ne": lambda a, b: a != b,
+    "$gt": lambda a, b: a is not None and a > b,
+    "$gte": lambda a, b: a is not None and a >= b,
+    "$lt": lambda a, b: a is not None and a < b,
+    "$lte": lambda a, b: a is not None and a <= b,
+    "$in": lambda a, b: a in b,
+    "$nin": lambda a, b: a not in b,
+}
+
+
+def matches(where: Where, metadata: dict[str, Any]) -> bool:
+    """Evaluate a Chroma ``where`` filter (the subset :func:`current_where` uses) on metadata."""
+    for field, cond in where.items():
+        if field == "$and":
+            if not all(matches(c, metadata) for c in cond):
+                return False
+        elif field == "$or":
+            if not any(matches(c, metadata) for c in cond):
+                return False
+        elif isinstance(cond, dict):
+            value = metadata.get(field)
+            for op, operand in cond.items():
+                if op not in _OPS:
+                    raise ValueError(f"unsupported where operator {op!r}")
+                if not _OPS[op](value, operand):
+                    return False
+        elif metadata.get(field) != cond:
+            return False
+    return True

@@ -1,0 +1,472 @@
+"""``ChromaMemory``: vector memory on Chroma whose staleness is checked before retrieval.
+
+Layout: one pair of collections per namespace, ``<prefix>_<tag>_live`` (memories not superseded)
+and ``<prefix>_<tag>_hist`` (superseded versions, kept for :meth:`ChromaMemory.history`), where
+``tag`` is a hash of the namespace. Separate collections isolate namespaces structurally and keep
+the namespace out of the query filter: Chroma's local ``where`` costs ~5 µs per *matching* row
+(measured: ~0.5 s at 100k rows), so a filter that matches a whole namespace cannot meet the
+latency target, while a plain query costs a few ms.
+
+Recall: the query's staleness rule is :func:`~nova_graph.memory.staleness.current_where`. The
+store first asks Chroma for a pool of nearest neighbours (``k + pool`` rows) from the live
+collection and keeps those the ``where`` rule accepts; if the pool does not hold ``k`` current
+memories the same ``where`` filter is handed to Chroma (exact pre-filtered query). Either way the
+result equals a pre-filtered top-k: a stale memory can never be returned, and a stale crowd near
+the query can never push a current memory out. Superseded memories leave the live collection at
+write time, so they never crowd the pool. For a ``now`` earlier than the latest supersession in the
+namespace (an "as of" query), the history collection is also queried with the filter, so a memory
+superseded after ``now`` is still current at ``now``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from nova_graph.embeddings import Encoder, default_encoder
+from nova_graph.errors import MemoryStoreError
+from nova_graph.memory import validation as v
+from nova_graph.memory.detector import Candidate, SimilarityUpdateDetector, UpdateDetector
+from nova_graph.memory.model import (
+    NEVER,
+    TAG_KEYS,
+    USER_PREFIX,
+    Memory,
+    memory_from_chroma,
+    to_epoch,
+    utc_now,
+)
+from nova_graph.memory.staleness import Where, current_where, matches
+
+_INCLUDE: Any = ["metadatas", "documents", "distances"]
+_MAX_HWM_KEY = "nova_max_superseded_at"
+
+
+def _settings() -> Any:
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+class ChromaMemory:
+    """Staleness-checked vector memory over Chroma (embedded by default, or a Chroma server).
+
+    ``path``: a directory for ``PersistentClient`` (``None``: in-memory ``EphemeralClient``).
+    ``url``: a Chroma server (``HttpClient``), e.g. ``"http://127.0.0.1:8000"``.
+    ``encoder``: texts to unit vectors (default: the shared MiniLM encoder); Chroma's own
+    embedding function is never used. ``update_detector``: decides whether a new memory replaces a
+    close one (default: the offline similarity rule; ``None`` disables it).
+    ``clock``: the time source used when ``now`` is not passed.
+    """
+
+    def __init__(
+        self,
+        path: str | None = None,
+        *,
+        url: str | None = None,
+        client: Any = None,
+        encoder: Encoder | None = None,
+        update_detector: UpdateDetector | str | None = "similarity",
+        max_text_bytes: int = v.DEFAULT_MAX_TEXT_BYTES,
+        pool: int = 20,
+        detector_candidates: int = 5,
+        clock: Callable[[], datetime] = utc_now,
+        collection_prefix: str = "nova_mem",
+    ) -> None:
+        if sum(x is not None for x in (path, url, client)) > 1:
+            raise MemoryStoreError("pass at most one of path, url and client")
+        self._client = client if client is not None else _make_client(path, url)
+        if path is None and url is None and client is None:
+            # EphemeralClients of one process share a store: keep each instance's data apart.
+            collection_prefix = f"{collection_prefix}_{uuid.uuid4().hex[:8]}"
+        self._encoder = encoder
+        self._detector: UpdateDetector | None = (
+            SimilarityUpdateDetector() if update_detector == "similarity" else update_detector  # type: ignore[assignment]
+        )
+        self.max_text_bytes = max_text_bytes
+        self.pool = pool
+        self.detector_candidates = detector_candidates
+        self._clock = clock
+        self._prefix = collection_prefix
+        self._lock = threading.RLock()
+        self._collections: dict[str, tuple[Any, Any]] = {}
+        self._hwm: dict[str, float] = {}
+        self.fallback_queries = 0  # how often the pool was not enough (see module docstring)
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: Any) -> ChromaMemory:
+        """A memory backed by the Chroma server at ``url`` (``http://host:port``)."""
+        return cls(url=url, **kwargs)
+
+    # -- public API -----------------------------------------------------------------------------
+
+    def remember(
+        self,
+        text: str,
+        *,
+        namespace: str,
+        key: str | None = None,
+        ttl: timedelta | float | None = None,
+        valid_from: datetime | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        now: datetime | None = None,
+    ) -> str:
+        """Store ``text``; return its id. A same-``key`` or detector-matched memory is superseded.
+
+        ``ttl`` (timedelta or seconds) counts from when the memory becomes valid. ``valid_from``
+        (default ``now``) may lie in the future. ``metadata`` values are str/int/float/bool; the
+        keys ``agent`` and ``family`` tag the memory for :func:`recall_for_agents`.
+        """
+        text = v.check_text(text, max_bytes=self.max_text_bytes)
+        ns = v.check_namespace(namespace)
+        key = v.check_key(key)
+        ttl_d = v.check_duration(ttl, "ttl")
+        valid_dt = v.check_datetime(valid_from, "valid_from")
+        user_meta = v.check_metadata(metadata)
+        now_dt = self._now(now)
+        vec = self._encode([text])[0]
+
+        created = to_epoch(now_dt)
+        valid = to_epoch(valid_dt) if valid_dt is not None else created
+        expires = max(created, valid) + ttl_d.total_seconds() if ttl_d is not None else NEVER
+        meta: dict[str, Any] = {
+            "namespace": ns,
+            "key": key or "",
+            "created_at": created,
+            "valid_from": valid,
+            "expires_at": expires,
+            "superseded_at": NEVER,
+            "superseded_by": "",
+            "stale_reason": "",
+        }
+        for tag in TAG_KEYS:
+            meta[tag] = str(user_meta.pop(tag, ""))
+        meta.update({USER_PREFIX + k: val for k, val in user_meta.items()})
+        new_id = f"{self._tag(ns)}:{uuid.uuid4().hex}"
+
+        with self._lock:
+            live, hist = self._collections_for(ns)
+            replaced = self._to_supersede(live, text, vec, key, now_dt)
+            self._write(live, hist, ns, new_id, text, vec, meta, replaced, valid)
+        return new_id
+
+    def recall(
+        self,
+        query: str,
+        *,
+        namespace: str,
+        k: int = 5,
+        now: datetime | None = None,
+        max_age: timedelta | float | None = None,
+        agent: str | None = None,
+        family: str | None = None,
+    ) -> list[Memory]:
+        """The ``k`` memories closest to ``query`` that are current at ``now`` (best first).
+
+        ``max_age`` drops memories created longer ago; ``agent``/``family`` keep only memories
+        tagged for them or untagged.
+        """
+        query = v.check_text(query, max_bytes=self.max_text_bytes, what="query")
+        return self.recall_by_vector(
+            self._encode([query])[0],
+            namespace=namespace,
+            k=k,
+            now=now,
+            max_age=max_age,
+            agent=agent,
+            family=family,
+        )
+
+    def recall_by_vector(
+        self,
+        vector: Sequence[float] | np.ndarray,
+        *,
+        namespace: str,
+        k: int = 5,
+        now: datetime | None = None,
+        max_age: timedelta | float | None = None,
+        agent: str | None = None,
+        family: str | None = None,
+    ) -> list[Memory]:
+        """:meth:`recall` with a query vector instead of text (benchmarks, custom encoders)."""
+        ns = v.check_namespace(namespace)
+        k = v.check_k(k)
+        now_dt = self._now(now)
+        age = v.check_duration(max_age, "max_age")
+        where = current_where(now_dt, max_age=age, agent=agent, family=family)
+        live, hist = self._collections_for(ns)
+        vec = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        rows = self._query_current(live, vec, k, where)
+        if self._hwm.get(ns, 0.0) > to_epoch(now_dt):  # "as of" a time before a supersession
+            rows += _rows(self._query(hist, vec, k, where), where)
+        rows.sort(key=lambda r: r[3])
+        seen: set[str] = set()
+        out = []
+        for id_, doc, meta, dist in rows:
+            if id_ not in seen:
+                seen.add(id_)
+                out.append(memory_from_chroma(id_, doc, meta, score=1.0 - dist))
+        return out[:k]
+
+    def forget(self, id: str) -> bool:
+        """Delete a memory (every version stored under this id). True if something was deleted."""
+        id_ = v.check_id(id)
+        tag = id_.split(":", 1)[0]
+        deleted = False
+        with self._lock:
+            for suffix in ("live", "hist"):
+                col = self._existing(f"{self._prefix}_{tag}_{suffix}")
+                if col is not None and col.get(ids=[id_], include=[])["ids"]:
+                    col.delete(ids=[id_])
+                    deleted = True
+        return deleted
+
+    def history(self, key: str, *, namespace: str) -> list[Memory]:
+        """Every version of the memory stored under ``key``, oldest first (stale ones included)."""
+        key_ = v.check_key(key)
+        ns = v.check_namespace(namespace)
+        live, hist = self._collections_for(ns)
+        found: dict[str, Memory] = {}
+        for col in (live, hist):  # hist last: its copy carries the supersession marks
+            got = col.get(where={"key": key_}, include=["metadatas", "documents"])
+            for id_, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                found[id_] = memory_from_chroma(id_, doc, dict(meta))
+        return sorted(found.values(), key=lambda m: (m.created_at, m.valid_from, m.id))
+
+    def get(self, id: str) -> Memory | None:
+        """The memory with this id (current or superseded), or ``None``."""
+        id_ = v.check_id(id)
+        tag = id_.split(":", 1)[0]
+        for suffix in ("hist", "live"):
+            col = self._existing(f"{self._prefix}_{tag}_{suffix}")
+            if col is None:
+                continue
+            got = col.get(ids=[id_], include=["metadatas", "documents"])
+            if got["ids"]:
+                return memory_from_chroma(id_, got["documents"][0], dict(got["metadatas"][0]))
+        return None
+
+    def count(self, *, namespace: str) -> int:
+        """Number of stored memories in ``namespace`` (live and superseded)."""
+        live, hist = self._collections_for(v.check_namespace(namespace))
+        return int(live.count() + hist.count())
+
+    def live_collection(self, namespace: str) -> Any:
+        """The Chroma collection holding ``namespace``'s non-superseded memories (benchmarks)."""
+        return self._collections_for(v.check_namespace(namespace))[0]
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _now(self, now: datetime | None) -> datetime:
+        checked = v.check_datetime(now, "now")
+        return checked if checked is not None else self._clock()
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if self._encoder is None:
+            self._encoder = default_encoder()
+        try:
+            vecs = np.asarray(self._encoder.encode(texts), dtype=np.float32)
+        except Exception as exc:
+            raise MemoryStoreError(f"the encoder failed on the memory text: {exc}") from exc
+        if vecs.ndim != 2 or vecs.shape[0] != len(texts):
+            raise MemoryStoreError(
+                f"the encoder returned shape {vecs.shape} for {len(texts)} texts"
+            )
+        return vecs
+
+    def _tag(self, namespace: str) -> str:
+        return hashlib.sha256(namespace.encode()).hexdigest()[:16]
+
+    def _existing(self, name: str) -> Any:
+        try:
+            return self._client.get_collection(name, embedding_function=None)
+        except Exception:  # chromadb raises NotFoundError (class differs across versions)
+            return None
+
+    def _collections_for(self, namespace: str) -> tuple[Any, Any]:
+        cached = self._collections.get(namespace)
+        if cached is not None:
+            return cached
+        with self._lock:
+            if namespace in self._collections:
+                return self._collections[namespace]
+            tag = self._tag(namespace)
+            made = []
+            for suffix in ("live", "hist"):
+                try:
+                    made.append(
+                        self._client.get_or_create_collection(
+                            f"{self._prefix}_{tag}_{suffix}",
+                            embedding_function=None,  # never Chroma's default (ONNX download)
+                            configuration={"hnsw": {"space": "cosine"}},
+                            metadata={"nova_namespace": namespace},
+                        )
+                    )
+                except Exception as exc:
+                    raise MemoryStoreError(
+                        f"could not open the Chroma collections for namespace {namespace!r}: {exc}"
+                    ) from exc
+            self._hwm[namespace] = float((made[1].metadata or {}).get(_MAX_HWM_KEY, 0.0))
+            self._collections[namespace] = (made[0], made[1])
+            return made[0], made[1]
+
+    def _query(self, col: Any, vec: np.ndarray, n: int, where: Where | None) -> Any:
+        try:
+            return col.query(query_embeddings=vec, n_results=n, where=where, include=_INCLUDE)
+        except Exception as exc:
+            raise MemoryStoreError(f"the Chroma query failed: {exc}") from exc
+
+    def _query_current(self, col: Any, vec: np.ndarray, k: int, where: Where) -> list[Any]:
+        n = k + self.pool
+        res = self._query(col, vec, n, None)
+        pool = len(res["ids"][0])
+        rows = _rows(res, where)
+        if len(rows) < k and pool == n:  # the pool was crowded by stale rows: filter in Chroma
+            self.fallback_queries += 1
+            rows = _rows(self._query(col, vec, k, where), where)
+        return rows[:k]
+
+    def _to_supersede(
+        self, live: Any, text: str, vec: np.ndarray, key: str | None, now: datetime
+    ) -> dict[str, tuple[str, dict[str, Any], np.ndarray, str]]:
+        """Live memories the new one replaces: id -> (text, metadata, embedding, reason)."""
+        out: dict[str, tuple[str, dict[str, Any], np.ndarray, str]] = {}
+        if key is not None:
+            got = live.get(where={"key": key}, include=["metadatas", "documents", "embeddings"])
+            for id_, doc, meta, emb in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            ):
+                out[id_] = (doc, dict(meta), np.asarray(emb), f"same key {key!r}")
+        if self._detector is None:
+            return out
+        res = live.query(
+            query_embeddings=vec.reshape(1, -1),
+            n_results=self.detector_candidates,
+            include=["metadatas", "documents", "distances", "embeddings"],
+        )
+        where = current_where(now)
+        found: dict[str, tuple[str, dict[str, Any], np.ndarray]] = {}
+        cands = []
+        for id_, doc, meta, dist, emb in zip(
+            res["ids"][0],
+            res["documents"][0],
+            res["metadatas"][0],
+            res["distances"][0],
+            res["embeddings"][0],
+            strict=True,
+        ):
+            other_key = str(meta.get("key", ""))
+            if id_ in out or not matches(where, meta) or (other_key and other_key != key):
+                continue
+            found[id_] = (doc, dict(meta), np.asarray(emb))
+            cands.append(Candidate(id_, doc, 1.0 - float(dist)))
+        for rep in self._detector.replaced(text, cands):
+            if rep.id in found:
+                doc, meta, emb = found[rep.id]
+                out[rep.id] = (doc, meta, emb, rep.reason)
+        return out
+
+    def _write(
+        self,
+        live: Any,
+        hist: Any,
+        ns: str,
+        new_id: str,
+        text: str,
+        vec: np.ndarray,
+        meta: dict[str, Any],
+        replaced: dict[str, tuple[str, dict[str, Any], np.ndarray, str]],
+        superseded_at: float,
+    ) -> None:
+        """Add the new memory, then move replaced ones to history; undo on any failure."""
+        try:
+            live.add(
+                ids=[new_id], embeddings=vec.reshape(1, -1), metadatas=[meta], documents=[text]
+            )
+        except Exception as exc:
+            raise MemoryStoreError(
+                f"Chroma rejected the memory; nothing was stored: {exc}"
+            ) from exc
+        if not replaced:
+            return
+        ids = list(replaced)
+        marked = []
+        for id_ in ids:
+            old = dict(replaced[id_][1])
+            old["superseded_at"] = max(superseded_at, float(old["valid_from"]))
+            old["superseded_by"] = new_id
+            old["stale_reason"] = replaced[id_][3]
+            marked.append(old)
+        step = "copy superseded memories to history"
+        try:
+            hist.upsert(
+                ids=ids,
+                embeddings=np.stack([replaced[i][2] for i in ids]).astype(np.float32),
+                metadatas=marked,
+                documents=[replaced[i][0] for i in ids],
+            )
+            step = "remove superseded memories from the live collection"
+            live.delete(ids=ids)
+        except Exception as exc:
+            _quietly(hist.delete, ids=ids)
+            _quietly(live.delete, ids=[new_id])
+            raise MemoryStoreError(
+                f"could not {step}; the new memory was rolled back: {exc}"
+            ) from exc
+        top = max(float(m["superseded_at"]) for m in marked)
+        if top > self._hwm.get(ns, 0.0):
+            self._hwm[ns] = top
+            _quietly(hist.modify, metadata={"nova_namespace": ns, _MAX_HWM_KEY: top})
+
+
+def _rows(res: Any, where: Where) -> list[Any]:
+    """(id, document, metadata, distance) rows of a query result that satisfy ``where``."""
+    return [
+        (i, d, dict(m), float(dist))
+        for i, d, m, dist in zip(
+            res["ids"][0],
+            res["documents"][0],
+            res["metadatas"][0],
+            res["distances"][0],
+            strict=True,
+        )
+        if matches(where, dict(m))
+    ]
+
+
+def _quietly(fn: Callable[..., Any], **kwargs: Any) -> None:
+    with contextlib.suppress(Exception):  # best-effort rollback; the caller sees the cause
+        fn(**kwargs)
+
+
+def _make_client(path: str | None, url: str | None) -> Any:
+    import chromadb
+
+    try:
+        if url is not None:
+            parsed = urlparse(url)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise MemoryStoreError(f"bad Chroma URL {url!r}; use http://host:port")
+            return chromadb.HttpClient(
+                host=parsed.hostname,
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=_settings(),
+            )
+        if path is not None:
+            return chromadb.PersistentClient(path=str(path), settings=_settings())
+        return chromadb.EphemeralClient(settings=_settings())
+    except MemoryStoreError:
+        raise
+    except Exception as exc:
+        raise MemoryStoreError(
+            f"could not open Chroma ({url or path or 'in memory'}): {exc}"
+        ) from exc
