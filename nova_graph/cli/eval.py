@@ -8,6 +8,7 @@ from typing import Any
 
 # name -> module exposing add_arguments(parser) and run(args) -> int
 EVALS: dict[str, str] = {
+    "roster": "nova_graph.evaluation.roster",
     "agents": "nova_graph.evaluation.agents",
 }
 
