@@ -16,6 +16,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "nova_graph.cli.eval",
     "nova_graph.cli.feedback",
     "nova_graph.cli.improve",
+    "nova_graph.cli.init_demo",
 )
 
 
