@@ -60,21 +60,21 @@ def roster_from_settings(settings: NovaSettings) -> Roster:
 
 
 def router_from_settings(settings: NovaSettings, roster: Roster) -> Router:
-    """The semantic router over ``roster``'s examples, with the settings' thresholds."""
+    """The semantic router over ``roster``'s examples, with the settings' thresholds (if set)."""
     from nova_graph.routing import SemanticRouter
 
-    knobs: dict[str, float] = {}
-    if settings.route_threshold is not None:
-        knobs["threshold"] = settings.route_threshold
-    if settings.ambiguity_margin is not None:
-        knobs["ambiguity_margin"] = settings.ambiguity_margin
-    try:
-        return SemanticRouter.from_examples(roster.examples(), **knobs)  # type: ignore[no-any-return]
-    except TypeError as exc:
-        raise ConfigurationError(
-            f"the router does not accept {sorted(knobs)} ({exc}); unset NOVA_ROUTE_THRESHOLD / "
-            "NOVA_AMBIGUITY_MARGIN"
-        ) from None
+    router = SemanticRouter.from_examples(roster.examples())
+    knobs = {"threshold": settings.route_threshold, "ambiguity_margin": settings.ambiguity_margin}
+    for name, value in knobs.items():
+        if value is None:
+            continue
+        if not hasattr(router, name):
+            raise ConfigurationError(
+                f"the router has no {name!r} setting; unset NOVA_{name.upper()} "
+                "(or NOVA_ROUTE_THRESHOLD for 'threshold')"
+            )
+        setattr(router, name, value)
+    return router  # type: ignore[no-any-return]
 
 
 def family_roster(family: Family | str, roster: Roster | None = None) -> Roster:

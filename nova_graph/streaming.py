@@ -15,6 +15,7 @@ from typing import Any, Literal
 from langchain_core.messages import BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
+from langgraph.types import StreamMode
 
 EventKind = Literal["update", "token", "interrupt"]
 INTERRUPT_KEY = "__interrupt__"
@@ -34,7 +35,7 @@ class StreamEvent:
     data: Any
 
 
-def _stream_modes(tokens: bool) -> list[str]:
+def _stream_modes(tokens: bool) -> list[StreamMode]:
     return ["updates", "messages"] if tokens else ["updates"]
 
 
@@ -65,7 +66,7 @@ async def astream_run(
             yield event
 
 
-def _unpack(item: tuple[Any, ...]) -> tuple[str, Any, tuple[str, ...]]:
+def _unpack(item: Any) -> tuple[str, Any, tuple[str, ...]]:
     """``(mode, chunk)`` or, with subgraphs, ``(namespace, mode, chunk)`` → mode, chunk, ns."""
     if len(item) == 3:
         return item[1], item[2], tuple(item[0])
