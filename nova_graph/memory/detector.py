@@ -63,7 +63,6 @@ _CUES = (
     "canceled",
     "replaced",
     "updated",
-    "new ",
 )
 _STOP = {
     "the",
@@ -101,9 +100,15 @@ class SimilarityUpdateDetector:
     """The offline, conservative rule described in the module docstring."""
 
     def __init__(
-        self, *, min_similarity: float = 0.8, swap_similarity: float = 0.9, max_swapped: int = 3
+        self,
+        *,
+        min_similarity: float = 0.8,
+        cue_similarity: float = 0.75,
+        swap_similarity: float = 0.85,
+        max_swapped: int = 3,
     ):
         self.min_similarity = min_similarity
+        self.cue_similarity = cue_similarity
         self.swap_similarity = swap_similarity
         self.max_swapped = max_swapped
 
@@ -119,6 +124,10 @@ class SimilarityUpdateDetector:
     def _why(self, new: str, c: Candidate) -> str | None:
         if " ".join(new.lower().split()) == " ".join(c.text.lower().split()):
             return "same text (duplicate)"
+        low = f" {' '.join(_WORD.findall(new.lower()))} "
+        cue = next((q for q in _CUES if f" {q} " in low), None)
+        if cue is not None and c.similarity >= self.cue_similarity:
+            return f"update cue {cue!r}"
         if c.similarity < self.min_similarity:
             return None
         new_nums, old_nums = _numbers(new), _numbers(c.text)
@@ -126,10 +135,6 @@ class SimilarityUpdateDetector:
             return f"value changed {sorted(old_nums)} -> {sorted(new_nums)}"
         if _negated(new) != _negated(c.text):
             return "negation flipped"
-        low = f" {new.lower()} "
-        cue = next((q for q in _CUES if f" {q.strip()} " in low or q in low.split()), None)
-        if cue is not None:
-            return f"update cue {cue.strip()!r}"
         added, removed = _words(new) - _words(c.text), _words(c.text) - _words(new)
         if (
             c.similarity >= self.swap_similarity
@@ -164,13 +169,13 @@ Answer with the ids of replaced memories (possibly none) and a one-sentence reas
 class ModelUpdateDetector:
     """Asks a chat model (``with_structured_output(UpdateVerdict)``) like mem0's update step.
 
-    Ids the model invents are ignored; when the model fails, ``fallback`` decides (the offline
-    rule by default; pass ``None`` to replace nothing).
+    Ids the model invents are ignored; when the model fails, ``fallback`` decides (e.g. a
+    :class:`SimilarityUpdateDetector`); without one nothing is replaced.
     """
 
     def __init__(self, model: Any, *, fallback: UpdateDetector | None = None) -> None:
         self._structured = model.with_structured_output(UpdateVerdict)
-        self._fallback = fallback if fallback is not None else SimilarityUpdateDetector()
+        self._fallback = fallback
 
     def replaced(self, new_text: str, candidates: list[Candidate]) -> list[Replacement]:
         """The candidates the model says ``new_text`` replaces."""

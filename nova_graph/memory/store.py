@@ -154,7 +154,10 @@ class ChromaMemory:
 
         with self._lock:
             live, hist = self._collections_for(ns)
-            replaced = self._to_supersede(live, text, vec, key, now_dt)
+            try:
+                replaced = self._to_supersede(live, text, vec, key, now_dt)
+            except Exception as exc:  # nothing written yet
+                raise MemoryStoreError(f"could not look up memories to supersede: {exc}") from exc
             self._write(live, hist, ns, new_id, text, vec, meta, replaced, valid)
         return new_id
 
