@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -55,6 +57,72 @@ def _model(log: Path, *, slow_words: bool) -> FunctionChatModel:
         return f"{agent} answer"
 
     return FunctionChatModel(fn=reply)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _worker(mode: str, db: Path, thread: str, log: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        env.pop(var, None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.durable_worker", mode, str(db), thread, str(log)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _lines(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def kill_and_resume(workdir: Path, *, settle: float = 0.5, limit: float = 60.0) -> dict[str, Any]:
+    """One repetition; returns what was observed and whether it passed."""
+    db, log, thread = workdir / "checkpoints.sqlite", workdir / "runs.log", "t-kill"
+    a = _worker("run", db, thread, log)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        lines = _lines(log)
+        if any(x.startswith("clock done") for x in lines) and any(
+            x.startswith("words start") for x in lines
+        ):
+            break
+        if a.poll() is not None:
+            raise RuntimeError(f"worker exited early: {a.stderr.read() if a.stderr else ''}")
+        time.sleep(0.05)
+    else:
+        a.kill()
+        raise RuntimeError("worker did not reach the slow agent in time")
+    time.sleep(settle)  # let the finished agent's writes reach SQLite, as in any real crash
+    os.kill(a.pid, signal.SIGKILL)
+    a.wait()
+    killed_lines = _lines(log)
+    b = _worker("resume", db, thread, log)
+    out, err = b.communicate(timeout=limit)
+    if b.returncode != 0:
+        raise RuntimeError(f"resume failed: {err[-2000:]}")
+    state = json.loads(out.strip().splitlines()[-1])
+    lines = _lines(log)
+    resumed = lines[len(killed_lines) :]
+    ai = [m for m in state["messages"] if m[0] == "AIMessage"]
+    human = [m for m in state["messages"] if m[0] == "HumanMessage"]
+    checks = {
+        "killed_with_exit_minus_9": a.returncode == -signal.SIGKILL,
+        "both_results_ok": state["results"] == {"clock": "ok", "words": "ok"},
+        "no_failures": state["failures"] == [],
+        "one_request_one_answer": len(human) == 1 and len(ai) == 1,
+        "clock_ran_once": sum(x.startswith("clock done") for x in lines) == 1,
+        "clock_not_rerun_on_resume": not any(x.startswith("clock") for x in resumed),
+        "words_completed_once": sum(x.startswith("words done") for x in lines) == 1,
+        "answer_has_both_parts": bool(ai)
+        and "clock answer" in ai[0][1]
+        and "words answer" in ai[0][1],
+    }
+    return {"passed": all(checks.values()), "checks": checks, "log": lines}
 
 
 def main(argv: list[str]) -> int:
