@@ -39,7 +39,7 @@ def request_approval(action: str, change: dict[str, Any]) -> bool:
         answer = interrupt(payload)
     except GraphBubbleUp:
         raise
-    except RuntimeError as exc:
+    except (RuntimeError, KeyError) as exc:  # no graph / no checkpointer around the tool
         raise ToolError(
             f"{action} changes data and needs human approval: run this tool inside a graph "
             f"with a checkpointer so it can pause for approval ({exc})"
