@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -28,7 +29,9 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run one request (or resume one pending question), streaming progress, then the outcome."""
     from nova_graph.factory import graph_from_settings, model_from_settings
+    from nova_graph.improve.store import active_overrides
     from nova_graph.models import describe_model
+    from nova_graph.runlog import RUNLOG_FILE, RunLog
     from nova_graph.settings import load_settings
 
     if args.request is None and args.resume is None:
@@ -40,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
     model = model_from_settings(settings)
     print(f"model: {describe_model(model)}", flush=True)
-    graph = graph_from_settings(settings, model=model)
+    graph = graph_from_settings(settings, model=model, **active_overrides(settings.data_dir))
     thread = args.thread or uuid.uuid4().hex[:12]
     config: Any = {"configurable": {"thread_id": thread}}
     print(f"thread: {thread}", flush=True)
@@ -49,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
         payload = Command(resume=args.resume)
     else:
         payload = {"messages": [{"role": "user", "content": args.request}]}
+    busy_s = 0.0  # time spent running the graph, not waiting for the user
     while True:
+        started = time.perf_counter()
         pending = _stream(graph, payload, config, tokens=args.tokens)
+        busy_s += time.perf_counter() - started
         if pending is None:
             break
         render_interrupt(pending, sys.stdout)
@@ -58,7 +64,10 @@ def run(args: argparse.Namespace) -> int:
             print(f'answer with: nova ask --thread {thread} --resume "..."')
             return 0
         payload = Command(resume=input("> "))
-    render_outcome(graph.get_state(config).values, sys.stdout)
+    final = graph.get_state(config).values
+    render_outcome(final, sys.stdout)
+    run_id = RunLog(settings.data_dir / RUNLOG_FILE).record(final, busy_s * 1000, thread_id=thread)
+    print(f"\nrun: {run_id}  (rate it: nova feedback {run_id} good|bad [--should-be AGENT])")
     return 0
 
 

@@ -115,6 +115,8 @@ class ImprovementLoop:
         encode: ``encode(texts) -> unit vectors``, enables scope-split proposals.
         model: a configured chat model, enables rewritten descriptions (skip the offline one).
         max_examples_per_agent: cap on examples one proposal adds to one agent.
+        trim: when an example proposal raises accuracy but makes an agent drop too far, try it
+            again without the examples responsible (one at a time).
     """
 
     def __init__(
@@ -127,6 +129,7 @@ class ImprovementLoop:
         encode: Callable[[Sequence[str]], Any] | None = None,
         model: Any = None,
         max_examples_per_agent: int = 10,
+        trim: bool = True,
         progress: ProgressFn | None = None,
     ) -> None:
         if not heldout:
@@ -140,6 +143,7 @@ class ImprovementLoop:
         self.encode = encode
         self.model = model
         self.max_examples_per_agent = max_examples_per_agent
+        self.trim = trim
         self.progress = progress
 
     def score(self, setup: RoutingSetup) -> RoutingScore:
@@ -205,6 +209,10 @@ class ImprovementLoop:
                     candidate = apply_proposal(current, p)
                     after = self.score(candidate)
                     verdict = judge(current_score, after, self.policy)
+                if not verdict.accepted and verdict.gain > 0 and self.trim:
+                    trimmed = self._trim(current, current_score, p)
+                    if trimmed is not None:
+                        p, candidate, after, verdict = trimmed
                 outcome = ProposalOutcome(proposal=p, verdict=verdict)
                 if verdict.accepted:
                     if self.store is not None:
@@ -231,6 +239,41 @@ class ImprovementLoop:
             dry_run=dry_run,
         )
         return current, report
+
+    def _trim(
+        self, setup: RoutingSetup, before: RoutingScore, proposal: Proposal
+    ) -> tuple[Proposal, RoutingSetup, RoutingScore, Verdict] | None:
+        """Drop added examples one at a time (the drop that hurts the worst-hit agent least
+        first) until the rest passes the check; ``None`` when no non-empty subset does."""
+        current = proposal
+        while sum(len(v) for v in current.add_examples.values()) > 1:
+            tried = []
+            for agent, texts in current.add_examples.items():
+                for text in texts:
+                    rest = {
+                        a: [x for x in xs if not (a == agent and x == text)]
+                        for a, xs in current.add_examples.items()
+                    }
+                    q = current.model_copy(
+                        update={
+                            "id": proposal.id + "~trimmed",
+                            "add_examples": {a: xs for a, xs in rest.items() if xs},
+                            "rationale": proposal.rationale + " (trimmed: examples that made "
+                            "another agent drop were left out)",
+                        }
+                    )
+                    cand = apply_proposal(setup, q)
+                    after = self.score(cand)
+                    tried.append((q, cand, after, judge(before, after, self.policy)))
+            passing = [t for t in tried if t[3].accepted]
+            if passing:
+                return max(passing, key=lambda t: t[3].gain)
+            current = max(
+                tried, key=lambda t: (min(t[3].agent_deltas.values(), default=0.0), t[3].gain)
+            )[0]
+            if all(t[3].gain <= 0 for t in tried):
+                return None
+        return None
 
     def _say(self, text: str) -> None:
         if self.progress is not None:

@@ -215,3 +215,15 @@ def active_roster(data_dir: str | Path | None = None) -> Roster:
     if version is None:
         return load_roster()
     return store.load(version).roster
+
+
+def active_overrides(data_dir: str | Path | None = None) -> dict[str, Any]:
+    """``build_graph`` keywords (roster, router) of the active improved version; ``{}`` if none."""
+    store = VersionStore(data_dir)
+    version = store.active()
+    if version is None:
+        return {}
+    from nova_graph.improve.factory import default_factory
+
+    setup = store.load(version)
+    return {"roster": setup.roster, "router": default_factory().router(setup)}
