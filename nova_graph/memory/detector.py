@@ -44,7 +44,11 @@ class UpdateDetector(Protocol):
 
 
 _WORD = re.compile(r"[a-z0-9']+(?::[0-9]+)?")
-_NUMBER = re.compile(r"\d+(?:[:.]\d+)?\s*(?:am|pm|%|k|m)?")
+# Values, not identifiers: times (9am, 14:30), money ($40, 40k, 3.5m), percentages.
+_NUMBER = re.compile(
+    r"[$€£]\s?\d+(?:[.,]\d+)?\s?[km]?\b|\b\d+(?:[:.]\d+)?\s?(?:am|pm|%|k|m|h|min|usd|eur)(?!\w)"
+    r"|\b\d{1,2}:\d{2}\b"
+)
 _NEGATIONS = {"not", "no", "never", "don't", "doesn't", "isn't", "won't", "aren't", "cannot"}
 _CUES = (
     "instead",
@@ -84,7 +88,7 @@ _STOP = {
 
 
 def _words(text: str) -> set[str]:
-    return set(_WORD.findall(text.lower())) - _STOP
+    return {w for w in _WORD.findall(text.lower()) if not w.isdigit()} - _STOP
 
 
 def _numbers(text: str) -> set[str]:
@@ -104,7 +108,7 @@ class SimilarityUpdateDetector:
         *,
         min_similarity: float = 0.8,
         cue_similarity: float = 0.75,
-        swap_similarity: float = 0.85,
+        swap_similarity: float = 0.92,
         max_swapped: int = 3,
     ):
         self.min_similarity = min_similarity
