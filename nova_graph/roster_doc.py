@@ -1,7 +1,7 @@
 """Generate the README roster table from the roster data file.
 
 ``python -m nova_graph.roster_doc`` rewrites the section of README.md between
-``<!-- roster:start -->`` and ``<!-- roster:end -->``; ``--check`` only reports whether it is current.
+``<!-- roster:start -->`` and ``<!-- roster:end -->``; ``--check`` reports if it is stale.
 """
 
 from __future__ import annotations

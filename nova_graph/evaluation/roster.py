@@ -205,16 +205,16 @@ def evaluate(
 def format_report(result: dict[str, Any], *, show_misses: bool = False) -> str:
     """A plain-text table of the result."""
     flat, hier = result["flat"], result["hierarchical"]
-    s = flat["single"]
+    s, md, amb = flat["single"], flat["multi_domain"], flat["ambiguous"]
     lines = [
         f"router: {result['router']}",
         f"single-agent requests: {s['n']}",
         f"flat accuracy:         {s['accuracy']:.1%}",
         f"hierarchical accuracy: {hier['single']['accuracy']:.1%}  -> better: {result['better']}",
-        f"multi-domain (n={flat['multi_domain']['n']}): expected agents found "
-        f"{flat['multi_domain']['agent_recall']:.1%}, exact set {flat['multi_domain']['exact']:.1%}",
-        f"ambiguous (n={flat['ambiguous']['n']}): flagged {flat['ambiguous']['flagged_ambiguous']:.1%}"
-        f", top agent in candidates {flat['ambiguous']['top_in_candidates']:.1%}",
+        f"multi-domain (n={md['n']}): expected agents found {md['agent_recall']:.1%}, "
+        f"exact set {md['exact']:.1%}",
+        f"ambiguous (n={amb['n']}): flagged {amb['flagged_ambiguous']:.1%}, "
+        f"top agent in candidates {amb['top_in_candidates']:.1%}",
         "",
         f"{'agent':22} {'precision':>9} {'recall':>7} {'n':>3}   (flat)",
     ]
