@@ -26,9 +26,7 @@ def compose_answer(state: NovaState, roster: Roster) -> str:
             body = body.replace(OFFLINE_NOTICE, "")
         body = body.strip()
         if r["memories"]:
-            used = ", ".join(
-                f"{m['id']} ({_age(m['age_seconds'])} old)" for m in r["memories"]
-            )
+            used = ", ".join(f"{m['id']} ({_age(m['age_seconds'])} old)" for m in r["memories"])
             body += f"\n(memories used: {used})"
         if len(routes) > 1:
             parts.append(f"**{r['agent']}** — {roster[r['agent']].description}\n{body}")

@@ -47,6 +47,7 @@ def build_graph(
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     reliability: ReliabilityPolicy | None = None,
     circuit_breaker: CircuitBreaker | None = None,
+    memory_namespace: str = "default",
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build and compile the Nova graph.
 
@@ -68,6 +69,8 @@ def build_graph(
             settings (default: ``ReliabilityPolicy()``).
         circuit_breaker: share one breaker between graphs (default: a new one from
             ``reliability``).
+        memory_namespace: the memory namespace recalled and written (a run's
+            ``configurable.user_id`` overrides it for recall).
     """
     check_build_arguments(
         router=router,
@@ -105,6 +108,7 @@ def build_graph(
         memory=memory,
         out_of_scope=out_of_scope,
         max_request_bytes=max_request_bytes,
+        memory_namespace=memory_namespace,
     )
     builder = StateGraph(NovaState, input_schema=NovaInput)
     builder.add_node(SUPERVISOR_NODE, supervisor)
@@ -117,7 +121,10 @@ def build_graph(
         node = make_agent_node(
             spec,
             agent_model,
-            select_tools(registry, spec.tools),
+            [
+                *select_tools(registry, spec.tools),
+                *_memory_tools(memory, memory_namespace, spec.name),
+            ],
             timeout=policy.timeout_seconds,
             breaker=breaker,
         )
@@ -145,3 +152,12 @@ def build_graph(
         )
     compiled = builder.compile(checkpointer=saver, name="nova")
     return guard_inputs(compiled, max_request_bytes=max_request_bytes)
+
+
+def _memory_tools(memory: Any, namespace: str, agent: str) -> list[Any]:
+    """``remember``/``recall`` tools for one agent when a memory is configured."""
+    if memory is None:
+        return []
+    from nova_graph.memory import make_memory_tools
+
+    return make_memory_tools(memory, namespace, agent)

@@ -81,7 +81,7 @@ class NovaState(TypedDict, total=False):
     decision: dict[str, Any]
     routes: list[str]
     clarification: dict[str, Any] | None
-    memories: list[MemoryRef]
+    memories: dict[str, list[MemoryRef]]
     results: Annotated[dict[str, AgentResult], merge_results]
     failures: Annotated[list[Failure], extend_failures]
     routing_model_calls: int

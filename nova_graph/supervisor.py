@@ -31,6 +31,7 @@ class Supervisor:
         out_of_scope: OutOfScopePolicy = "refuse",
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         memory_k: int = 5,
+        memory_namespace: str = "default",
     ) -> None:
         self.roster = roster
         self.router = router
@@ -38,6 +39,7 @@ class Supervisor:
         self.out_of_scope = out_of_scope
         self.max_request_bytes = max_request_bytes
         self.memory_k = memory_k
+        self.memory_namespace = memory_namespace
 
     # -- node ---------------------------------------------------------------------------------
     def __call__(self, state: NovaState, config: RunnableConfig) -> dict[str, Any]:
@@ -62,7 +64,7 @@ class Supervisor:
             "decision": decision.model_dump(),
             "routes": routes,
             "clarification": clarification,
-            "memories": self._recall(text, config),
+            "memories": self._recall(text, decision, routes, config),
             "results": None,  # reducer: start this turn with no results
             "failures": None,
             "routing_model_calls": decision.model_calls,
@@ -77,17 +79,17 @@ class Supervisor:
         decision = RouteDecision.model_validate(state.get("decision") or {})
         clause_for = {c.agent: c.text for c in decision.clauses if c.agent}
         history = _history(state.get("messages") or [])
-        memories = state.get("memories") or []
+        memories = state.get("memories") or {}
         return [
             Send(
                 name,
                 AgentTask(
                     agent=name,
-                    request=clause_for.get(name, state["request"]) if len(routes) > 1 else state[
-                        "request"
-                    ],
+                    request=clause_for.get(name, state["request"])
+                    if len(routes) > 1
+                    else state["request"],
                     history=history,
-                    memories=memories,
+                    memories=memories.get(name, []),
                 ),
             )
             for name in routes
@@ -144,16 +146,33 @@ class Supervisor:
             update={"agents": chosen, "ambiguous": False, "out_of_scope": not chosen}
         )
 
-    def _recall(self, text: str, config: RunnableConfig) -> list[MemoryRef]:
-        if self.memory is None:
-            return []
-        namespace = (config.get("configurable") or {}).get("user_id", "default")
+    def _recall(
+        self, text: str, decision: RouteDecision, routes: list[str], config: RunnableConfig
+    ) -> dict[str, list[MemoryRef]]:
+        """Current memories relevant to each routed agent (stale ones never leave the store)."""
+        if self.memory is None or not routes:
+            return {}
+        from nova_graph.memory import recall_for_agents
+
+        namespace = (config.get("configurable") or {}).get("user_id", self.memory_namespace)
         now = datetime.now(UTC)
-        found = self.memory.recall(text, namespace=namespace, k=self.memory_k, now=now)
-        return [
-            MemoryRef(id=m.id, text=m.text, age_seconds=(now - m.created_at).total_seconds())
-            for m in found
-        ]
+        clauses = {c.agent: c.text for c in decision.clauses if c.agent}
+        found = recall_for_agents(
+            self.memory,
+            text,
+            [self.roster[a] for a in routes],
+            namespace=namespace,
+            now=now,
+            clauses=clauses,
+            k=self.memory_k,
+        )
+        return {
+            agent: [
+                MemoryRef(id=m.id, text=m.text, age_seconds=(now - m.created_at).total_seconds())
+                for m in mems
+            ]
+            for agent, mems in found.items()
+        }
 
 
 def _history(messages: list[Any]) -> list[dict[str, str]]:
