@@ -34,7 +34,8 @@ _STOP = frozenset(
     "please can could would you your i we us what whats which who how do does get show give "
     "list tell about all any some up new".split()
 )
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+# A number standing alone: not the "1005" of a part code such as "SP-1005".
+_NUMBER = re.compile(r"(?<![\w\-.])-?\d+(?:\.\d+)?(?![\w\-])")
 _QUOTED = re.compile(r"[\"“']([^\"”']{1,500})[\"”']")
 
 
