@@ -10,6 +10,7 @@ from typing import Any
 EVALS: dict[str, str] = {
     "roster": "nova_graph.evaluation.roster",
     "agents": "nova_graph.evaluation.agents",
+    "memory": "nova_graph.evaluation.memory",
 }
 
 

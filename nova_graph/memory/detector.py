@@ -2,10 +2,10 @@
 
 With a chat model, :class:`ModelUpdateDetector` asks it (structured output). Offline,
 :class:`SimilarityUpdateDetector` applies a conservative rule: a candidate is replaced only when it
-is very similar to the new text AND the difference looks like a changed value (different numbers
-or times, a flipped negation, an explicit update cue such as "instead" or "no longer", or a
-one-word swap at near-identical similarity), or the two are the same text. The reason is recorded
-in the replaced memory's metadata (``stale_reason``).
+is very similar to the new text AND the difference looks like a changed value (the same words
+with a different time/amount, a flipped negation, an explicit update cue such as "instead" or
+"no longer", or a few-word swap at near-identical similarity), or the two are the same text.
+The reason is recorded in the replaced memory's metadata (``stale_reason``).
 """
 
 from __future__ import annotations
@@ -88,7 +88,9 @@ _STOP = {
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if not w.isdigit()} - _STOP
+    """Content words, without values (times, money, percentages) and bare numbers."""
+    text = _NUMBER.sub(" ", text.lower())
+    return {w for w in _WORD.findall(text) if not w.isdigit()} - _STOP
 
 
 def _numbers(text: str) -> set[str]:
@@ -135,9 +137,10 @@ class SimilarityUpdateDetector:
         if c.similarity < self.min_similarity:
             return None
         new_nums, old_nums = _numbers(new), _numbers(c.text)
-        if new_nums and old_nums and new_nums != old_nums:
+        same_words = _words(new) == _words(c.text)
+        if new_nums and old_nums and new_nums != old_nums and same_words:
             return f"value changed {sorted(old_nums)} -> {sorted(new_nums)}"
-        if _negated(new) != _negated(c.text):
+        if _negated(new) != _negated(c.text) and (_words(new) ^ _words(c.text)) <= _NEGATIONS:
             return "negation flipped"
         added, removed = _words(new) - _words(c.text), _words(c.text) - _words(new)
         if (

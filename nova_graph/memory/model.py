@@ -79,6 +79,33 @@ class Memory(BaseModel):
         )
 
 
+def record_metadata(
+    *,
+    namespace: str,
+    key: str | None,
+    created_at: float,
+    valid_from: float,
+    expires_at: float = NEVER,
+    user: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The Chroma metadata of a new (not superseded) memory; times are epoch floats."""
+    user = dict(user or {})
+    meta: dict[str, Any] = {
+        "namespace": namespace,
+        "key": key or "",
+        "created_at": created_at,
+        "valid_from": valid_from,
+        "expires_at": expires_at,
+        "superseded_at": NEVER,
+        "superseded_by": "",
+        "stale_reason": "",
+    }
+    for tag in TAG_KEYS:
+        meta[tag] = str(user.pop(tag, ""))
+    meta.update({USER_PREFIX + k: val for k, val in user.items()})
+    return meta
+
+
 def memory_from_chroma(
     id_: str, document: str, meta: dict[str, Any], score: float | None = None
 ) -> Memory:

@@ -37,10 +37,9 @@ from nova_graph.memory import validation as v
 from nova_graph.memory.detector import Candidate, SimilarityUpdateDetector, UpdateDetector
 from nova_graph.memory.model import (
     NEVER,
-    TAG_KEYS,
-    USER_PREFIX,
     Memory,
     memory_from_chroma,
+    record_metadata,
     to_epoch,
     utc_now,
 )
@@ -76,7 +75,7 @@ class ChromaMemory:
         encoder: Encoder | None = None,
         update_detector: UpdateDetector | str | None = "similarity",
         max_text_bytes: int = v.DEFAULT_MAX_TEXT_BYTES,
-        pool: int = 20,
+        pool: int = 10,
         detector_candidates: int = 5,
         clock: Callable[[], datetime] = utc_now,
         collection_prefix: str = "nova_mem",
@@ -137,19 +136,14 @@ class ChromaMemory:
         created = to_epoch(now_dt)
         valid = to_epoch(valid_dt) if valid_dt is not None else created
         expires = max(created, valid) + ttl_d.total_seconds() if ttl_d is not None else NEVER
-        meta: dict[str, Any] = {
-            "namespace": ns,
-            "key": key or "",
-            "created_at": created,
-            "valid_from": valid,
-            "expires_at": expires,
-            "superseded_at": NEVER,
-            "superseded_by": "",
-            "stale_reason": "",
-        }
-        for tag in TAG_KEYS:
-            meta[tag] = str(user_meta.pop(tag, ""))
-        meta.update({USER_PREFIX + k: val for k, val in user_meta.items()})
+        meta = record_metadata(
+            namespace=ns,
+            key=key,
+            created_at=created,
+            valid_from=valid,
+            expires_at=expires,
+            user=user_meta,
+        )
         new_id = f"{self._tag(ns)}:{uuid.uuid4().hex}"
 
         with self._lock:
@@ -262,9 +256,10 @@ class ChromaMemory:
         live, hist = self._collections_for(v.check_namespace(namespace))
         return int(live.count() + hist.count())
 
-    def live_collection(self, namespace: str) -> Any:
-        """The Chroma collection holding ``namespace``'s non-superseded memories (benchmarks)."""
-        return self._collections_for(v.check_namespace(namespace))[0]
+    def collections(self, namespace: str) -> tuple[Any, Any]:
+        """The raw Chroma collections of ``namespace``: (live, history). For bulk loads and
+        benchmarks; rows must use :func:`~nova_graph.memory.model.record_metadata`."""
+        return self._collections_for(v.check_namespace(namespace))
 
     # -- internals ------------------------------------------------------------------------------
 
