@@ -99,6 +99,9 @@ def sqlite_checkpointer(path: str | Path | None = None) -> NovaSqliteSaver:
     conn = sqlite3.connect(str(db), check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA busy_timeout=5000")
+    # WAL + NORMAL: a killed process loses nothing committed; only an OS crash or power loss
+    # can drop the last transactions. FULL would fsync every checkpoint (~8x slower).
+    conn.execute("PRAGMA synchronous=NORMAL")
     saver = NovaSqliteSaver(conn)
     saver.setup()
     for suffix in ("-wal", "-shm"):
