@@ -29,6 +29,9 @@ class RouteDecision(BaseModel):
     clauses: list[ClauseRoute] = Field(default_factory=list)
     method: str = Field(default="embedding", description="'embedding' or 'model' (LLM fallback).")
     model_calls: int = Field(default=0, description="Language-model calls spent on this decision.")
+    confidence: float | None = Field(
+        default=None, description="Router's confidence that the request is in scope, if known."
+    )
 
     @property
     def candidates(self) -> list[str]:

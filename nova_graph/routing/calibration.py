@@ -1,0 +1,82 @@
+"""Choosing the router's thresholds on held-out data (pure functions over numpy arrays)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from nova_graph.routing.scoring import train_softmax_head
+
+Floats = npt.NDArray[np.float32]
+Bools = npt.NDArray[np.bool_]
+
+
+def sigmoid(x: Floats) -> Floats:
+    """The logistic function."""
+    return (1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))).astype(np.float32)
+
+
+def fit_confidence(in_scope: Floats, out_of_scope: Floats) -> tuple[Floats, float]:
+    """Logistic regression separating in-scope from out-of-scope feature rows.
+
+    Returns ``(weights, bias)`` acting on raw features: ``sigmoid(features @ weights + bias)`` is
+    the probability that a request is in scope. Features are standardised while fitting and the
+    scaling is folded back into the weights.
+    """
+    x = np.vstack([in_scope, out_of_scope]).astype(np.float32)
+    y = np.concatenate(
+        [np.ones(len(in_scope), dtype=np.int64), np.zeros(len(out_of_scope), dtype=np.int64)]
+    )
+    mean = x.mean(axis=0)
+    std = np.where(x.std(axis=0) > 1e-6, x.std(axis=0), 1.0).astype(np.float32)
+    w, b = train_softmax_head((x - mean) / std, y, 2, iterations=500, l2=1e-3)
+    direction = (w[:, 1] - w[:, 0]) / std
+    bias = float(b[1] - b[0] - (mean * (w[:, 1] - w[:, 0]) / std).sum())
+    return direction.astype(np.float32), bias
+
+
+def in_scope_threshold(confidence: Floats, correct: Bools, min_accuracy: float) -> float:
+    """The highest confidence threshold keeping in-scope accuracy at ``min_accuracy`` or more.
+
+    In-scope accuracy counts a request as right when it is routed to its agent *and* not refused.
+    If even accepting everything misses the target, every request is accepted (the lowest
+    confidence seen, minus a hair).
+    """
+    order = np.argsort(-confidence)
+    hits = np.cumsum(correct[order]) / len(confidence)  # accuracy when accepting the top i+1
+    ok = np.nonzero(hits >= min_accuracy)[0]
+    if len(ok) == 0:
+        return float(confidence.min()) - 1e-6
+    i = int(ok[0])
+    # accept every request at least as confident as the i-th: the threshold sits just below it
+    return float(confidence[order[i]]) - 1e-6
+
+
+def ambiguity_margin(margin: Floats, correct: Bools, *, max_rate: float = 0.1) -> float:
+    """The margin below which asking the user helps more than it costs.
+
+    Flagging a request the router would have got wrong is a gain, flagging one it would have got
+    right a loss; the margin maximises gains minus losses, flagging at most ``max_rate`` of
+    requests. Returns 0.0 (never ambiguous) when flagging never helps.
+    """
+    order = np.argsort(margin)
+    gain = np.cumsum(np.where(correct[order], -1, 1))
+    limit = max(int(max_rate * len(margin)), 0)
+    if limit == 0:
+        return 0.0
+    best = int(np.argmax(gain[:limit]))
+    if gain[best] <= 0:
+        return 0.0
+    upper = margin[order[best + 1]] if best + 1 < len(order) else margin[order[best]] + 1e-6
+    return float((margin[order[best]] + upper) / 2)
+
+
+def split_threshold(
+    candidates: Floats, pair_recall: list[float], false_split: list[float], max_false: float
+) -> float:
+    """The candidate threshold with the best pair recall among those within ``max_false``."""
+    allowed = [i for i, f in enumerate(false_split) if f <= max_false]
+    if not allowed:
+        return float(candidates[int(np.argmin(false_split))])
+    best = max(allowed, key=lambda i: (pair_recall[i], -false_split[i], -i))
+    return float(candidates[best])

@@ -1,0 +1,197 @@
+"""The numeric core of the semantic router: kNN over example vectors plus a learned linear head.
+
+Everything here is plain numpy on L2-normalised sentence vectors, so a router with thousands of
+examples scores a request in well under a millisecond once its vector is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+Labels = npt.NDArray[np.int64]
+
+#: Names of the confidence features, in the order :func:`RouteModel.score` returns them.
+FEATURES: tuple[str, ...] = (
+    "route_topk",  # mean of the k best similarities inside the chosen route
+    "top1",  # best similarity to any example
+    "prob",  # combined probability of the chosen route
+    "margin",  # combined probability gap between the best two routes
+    "topk_all",  # mean of the 10 best similarities overall
+    "negative_topk",  # mean of the 5 best similarities to out-of-scope examples (0 if none)
+    "head_oos",  # the linear head's out-of-scope probability (0 if no negatives)
+)
+_CHUNK = 512
+
+
+def softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Row-wise softmax, numerically stable."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def train_softmax_head(
+    x: Vectors,
+    y: Labels,
+    n_classes: int,
+    *,
+    iterations: int = 300,
+    learning_rate: float = 0.05,
+    l2: float = 1e-6,
+    seed: int = 0,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Multinomial logistic regression by full-batch Adam; returns ``(weights, bias)``.
+
+    Classes are weighted inversely to their size so a route with many examples does not crowd
+    out the others.
+    """
+    del seed  # deterministic: zero initialisation, full batch
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    counts = np.bincount(y, minlength=n_classes).astype(np.float32)
+    class_weight = np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1)), 0.0)
+    sample_weight = class_weight[y].astype(np.float32)[:, None] / len(y)
+    targets = np.zeros((len(y), n_classes), dtype=np.float32)
+    targets[np.arange(len(y)), y] = 1.0
+    w = np.zeros((x.shape[1], n_classes), dtype=np.float32)
+    b = np.zeros(n_classes, dtype=np.float32)
+    mw, vw = np.zeros_like(w), np.zeros_like(w)
+    mb, vb = np.zeros_like(b), np.zeros_like(b)
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    for t in range(1, iterations + 1):
+        residual = (softmax(x @ w + b) - targets) * sample_weight
+        gw = x.T @ residual + l2 * w
+        gb = residual.sum(axis=0)
+        mw = beta1 * mw + (1 - beta1) * gw
+        vw = beta2 * vw + (1 - beta2) * gw * gw
+        mb = beta1 * mb + (1 - beta1) * gb
+        vb = beta2 * vb + (1 - beta2) * gb * gb
+        c1, c2 = 1 - beta1**t, 1 - beta2**t
+        w -= learning_rate * (mw / c1) / (np.sqrt(vw / c2) + eps)
+        b -= learning_rate * (mb / c1) / (np.sqrt(vb / c2) + eps)
+    return w.astype(np.float32), b.astype(np.float32)
+
+
+def _mean_topk(sims: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
+    if sims.shape[1] == 0:
+        return np.zeros(sims.shape[0], dtype=np.float32)
+    k = min(k, sims.shape[1])
+    top = np.partition(sims, sims.shape[1] - k, axis=1)[:, sims.shape[1] - k :]
+    return top.mean(axis=1).astype(np.float32)
+
+
+@dataclass
+class Scores:
+    """Per-request route probabilities and confidence features."""
+
+    probs: npt.NDArray[np.float32]  # (n, routes) combined probabilities
+    features: npt.NDArray[np.float32]  # (n, len(FEATURES))
+
+    @property
+    def best(self) -> Labels:
+        """Index of the best route per request."""
+        return self.probs.argmax(axis=1).astype(np.int64)
+
+
+@dataclass
+class RouteModel:
+    """Example vectors (sorted by route), optional out-of-scope vectors, and the linear head."""
+
+    routes: list[str]
+    vectors: Vectors
+    labels: Labels
+    negatives: Vectors
+    head_weights: npt.NDArray[np.float32]
+    head_bias: npt.NDArray[np.float32]
+    k: int = 5
+    neighbours: int = 50
+    temperature: float = 0.05
+    mix: float = 0.5
+    _offsets: list[tuple[int, int]] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        order = np.argsort(self.labels, kind="stable")
+        self.vectors = np.ascontiguousarray(self.vectors[order], dtype=np.float32)
+        self.labels = self.labels[order].astype(np.int64)
+        bounds = np.searchsorted(self.labels, np.arange(len(self.routes) + 1))
+        self._offsets = [(int(bounds[i]), int(bounds[i + 1])) for i in range(len(self.routes))]
+
+    @classmethod
+    def train(
+        cls,
+        routes: list[str],
+        vectors: Vectors,
+        labels: Labels,
+        negatives: Vectors,
+        **params: float,
+    ) -> RouteModel:
+        """Fit the linear head (with an extra out-of-scope class when negatives are given)."""
+        x, y, n_classes = vectors, labels, len(routes)
+        if len(negatives):
+            x = np.vstack([vectors, negatives])
+            y = np.concatenate([labels, np.full(len(negatives), n_classes, dtype=np.int64)])
+            n_classes += 1
+        w, b = train_softmax_head(x, y, n_classes)
+        return cls(routes, vectors, labels, negatives, w, b, **params)  # type: ignore[arg-type]
+
+    def head_probs(self, queries: Vectors) -> npt.NDArray[np.float32]:
+        """The linear head's probabilities (last column: out of scope, when trained with one)."""
+        return softmax(queries @ self.head_weights + self.head_bias)
+
+    def score(self, queries: Vectors) -> Scores:
+        """Combined route probabilities and confidence features for each query vector."""
+        probs = np.empty((len(queries), len(self.routes)), dtype=np.float32)
+        feats = np.zeros((len(queries), len(FEATURES)), dtype=np.float32)
+        for start in range(0, len(queries), _CHUNK):
+            q = np.ascontiguousarray(queries[start : start + _CHUNK], dtype=np.float32)
+            p, f = self._score_chunk(q)
+            probs[start : start + len(q)] = p
+            feats[start : start + len(q)] = f
+        return Scores(probs, feats)
+
+    def _score_chunk(self, q: Vectors) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        n_routes = len(self.routes)
+        sims = q @ self.vectors.T
+        per_route = np.stack([_mean_topk(sims[:, a:b], self.k) for a, b in self._offsets], axis=1)
+        knn = self._kernel_vote(sims)
+        head = self.head_probs(q)
+        head_routes = head[:, :n_routes]
+        head_routes = head_routes / np.maximum(head_routes.sum(axis=1, keepdims=True), 1e-9)
+        probs = (self.mix * head_routes + (1 - self.mix) * knn).astype(np.float32)
+        best = probs.argmax(axis=1)
+        rows = np.arange(len(q))
+        ordered = np.sort(probs, axis=1)
+        margin = ordered[:, -1] - (ordered[:, -2] if n_routes > 1 else 0.0)
+        negative = (
+            _mean_topk(q @ self.negatives.T, 5)
+            if len(self.negatives)
+            else np.zeros(len(q), dtype=np.float32)
+        )
+        head_oos = head[:, n_routes] if head.shape[1] > n_routes else np.zeros(len(q), np.float32)
+        feats = np.stack(
+            [
+                per_route[rows, best],
+                sims.max(axis=1),
+                probs[rows, best],
+                margin,
+                _mean_topk(sims, 10),
+                negative,
+                head_oos,
+            ],
+            axis=1,
+        ).astype(np.float32)
+        return probs, feats
+
+    def _kernel_vote(self, sims: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Soft vote of the nearest examples, weighted by ``exp(similarity / temperature)``."""
+        n = sims.shape[1]
+        k = min(self.neighbours, n)
+        idx = np.argpartition(sims, n - k, axis=1)[:, n - k :]
+        top = np.take_along_axis(sims, idx, axis=1)
+        weights = np.exp((top - top.max(axis=1, keepdims=True)) / self.temperature)
+        votes = np.zeros((sims.shape[0], len(self.routes)), dtype=np.float32)
+        np.add.at(votes, (np.arange(sims.shape[0])[:, None], self.labels[idx]), weights)
+        return votes / votes.sum(axis=1, keepdims=True)

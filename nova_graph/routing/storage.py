@@ -1,0 +1,130 @@
+"""Saving and loading a :class:`SemanticRouter`: example vectors as ``.npz``, settings as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nova_graph.embeddings import Encoder
+from nova_graph.errors import RoutingError
+from nova_graph.routing.scoring import FEATURES, RouteModel
+
+if TYPE_CHECKING:
+    from nova_graph.routing.semantic import SemanticRouter
+
+FORMAT = "nova_graph.semantic_router"
+VERSION = 1
+CONFIG = "router.json"
+ARRAYS = "vectors.npz"
+_ARRAY_NAMES = ("vectors", "labels", "negatives", "head_weights", "head_bias")
+
+
+def save_router(router: SemanticRouter, path: Path) -> Path:
+    """Write ``router`` into directory ``path`` (created if needed); files are replaced whole."""
+    model = router.route_model
+    path.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "dimension": int(model.vectors.shape[1]),
+        "features": list(FEATURES),
+        "routes": model.routes,
+        "params": {
+            "k": model.k,
+            "neighbours": model.neighbours,
+            "temperature": model.temperature,
+        },
+        "thresholds": router.thresholds,
+        "examples": router.examples,
+        "calibration_report": router.calibration_report,
+    }
+    arrays = {name: getattr(model, name) for name in _ARRAY_NAMES}
+    _atomic_write(path / ARRAYS, lambda f: np.savez(f, **arrays))
+    _atomic_write(path / CONFIG, lambda f: f.write(json.dumps(config, indent=1).encode()))
+    return path
+
+
+def _atomic_write(target: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_router(path: Path, encoder: Encoder) -> SemanticRouter:
+    """Read a router written by :func:`save_router`, checking that every part fits together."""
+    from nova_graph.routing.semantic import SemanticRouter
+
+    cfg_path, arr_path = path / CONFIG, path / ARRAYS
+    if not cfg_path.is_file() or not arr_path.is_file():
+        raise RoutingError(
+            f"{path} is not a saved router: expected {CONFIG} and {ARRAYS} in it "
+            "(write one with SemanticRouter.save)"
+        )
+    try:
+        config = json.loads(cfg_path.read_text())
+        with np.load(arr_path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in _ARRAY_NAMES}
+    except (OSError, ValueError, KeyError) as exc:
+        raise RoutingError(f"cannot read the saved router in {path}: {exc}; save it again") from exc
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise RoutingError(f"{cfg_path} is not a nova_graph router file; save the router again")
+    if config.get("version") != VERSION:
+        raise RoutingError(
+            f"{cfg_path} has format version {config.get('version')!r}, this nova_graph reads "
+            f"version {VERSION}; rebuild and save the router again"
+        )
+    if config.get("features") != list(FEATURES):
+        raise RoutingError(f"{cfg_path} was saved with other confidence features; recalibrate")
+    routes = config.get("routes")
+    dim = config.get("dimension")
+    if dim != int(encoder.dimension):
+        raise RoutingError(
+            f"the saved router uses {dim}-dimensional vectors but the encoder gives "
+            f"{encoder.dimension}; load it with the encoder it was built with"
+        )
+    vectors, labels = arrays["vectors"], arrays["labels"]
+    n_routes = len(routes) if isinstance(routes, list) else 0
+    if (
+        not n_routes
+        or vectors.ndim != 2
+        or vectors.shape[1] != dim
+        or labels.shape != (vectors.shape[0],)
+        or (len(labels) and (labels.min() < 0 or labels.max() >= n_routes))
+        or arrays["head_weights"].shape[0] != dim
+        or arrays["head_weights"].shape[1] != arrays["head_bias"].shape[0]
+        or arrays["head_bias"].shape[0] not in (n_routes, n_routes + 1)
+    ):
+        raise RoutingError(f"the arrays in {arr_path} do not match {cfg_path}; save it again")
+    params = config.get("params", {})
+    model = RouteModel(
+        list(routes),
+        vectors.astype(np.float32),
+        labels.astype(np.int64),
+        arrays["negatives"].astype(np.float32).reshape(-1, dim),
+        arrays["head_weights"].astype(np.float32),
+        arrays["head_bias"].astype(np.float32),
+        k=int(params.get("k", 5)),
+        neighbours=int(params.get("neighbours", 50)),
+        temperature=float(params.get("temperature", 0.05)),
+    )
+    router = SemanticRouter(model, encoder, examples=config.get("examples") or {})
+    thresholds = config.get("thresholds") or {}
+    try:
+        for key, value in thresholds.items():
+            if key not in router.thresholds:
+                raise RoutingError(f"{cfg_path} has an unknown setting {key!r}; save it again")
+            setattr(router, key, value)
+    except (TypeError, ValueError) as exc:
+        raise RoutingError(f"{cfg_path} has a bad setting: {exc}; save it again") from exc
+    router.calibration_report = dict(config.get("calibration_report") or {})
+    return router
