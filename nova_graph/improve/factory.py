@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from nova_graph.errors import NovaError
 from nova_graph.improve.labelled import LabelledRequest
 from nova_graph.improve.setup import RouterFactory
 from nova_graph.roster import Roster
@@ -25,9 +26,12 @@ def default_factory(encoder: Any = None) -> RouterFactory:
     def calibrate(router: Router, labelled: Sequence[LabelledRequest]) -> dict[str, Any]:
         in_scope = [(i.text, i.agents[0]) for i in labelled if len(i.agents) == 1]
         out_of_scope = [i.text for i in labelled if not i.agents]
-        if not in_scope or not out_of_scope:
+        if len(in_scope) < 2 or not hasattr(router, "calibrate"):
             return {}
-        router.calibrate(in_scope, out_of_scope)  # type: ignore[attr-defined]
+        try:
+            router.calibrate(in_scope, out_of_scope)
+        except NovaError:  # e.g. too few requests per route to calibrate on
+            return {}
         return dict(getattr(router, "thresholds", {}) or {})
 
     return RouterFactory(build=build, calibrate=calibrate)

@@ -102,6 +102,7 @@ class RoundReport(BaseModel):
 
 
 ProgressFn = Callable[[str], None]
+MAX_TRIM_STEPS = 4
 
 
 class ImprovementLoop:
@@ -243,10 +244,12 @@ class ImprovementLoop:
     def _trim(
         self, setup: RoutingSetup, before: RoutingScore, proposal: Proposal
     ) -> tuple[Proposal, RoutingSetup, RoutingScore, Verdict] | None:
-        """Drop added examples one at a time (the drop that hurts the worst-hit agent least
-        first) until the rest passes the check; ``None`` when no non-empty subset does."""
+        """Drop added examples one at a time (the drop that helps the worst-hit agent most
+        first, at most :data:`MAX_TRIM_STEPS` times) until the rest passes the check."""
         current = proposal
-        while sum(len(v) for v in current.add_examples.values()) > 1:
+        for _ in range(MAX_TRIM_STEPS):
+            if sum(len(v) for v in current.add_examples.values()) <= 1:
+                break
             tried = []
             for agent, texts in current.add_examples.items():
                 for text in texts:
