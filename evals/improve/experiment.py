@@ -77,7 +77,11 @@ def run_experiment(
     runlog = RunLog(work / "runs.sqlite")
     store = VersionStore(work)
     loop = ImprovementLoop(
-        factory, acceptance, policy=policy, store=store, encode=encode,
+        factory,
+        acceptance,
+        policy=policy,
+        store=store,
+        encode=encode,
         max_examples_per_agent=max_examples_per_agent,
         progress=lambda s: print(f"[{name}] {s}", file=sys.stderr),
     )
@@ -108,9 +112,12 @@ def run_experiment(
                 "seconds": round(time.perf_counter() - t0, 1),
             }
         )
-        print(f"[{name}] round {r}: acceptance {report.accuracy_before:.3f} -> "
-              f"{report.accuracy_after:.3f}; test {test_before.accuracy:.3f} -> "
-              f"{test_after.accuracy:.3f}", file=sys.stderr)
+        print(
+            f"[{name}] round {r}: acceptance {report.accuracy_before:.3f} -> "
+            f"{report.accuracy_after:.3f}; test {test_before.accuracy:.3f} -> "
+            f"{test_after.accuracy:.3f}",
+            file=sys.stderr,
+        )
         test_before = test_after
     acc_end = loop.score(setup)
     per_agent = {}
@@ -155,9 +162,16 @@ def roster_experiment(args: argparse.Namespace, factory: RouterFactory, encode: 
     heldout = [i for i in load_labelled(HELDOUT) if len(i.agents) == 1]
     acceptance, test = stratified_split(heldout, 0.5, seed=args.seed)
     result = run_experiment(
-        "roster", factory, RoutingSetup(weak), stream, acceptance, test,
-        rounds=args.rounds, max_examples_per_agent=args.max_examples,
-        policy=AcceptancePolicy(max_agent_drop=args.max_drop), encode=encode,
+        "roster",
+        factory,
+        RoutingSetup(weak),
+        stream,
+        acceptance,
+        test,
+        rounds=args.rounds,
+        max_examples_per_agent=args.max_examples,
+        policy=AcceptancePolicy(max_agent_drop=args.max_drop),
+        encode=encode,
     )
     result["full_roster_test"] = score_router(factory.router(RoutingSetup(full)), test).accuracy
     result["examples_per_agent_start"] = args.examples_per_agent
@@ -168,8 +182,11 @@ def clinc_roster(examples: dict[str, list[str]]) -> Roster:
     """CLINC150 domains as agents (routing only: no tools)."""
     return Roster(
         AgentSpec(
-            name=d, family=Family.GENERAL, description=f"CLINC150 {d.replace('_', ' ')} requests",
-            system_prompt=f"You handle {d} requests.", examples=xs,
+            name=d,
+            family=Family.GENERAL,
+            description=f"CLINC150 {d.replace('_', ' ')} requests",
+            system_prompt=f"You handle {d} requests.",
+            examples=xs,
         )
         for d, xs in examples.items()
     )
@@ -193,10 +210,16 @@ def clinc_experiment(args: argparse.Namespace, factory: RouterFactory, encode: A
     feedback, acceptance = stratified_split(labelled("val"), 0.5, seed=args.seed)
     random.Random(args.seed).shuffle(feedback)
     result = run_experiment(
-        "clinc150", factory, RoutingSetup(clinc_roster(dict(sorted(by_domain.items())))),
-        feedback, acceptance, labelled("test"),
-        rounds=args.rounds, max_examples_per_agent=args.clinc_max_examples,
-        policy=AcceptancePolicy(max_agent_drop=args.max_drop), encode=encode,
+        "clinc150",
+        factory,
+        RoutingSetup(clinc_roster(dict(sorted(by_domain.items())))),
+        feedback,
+        acceptance,
+        labelled("test"),
+        rounds=args.rounds,
+        max_examples_per_agent=args.clinc_max_examples,
+        policy=AcceptancePolicy(max_agent_drop=args.max_drop),
+        encode=encode,
     )
     result["examples_per_agent_start"] = args.clinc_examples
     return result
@@ -249,8 +272,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--only", choices=["roster", "clinc150"], default=None)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--examples-per-agent", type=int, default=3)
-    p.add_argument("--max-examples", type=int, default=10,
-                   help="examples one proposal may add to one roster agent")
+    p.add_argument(
+        "--max-examples",
+        type=int,
+        default=10,
+        help="examples one proposal may add to one roster agent",
+    )
     p.add_argument("--clinc-examples", type=int, default=3)
     p.add_argument("--clinc-max-examples", type=int, default=40)
     p.add_argument("--max-drop", type=float, default=0.02)
@@ -265,9 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         results.append(roster_experiment(args, factory, encoder.encode))
     if args.only in (None, "clinc150"):
         results.append(clinc_experiment(args, factory, encoder.encode))
-    command = "python -m evals.improve.experiment" + (
-        " " + " ".join(argv) if argv else " " + " ".join(sys.argv[1:])
-    ).rstrip()
+    command = (
+        "python -m evals.improve.experiment"
+        + (" " + " ".join(argv) if argv else " " + " ".join(sys.argv[1:])).rstrip()
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"command": command, "results": results}, indent=2) + "\n")
     table = markdown(results, command.strip())
