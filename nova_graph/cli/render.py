@@ -22,16 +22,19 @@ def render_outcome(state: dict[str, Any], out: TextIO) -> None:
         if result is None:
             continue
         tools = ", ".join(t["name"] for t in result["tool_calls"]) or "none"
-        out.write(f"\n[{name}] tools: {tools}; {result['latency_ms']:.0f} ms\n")
-        out.write(result["answer"].strip() + "\n")
+        out.write(
+            f"  [{name}] {result['status']}; tools: {tools}; "
+            f"memories: {len(result['memories'])}; {result['latency_ms']:.0f} ms\n"
+        )
     for f in state.get("failures") or []:
         out.write(
-            f"\nFAILED [{f['agent']}] {f['error_type']}: {f['message']} "
+            f"  FAILED [{f['agent']}] {f['error_type']}: {f['message']} "
             f"(attempts: {f['attempts']})\n"
         )
     messages = state.get("messages") or []
     if messages:
-        out.write("\n--- answer ---\n" + str(messages[-1].content).strip() + "\n")
+        # The composed answer holds every agent's answer, each under its agent's name.
+        out.write("--- answer ---\n" + str(messages[-1].content).strip() + "\n")
 
 
 def render_interrupt(payload: Any, out: TextIO) -> None:
