@@ -11,6 +11,7 @@ EVALS: dict[str, str] = {
     "roster": "nova_graph.evaluation.roster",
     "agents": "nova_graph.evaluation.agents",
     "memory": "nova_graph.evaluation.memory",
+    "routing": "nova_graph.evaluation.routing",
 }
 
 
