@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latency-n", type=int, default=200, help="single-request timings")
     parser.add_argument("--batch-n", type=int, default=1000, help="requests in the batch timing")
     parser.add_argument("--llm-n", type=int, default=300, help="requests for the LLM supervisor")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: 2)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: 1)")
     parser.add_argument("--no-peers", action="store_true", help="skip the peer benchmark")
     parser.add_argument("--min-in-scope", type=float, default=0.95, help="calibration target")
 
@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the evaluation and the peer benchmark; print a table and write JSON."""
     import torch
 
-    threads = args.threads or min(2, os.cpu_count() or 1)
+    threads = args.threads or 1  # one thread: far faster single encodes on a busy 2-core box
     torch.set_num_threads(threads)
     started = time.perf_counter()
     data = load_clinc(args.data, limit=args.limit)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import ThreadpoolController
 
 Vectors = npt.NDArray[np.float32]
 Labels = npt.NDArray[np.int64]
@@ -25,6 +26,8 @@ FEATURES: tuple[str, ...] = (
     "head_oos",  # the linear head's out-of-scope probability (0 if no negatives)
 )
 _CHUNK = 512
+_SMALL_BATCH = 16  # below this, one BLAS thread is faster (no wake-ups on a busy machine)
+_BLAS = ThreadpoolController()
 
 
 def softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -75,6 +78,31 @@ def train_softmax_head(
     return w.astype(np.float32), b.astype(np.float32)
 
 
+def fit_projection(
+    vectors: Vectors, dims: int | None
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Centre and PCA-project the example vectors to ``dims`` dimensions (kNN space).
+
+    Centring removes the direction every MiniLM vector shares, which sharpens the neighbours;
+    fewer dimensions make a request's similarities to thousands of examples cheap.
+    """
+    center = vectors.mean(axis=0).astype(np.float32)
+    d = vectors.shape[1]
+    if dims is None or dims >= min(d, len(vectors)):
+        return center, np.eye(d, dtype=np.float32)
+    _, _, vt = np.linalg.svd(vectors - center, full_matrices=False)
+    return center, np.ascontiguousarray(vt[:dims].T, dtype=np.float32)
+
+
+def project(
+    vectors: Vectors, center: npt.NDArray[np.float32], projection: npt.NDArray[np.float32]
+) -> Vectors:
+    """Vectors in kNN space: centred, projected, re-normalised."""
+    out = (vectors - center) @ projection
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return (out / np.maximum(norms, 1e-9)).astype(np.float32)
+
+
 def _mean_topk(sims: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
     if sims.shape[1] == 0:
         return np.zeros(sims.shape[0], dtype=np.float32)
@@ -106,6 +134,8 @@ class RouteModel:
     negatives: Vectors
     head_weights: npt.NDArray[np.float32]
     head_bias: npt.NDArray[np.float32]
+    center: npt.NDArray[np.float32]
+    projection: npt.NDArray[np.float32]
     k: int = 5
     neighbours: int = 50
     temperature: float = 0.05
@@ -115,6 +145,12 @@ class RouteModel:
     def __post_init__(self) -> None:
         order = np.argsort(self.labels, kind="stable")
         self.vectors = np.ascontiguousarray(self.vectors[order], dtype=np.float32)
+        self._keys = project(self.vectors, self.center, self.projection)
+        self._negative_keys = (
+            project(self.negatives, self.center, self.projection)
+            if len(self.negatives)
+            else self.negatives
+        )
         self.labels = self.labels[order].astype(np.int64)
         bounds = np.searchsorted(self.labels, np.arange(len(self.routes) + 1))
         self._offsets = [(int(bounds[i]), int(bounds[i + 1])) for i in range(len(self.routes))]
@@ -126,16 +162,30 @@ class RouteModel:
         vectors: Vectors,
         labels: Labels,
         negatives: Vectors,
+        *,
+        dims: int | None = 64,
         **params: float,
     ) -> RouteModel:
-        """Fit the linear head (with an extra out-of-scope class when negatives are given)."""
+        """Fit the kNN projection and the linear head (plus an out-of-scope class when
+        negatives are given)."""
+        center, projection = fit_projection(vectors, dims)
         x, y, n_classes = vectors, labels, len(routes)
         if len(negatives):
             x = np.vstack([vectors, negatives])
             y = np.concatenate([labels, np.full(len(negatives), n_classes, dtype=np.int64)])
             n_classes += 1
         w, b = train_softmax_head(x, y, n_classes)
-        return cls(routes, vectors, labels, negatives, w, b, **params)  # type: ignore[arg-type]
+        return cls(
+            routes,
+            vectors,
+            labels,
+            negatives,
+            w,
+            b,
+            center,
+            projection,
+            **params,  # type: ignore[arg-type]
+        )
 
     def head_probs(self, queries: Vectors) -> npt.NDArray[np.float32]:
         """The linear head's probabilities (last column: out of scope, when trained with one)."""
@@ -145,6 +195,10 @@ class RouteModel:
         """Combined route probabilities and confidence features for each query vector."""
         probs = np.empty((len(queries), len(self.routes)), dtype=np.float32)
         feats = np.zeros((len(queries), len(FEATURES)), dtype=np.float32)
+        if len(queries) <= _SMALL_BATCH:
+            with _BLAS.limit(limits=1, user_api="blas"):
+                probs[:], feats[:] = self._score_chunk(np.asarray(queries, dtype=np.float32))
+            return Scores(probs, feats)
         for start in range(0, len(queries), _CHUNK):
             q = np.ascontiguousarray(queries[start : start + _CHUNK], dtype=np.float32)
             p, f = self._score_chunk(q)
@@ -154,7 +208,8 @@ class RouteModel:
 
     def _score_chunk(self, q: Vectors) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         n_routes = len(self.routes)
-        sims = q @ self.vectors.T
+        keys = project(q, self.center, self.projection)
+        sims = (self._keys @ keys.T).T
         per_route = np.stack([_mean_topk(sims[:, a:b], self.k) for a, b in self._offsets], axis=1)
         knn = self._kernel_vote(sims)
         head = self.head_probs(q)
@@ -166,7 +221,7 @@ class RouteModel:
         ordered = np.sort(probs, axis=1)
         margin = ordered[:, -1] - (ordered[:, -2] if n_routes > 1 else 0.0)
         negative = (
-            _mean_topk(q @ self.negatives.T, 5)
+            _mean_topk((self._negative_keys @ keys.T).T, 5)
             if len(self.negatives)
             else np.zeros(len(q), dtype=np.float32)
         )

@@ -21,7 +21,15 @@ FORMAT = "nova_graph.semantic_router"
 VERSION = 1
 CONFIG = "router.json"
 ARRAYS = "vectors.npz"
-_ARRAY_NAMES = ("vectors", "labels", "negatives", "head_weights", "head_bias")
+_ARRAY_NAMES = (
+    "vectors",
+    "labels",
+    "negatives",
+    "head_weights",
+    "head_bias",
+    "center",
+    "projection",
+)
 
 
 def save_router(router: SemanticRouter, path: Path) -> Path:
@@ -103,6 +111,9 @@ def load_router(path: Path, encoder: Encoder) -> SemanticRouter:
         or arrays["head_weights"].shape[0] != dim
         or arrays["head_weights"].shape[1] != arrays["head_bias"].shape[0]
         or arrays["head_bias"].shape[0] not in (n_routes, n_routes + 1)
+        or arrays["center"].shape != (dim,)
+        or arrays["projection"].ndim != 2
+        or arrays["projection"].shape[0] != dim
     ):
         raise RoutingError(f"the arrays in {arr_path} do not match {cfg_path}; save it again")
     params = config.get("params", {})
@@ -113,6 +124,8 @@ def load_router(path: Path, encoder: Encoder) -> SemanticRouter:
         arrays["negatives"].astype(np.float32).reshape(-1, dim),
         arrays["head_weights"].astype(np.float32),
         arrays["head_bias"].astype(np.float32),
+        arrays["center"].astype(np.float32),
+        arrays["projection"].astype(np.float32),
         k=int(params.get("k", 5)),
         neighbours=int(params.get("neighbours", 50)),
         temperature=float(params.get("temperature", 0.05)),
