@@ -28,6 +28,7 @@ FEATURES: tuple[str, ...] = (
 _CHUNK = 512
 _SMALL_BATCH = 16  # below this, one BLAS thread is faster (no wake-ups on a busy machine)
 _BLAS = ThreadpoolController()
+_MIN_EXAMPLES_PER_DIM = 20  # project only with plenty of examples (>= 1,280 at 64 dims)
 
 
 def softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -84,12 +85,15 @@ def fit_projection(
     """Centre and PCA-project the example vectors to ``dims`` dimensions (kNN space).
 
     Centring removes the direction every MiniLM vector shares, which sharpens the neighbours;
-    fewer dimensions make a request's similarities to thousands of examples cheap.
+    fewer dimensions make a request's similarities to thousands of examples cheap. With few
+    examples the identity is returned.
     """
-    center = vectors.mean(axis=0).astype(np.float32)
     d = vectors.shape[1]
-    if dims is None or dims >= min(d, len(vectors)):
-        return center, np.eye(d, dtype=np.float32)
+    if dims is None or dims >= d or len(vectors) < _MIN_EXAMPLES_PER_DIM * dims:
+        # few examples: raw cosine is cheap already, and a mean of few vectors is no "shared
+        # direction" (two identical examples would centre to nothing)
+        return np.zeros(d, dtype=np.float32), np.eye(d, dtype=np.float32)
+    center = vectors.mean(axis=0).astype(np.float32)
     _, _, vt = np.linalg.svd(vectors - center, full_matrices=False)
     return center, np.ascontiguousarray(vt[:dims].T, dtype=np.float32)
 

@@ -320,8 +320,8 @@ class SemanticRouter:
         singles = [t for t, _ in items]
         all_texts = [p for p, _ in pairs] + singles
         plans, scored, index = self._score_requests(all_texts)
-        confs = np.unique(scored[1][scored[1] >= self.threshold])
-        candidates = np.quantile(confs, np.linspace(0, 0.95, 40)) if len(confs) else np.array([])
+        confs = np.unique(scored[1])
+        candidates = np.quantile(confs, np.linspace(0, 0.95, 48)) if len(confs) else np.array([])
         candidates = np.unique(np.concatenate([candidates, [self.threshold]]))
         recall, false = [], []
         saved = self.split_threshold
@@ -399,7 +399,7 @@ class SemanticRouter:
             return []
         scores, conf = scored
         best = scores.best
-        tau = max(self.split_threshold, self.threshold)
+        tau = self.split_threshold
 
         def route_of(piece: str) -> tuple[str, float]:
             i = index[piece]
