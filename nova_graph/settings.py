@@ -60,10 +60,10 @@ class NovaSettings(BaseSettings):
         "empty → <data_dir>/chroma; 'off' → no memory.",
     )
     route_threshold: float | None = Field(
-        default=None, ge=-1.0, le=1.0, description="Router's in-scope similarity threshold."
+        default=None, ge=0.0, le=1.0, description="Router's minimum confidence to be in scope."
     )
     ambiguity_margin: float | None = Field(
-        default=None, ge=0.0, le=2.0, description="Top-two score margin that triggers a question."
+        default=None, ge=0.0, le=1.0, description="Top-two probability gap below which it asks."
     )
     max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=16, le=16 * 1024 * 1024)
     out_of_scope: Literal["refuse", "general"] = "refuse"

@@ -116,7 +116,8 @@ def describe_update(node: str, update: Any) -> str:
         routes = update.get("routes") or []
         scores = (update.get("decision") or {}).get("scores") or {}
         shown = ", ".join(f"{r} ({scores[r]:.2f})" if r in scores else r for r in routes)
-        extra = f"; {len(update['memories'])} memories" if update.get("memories") else ""
+        recalled = _memory_ids(update.get("memories"))
+        extra = f"; {len(recalled)} memories" if recalled else ""
         return f"{node}: route → {shown or '(none: out of scope)'}{extra}"
     results = update.get("results") or {}
     if results:
@@ -133,3 +134,10 @@ def describe_update(node: str, update: Any) -> str:
     if update.get("messages"):
         return f"{node}: answer ready"
     return f"{node}: done"
+
+
+def _memory_ids(memories: Any) -> set[str]:
+    """Ids of recalled memories: a list of refs, or ``{agent: [refs]}`` per routed agent."""
+    if isinstance(memories, dict):
+        return {m["id"] for refs in memories.values() for m in refs}
+    return {m["id"] for m in memories or []}

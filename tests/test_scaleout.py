@@ -7,16 +7,18 @@ through PostgreSQL or Chroma.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from langgraph.types import Command
 
+from nova_graph.checkpoint_postgres import postgres_checkpointer
 from nova_graph.factory import graph_from_settings, memory_from_settings
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
@@ -26,7 +28,7 @@ from tests.support.services import BIN, child_env, chroma_server, postgres_serve
 
 pytestmark = pytest.mark.scaleout
 
-AMBIGUOUS_Q = "AMBIGUOUS_REQUEST"
+AMBIGUOUS_Q = "check the warehouse address"
 FACT = "The Sweeper Parts warehouse moved to 14 Dock Road, Hull"
 FACT_QUERY = "where is the Sweeper Parts warehouse now"
 WORKER_TIMEOUT = 240
@@ -44,67 +46,86 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-def _worker(args: list[str], tmp_path: Path, name: str, postgres_url: str, chroma_url: str) -> str:
-    """Run one ``nova`` worker process with its own empty data directory; return its output."""
+# Worker A uses the public API: remember a fact, then start a thread that stops at a question.
+WORKER_A = f"""
+import json
+from nova_graph.checkpoint_postgres import postgres_checkpointer
+from nova_graph.factory import graph_from_settings, memory_from_settings
+from nova_graph.settings import load_settings
+
+settings = load_settings()
+memory_id = memory_from_settings(settings).remember({FACT!r}, namespace="default")
+graph = graph_from_settings(settings)
+config = {{"configurable": {{"thread_id": "THREAD"}}}}
+state = graph.invoke({{"messages": [{{"role": "user", "content": {AMBIGUOUS_Q!r}}}]}}, config)
+print(json.dumps({{"memory_id": memory_id, "question": state["__interrupt__"][0].value}}))
+"""
+
+
+class Workers(NamedTuple):
+    """What the two worker processes printed."""
+
+    thread: str
+    memory_id: str
+    question: dict[str, Any]
+    resumed: str  # worker B's `nova ask --resume` output
+    data_dirs: tuple[Path, Path]
+
+
+def _run(cmd: list[str], data_dir: Path, postgres_url: str, chroma_url: str) -> str:
+    """Run one worker process with its own empty data directory; return its stdout."""
     env = child_env(
-        NOVA_CHECKPOINT_URL=postgres_url,
-        NOVA_CHROMA_URL=chroma_url,
-        NOVA_DATA_DIR=str(tmp_path / f"worker-{name}"),
+        NOVA_CHECKPOINT_URL=postgres_url, NOVA_CHROMA_URL=chroma_url, NOVA_DATA_DIR=str(data_dir)
     )
     done = subprocess.run(
-        [str(BIN / "nova"), *args],
-        capture_output=True, text=True, timeout=WORKER_TIMEOUT, env=env, stdin=subprocess.DEVNULL,
+        cmd, capture_output=True, text=True, timeout=WORKER_TIMEOUT, env=env,
+        stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    assert done.returncode == 0, f"worker {name} failed:\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == 0, f"worker failed: {cmd}\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
 
-def _remember_in_worker(tmp_path: Path, postgres_url: str, chroma_url: str) -> str:
-    code = (
-        "from nova_graph.factory import memory_from_settings\n"
-        "from nova_graph.settings import load_settings\n"
-        "memory = memory_from_settings(load_settings())\n"
-        f"print(memory.remember({FACT!r}, namespace='default'))\n"
-    )
-    env = child_env(
-        NOVA_CHECKPOINT_URL=postgres_url,
-        NOVA_CHROMA_URL=chroma_url,
-        NOVA_DATA_DIR=str(tmp_path / "worker-a"),
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True, text=True, timeout=WORKER_TIMEOUT, env=env,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
-
-
-def test_thread_paused_by_one_worker_is_resumed_by_another(
-    tmp_path: Path, postgres_url: str, chroma_url: str
-) -> None:
+@pytest.fixture(scope="module")
+def workers(
+    tmp_path_factory: pytest.TempPathFactory, postgres_url: str, chroma_url: str
+) -> Workers:
+    base = tmp_path_factory.mktemp("workers")
     thread = f"t-{uuid.uuid4().hex[:8]}"
-    first = _worker(
-        ["ask", AMBIGUOUS_Q, "--thread", thread], tmp_path, "a", postgres_url, chroma_url
-    )
-    assert "nova asks: Did you mean (1)" in first
-    assert f"nova ask --thread {thread} --resume" in first
-    assert "--- answer ---" not in first
+    dir_a, dir_b = base / "worker-a", base / "worker-b"
+    code = WORKER_A.replace("THREAD", thread)
+    out_a = _run([sys.executable, "-c", code], dir_a, postgres_url, chroma_url)
+    first = json.loads(out_a.strip().splitlines()[-1])
+    resume = [str(BIN / "nova"), "ask", "--thread", thread, "--resume", "1"]
+    out_b = _run(resume, dir_b, postgres_url, chroma_url)
+    return Workers(thread, first["memory_id"], first["question"], out_b, (dir_a, dir_b))
 
-    second = _worker(
-        ["ask", "--thread", thread, "--resume", "1"], tmp_path, "b", postgres_url, chroma_url
-    )
-    assert "· supervisor: route → " in second
-    assert "--- answer ---" in second
-    assert not (tmp_path / "worker-a" / "checkpoints.sqlite").exists()  # state lives in Postgres
+
+def test_thread_paused_by_one_worker_is_resumed_by_another(workers: Workers) -> None:
+    assert workers.question["type"] == "clarification"
+    chosen = workers.question["options"][0]["agent"]
+    assert f"· supervisor: route → {chosen}" in workers.resumed
+    assert f"  [{chosen}] ok;" in workers.resumed  # the chosen agent ran in worker B
+    assert "--- answer ---" in workers.resumed
+    for data_dir in workers.data_dirs:  # the thread lives in PostgreSQL, not in a local file
+        assert not (data_dir / "checkpoints.sqlite").exists()
 
 
 def test_memory_written_by_one_worker_is_recalled_by_another(
-    tmp_path: Path, postgres_url: str, chroma_url: str
+    workers: Workers, postgres_url: str
 ) -> None:
-    memory_id = _remember_in_worker(tmp_path, postgres_url, chroma_url)
-    out = _worker(["ask", FACT_QUERY], tmp_path, "b", postgres_url, chroma_url)
-    assert "memories" in out.split("· supervisor:", 1)[1].splitlines()[0]
-    assert memory_id in out  # the answer cites the memory it used
+    supervisor_line = workers.resumed.split("· supervisor:", 1)[1].splitlines()[0]
+    assert supervisor_line.endswith("; 1 memories")  # worker B's supervisor recalled it
+    saved = postgres_checkpointer(postgres_url).get_tuple(
+        {"configurable": {"thread_id": workers.thread}}
+    )
+    assert saved is not None
+    chosen = workers.question["options"][0]["agent"]
+    recalled = saved.checkpoint["channel_values"]["memories"][chosen]
+    assert [(m["id"], m["text"]) for m in recalled] == [(workers.memory_id, FACT)]
+    assert f"  [{chosen}] ok; tools: " in workers.resumed
+    assert "; memories: 1; " in workers.resumed  # and handed to the agent that ran
+    for data_dir in workers.data_dirs:  # the memory lives on the Chroma server
+        assert not (data_dir / "chroma").exists()
 
 
 def test_postgres_checkpointer_shares_threads_between_graph_instances(
