@@ -154,7 +154,8 @@ class Supervisor:
             return {}
         from nova_graph.memory import recall_for_agents
 
-        namespace = (config.get("configurable") or {}).get("user_id", self.memory_namespace)
+        # The LangGraph server sets user_id to "" when no auth is configured: use the default.
+        namespace = (config.get("configurable") or {}).get("user_id") or self.memory_namespace
         now = datetime.now(UTC)
         clauses = {c.agent: c.text for c in decision.clauses if c.agent}
         found = recall_for_agents(
