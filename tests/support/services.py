@@ -98,13 +98,16 @@ def _start(cmd: list[str], log: Path, **kw: object) -> subprocess.Popen[bytes]:
 
 @contextlib.contextmanager
 def langgraph_dev(config: Path, workdir: Path, env: dict[str, str]) -> Iterator[str]:
-    """``langgraph dev`` serving ``config`` on a free loopback port; yields its base URL."""
+    """``langgraph dev`` serving ``config`` on a free loopback port; yields its base URL.
+
+    It runs in the config's directory (graph paths are relative to it); its log goes to ``workdir``.
+    """
     port = free_port()
     exe = shutil.which("langgraph", path=str(BIN)) or "langgraph"
     cmd = [exe, "dev", "--host", "127.0.0.1", "--port", str(port), "--no-browser",
            "--no-reload", "--config", str(config)]  # fmt: skip
     log = workdir / "langgraph-dev.log"
-    proc = _start(cmd, log, cwd=str(workdir), env=env)
+    proc = _start(cmd, log, cwd=str(config.parent), env=env)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/ok", proc, log, timeout=120)
