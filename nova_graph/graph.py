@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,11 +30,36 @@ SUPERVISOR_NODE = "supervisor"
 COMPOSE_NODE = "compose"
 
 
-def default_router(roster: Roster) -> Router:
-    """The embedding router learned from the roster's example requests."""
+ROUTER_CACHE_FORMAT = "semantic-router-1"
+
+
+def default_router(
+    roster: Roster, *, model: BaseChatModel | None = None, cache_dir: str | Path | None = None
+) -> Router:
+    """The embedding router learned from the roster's example requests.
+
+    With ``cache_dir`` the trained router is saved there under a key of the roster's examples,
+    so later starts load it instead of re-encoding every example. ``model`` (a configured chat
+    model, not the offline one) enables the router's language-model fallback.
+    """
+    from nova_graph.errors import RoutingError
+    from nova_graph.models import is_offline
     from nova_graph.routing import SemanticRouter
 
-    return SemanticRouter.from_examples(roster.examples())
+    arbiter = model if model is not None and not is_offline(model) else None
+    if cache_dir is None:
+        return SemanticRouter.from_examples(roster.examples(), model=arbiter)
+    blob = json.dumps([ROUTER_CACHE_FORMAT, roster.examples()], sort_keys=True)
+    path = Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+    if path.exists():
+        try:
+            return SemanticRouter.load(path, model=arbiter)
+        except RoutingError:
+            pass  # unreadable or from another version: rebuild and overwrite below
+    router = SemanticRouter.from_examples(roster.examples(), model=arbiter)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    router.save(path)
+    return router
 
 
 def build_graph(
@@ -96,10 +123,11 @@ def build_graph(
             "use nova_graph.load_roster(path)"
         )
     model = model if model is not None else default_model()
-    router = router if router is not None else default_router(roster)
     ctx = ToolContext(memory=memory, model=model)
     if data_dir is not None:
         ctx.data_dir = Path(data_dir)
+    if router is None:
+        router = default_router(roster, model=model, cache_dir=ctx.data_dir / "cache")
     registry = build_tools(ctx)
 
     supervisor = Supervisor(
