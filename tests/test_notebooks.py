@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import nbformat
@@ -53,7 +52,6 @@ def test_notebook_is_committed_without_outputs(name: str) -> None:
 def test_quickstart_notebook_runs_offline_and_shows_each_step(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started = time.monotonic()
     text = _text(_execute("quickstart.ipynb", tmp_path, monkeypatch))
     assert "agents:" in text  # built the graph
     assert "· supervisor: route → " in text and "· compose: answer ready" in text  # streamed
@@ -61,17 +59,14 @@ def test_quickstart_notebook_runs_offline_and_shows_each_step(
     assert "14 Dock Road" in text and "[stale: " in text  # memory supersedes the old address
     assert "expired promotion recalled: []" in text
     assert "graph TD;" in text and "supervisor -.-> out_of_scope;" in text  # mermaid drawing
-    assert time.monotonic() - started < 120
 
 
 def test_evals_notebook_computes_scorecards_and_plots_offline(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started = time.monotonic()
     nb = _execute("evals.ipynb", tmp_path, monkeypatch)
     text = _text(nb)
     assert "labelled requests, accuracy" in text
     assert "in-scope accuracy" in text and "out-of-scope refused" in text
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) == 2  # the F1 bar chart and the CLINC150 chart
-    assert time.monotonic() - started < 90
