@@ -17,8 +17,13 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 from langgraph.types import StreamMode
 
+from nova_graph.graph import COMPOSE_NODE
+from nova_graph.supervisor import REFUSE_NODE
+
 EventKind = Literal["update", "token", "interrupt"]
 INTERRUPT_KEY = "__interrupt__"
+# Nodes that write messages without a model: their text arrives as an update, not as tokens.
+NON_MODEL_NODES = frozenset({COMPOSE_NODE, REFUSE_NODE})
 
 
 @dataclass(frozen=True)
@@ -88,9 +93,10 @@ def to_events(mode: str, chunk: Any, namespace: tuple[str, ...] = ()) -> Iterabl
                 yield StreamEvent("update", node, update)
     elif mode == "messages":
         message, metadata = chunk
+        node = token_source(metadata)
         text = _token_text(message)
-        if text:
-            yield StreamEvent("token", token_source(metadata), text)
+        if text and node not in NON_MODEL_NODES:
+            yield StreamEvent("token", node, text)
 
 
 def token_source(metadata: dict[str, Any]) -> str:

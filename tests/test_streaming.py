@@ -14,6 +14,7 @@ from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
 from nova_graph import build_graph
+from nova_graph.cli import main
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
 from nova_graph.streaming import StreamEvent, astream_run, describe_update, stream_run
@@ -124,3 +125,42 @@ def test_astream_yields_the_same_updates_as_stream(graph: Any) -> None:
     sync_nodes = _updates(list(stream_run(graph, _ask(MULTI_Q), _config(), tokens=False)))
     assert async_nodes[0] == sync_nodes[0] == "supervisor"
     assert sorted(async_nodes) == sorted(sync_nodes)
+
+
+@pytest.fixture()
+def small_nova_env(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``nova ask`` configured through NOVA_* settings: the small roster, no memory."""
+    monkeypatch.setenv(
+        "NOVA_ROSTER_PATH", str(Path(__file__).parent / "data" / "roster_small.yaml")
+    )
+    monkeypatch.setenv("NOVA_CHROMA_URL", "off")
+    return data_dir
+
+
+def test_nova_ask_prints_each_nodes_update_before_the_outcome(
+    small_nova_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "what time is it"]) == 0
+    out = capsys.readouterr().out
+    steps = ["· supervisor: route → clock", "· clock: clock ok (current_time;", "· compose:"]
+    positions = [out.index(step) for step in steps]
+    assert positions == sorted(positions)
+    assert positions[-1] < out.index("--- answer ---")
+    assert (small_nova_env / "checkpoints.sqlite").is_file()  # settings: SQLite in the data dir
+
+
+def test_nova_ask_tokens_prints_model_output_tagged_with_the_agent(
+    small_nova_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "what time is it", "--tokens"]) == 0
+    out = capsys.readouterr().out
+    assert "  [clock] Result of `current_time`" in out
+    assert out.index("  [clock] ") < out.index("· clock: ")  # tokens arrive before the update
+    assert "  [compose] " not in out  # compose writes no model tokens
+
+
+def test_nova_ask_resume_without_thread_is_refused(
+    small_nova_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "--resume", "1"]) == 2
+    assert "--resume needs --thread" in capsys.readouterr().err
