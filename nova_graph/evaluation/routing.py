@@ -60,10 +60,11 @@ def _pct(times: Sequence[float]) -> dict[str, float]:
 
 
 def accuracy_metrics(
-    decisions: Sequence[RouteDecision], gold: Sequence[str | None]
+    decisions: Sequence[RouteDecision], gold: Sequence[str | None], texts: Sequence[str]
 ) -> dict[str, float]:
     """Domain accuracy (best-scored route), in-scope accuracy, OOS recall, ambiguity, splits."""
     ins = [(d, g) for d, g in zip(decisions, gold, strict=True) if g is not None]
+    has_and = [" and " in f" {t} " for t, g in zip(texts, gold, strict=True) if g is not None]
     oos = [d for d, g in zip(decisions, gold, strict=True) if g is None]
 
     def top(d: RouteDecision) -> str:
@@ -72,7 +73,7 @@ def accuracy_metrics(
     def split(d: RouteDecision) -> bool:
         return len(d.clauses) > 1
 
-    with_and = [(d, g) for d, g in ins if " and " in f" {d.clauses[0].text if d.clauses else ''} "]
+    with_and = [item for item, flag in zip(ins, has_and, strict=True) if flag]
     return {
         "in_scope_requests": len(ins),
         "out_of_scope_requests": len(oos),
@@ -181,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     texts = [t for t, _ in data.test] + data.oos_test
     gold: list[str | None] = [d for _, d in data.test] + [None] * len(data.oos_test)
     decisions = router.route_batch(texts)
-    results["nova"]["test"] = accuracy_metrics(decisions, gold)
+    results["nova"]["test"] = accuracy_metrics(decisions, gold, texts)
     results["nova"]["multi_domain"] = pair_metrics(router, joined_pairs(data.test, args.pairs))
     results["nova"]["timing"] = timing(
         router, base, [t for t, _ in data.test[: args.latency_n]], texts[: args.batch_n]
@@ -220,7 +221,7 @@ def run_peers(
     ins = [(p, gold[i]) for p, i in zip(preds, sample, strict=True) if gold[i] is not None]
     oos = [p for p, i in zip(preds, sample, strict=True) if gold[i] is None]
     out["nova_on_peer_sample"] = accuracy_metrics(
-        [decisions[i] for i in sample], [gold[i] for i in sample]
+        [decisions[i] for i in sample], [gold[i] for i in sample], [texts[i] for i in sample]
     )
     out["semantic_router"] = {
         "requests": n,

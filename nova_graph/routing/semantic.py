@@ -413,7 +413,7 @@ class SemanticRouter:
             for left, right in seg.weak_splits:
                 (la, lc), (ra, rc) = route_of(left), route_of(right)
                 # a bare "and" splits only when both halves are confident, go to different
-                # agents, and the whole is less confident than either half
+                # agents, and the whole matches its route worse than the halves do theirs
                 if (
                     la != ra
                     and min(lc, rc) >= tau
@@ -434,14 +434,16 @@ class SemanticRouter:
         scored: tuple[Scores, npt.NDArray[np.float32]],
         index: Mapping[str, int],
     ) -> bool:
-        """Whether the unsplit text matches its route's examples less well than both halves.
+        """Whether the unsplit text matches its route's examples less well than its halves do.
 
-        Measured on CLINC150 val: without this rule a third of single requests containing "and"
-        were split; with it 2 % (the raw kNN similarity separates better than the calibrated
-        confidence here: 79 % vs 74 % of "A and B" pairs found).
+        "Less well" is below the halves' mean kNN similarity. Measured on CLINC150 val ("A and B"
+        pairs found / single requests containing "and" split): no rule 95 % / 30 %; below the
+        better half 96 % / 26 %; below the mean 88 % / 3.4 %; below both halves 79 % / 2 %;
+        below both by calibrated confidence 74 % / 0.1 %.
         """
         sims = scored[0].features[:, _ROUTE_TOPK]
-        return bool(sims[index[whole]] < min(sims[index[halves[0]]], sims[index[halves[1]]]))
+        halves_mean = (sims[index[halves[0]]] + sims[index[halves[1]]]) / 2
+        return bool(sims[index[whole]] < halves_mean)
 
     def _decide(
         self,
