@@ -30,35 +30,70 @@ SUPERVISOR_NODE = "supervisor"
 COMPOSE_NODE = "compose"
 
 
-ROUTER_CACHE_FORMAT = "semantic-router-1"
+#: Bump when the way the default router is built or calibrated changes (invalidates caches).
+ROUTER_CACHE_FORMAT = "semantic-router-2"
+#: Every ``_CALIBRATION_FOLD``-th example of an agent is held out to calibrate the router.
+_CALIBRATION_FOLD = 4
+
+
+def default_out_of_scope() -> list[str]:
+    """The packaged requests no Nova agent should take (``nova_graph/data/out_of_scope.yaml``)."""
+    from importlib import resources
+
+    import yaml
+
+    text = resources.files("nova_graph.data").joinpath("out_of_scope.yaml").read_text("utf-8")
+    return [str(t) for t in yaml.safe_load(text)["requests"]]
 
 
 def default_router(
     roster: Roster, *, model: BaseChatModel | None = None, cache_dir: str | Path | None = None
 ) -> Router:
-    """The embedding router learned from the roster's example requests.
+    """The calibrated embedding router learned from the roster's example requests.
 
-    With ``cache_dir`` the trained router is saved there under a key of the roster's examples,
-    so later starts load it instead of re-encoding every example. ``model`` (a configured chat
-    model, not the offline one) enables the router's language-model fallback.
+    A probe router trained on three quarters of each agent's examples and half the packaged
+    out-of-scope requests is calibrated on the rest; the router returned is trained on
+    everything and uses the probe's thresholds. With ``cache_dir`` it is saved there under a key
+    of everything that shapes it, so later starts load it instead of re-training. ``model`` (a
+    configured chat model, not the offline one) enables the router's language-model fallback.
     """
     from nova_graph.errors import RoutingError
     from nova_graph.models import is_offline
     from nova_graph.routing import SemanticRouter
 
     arbiter = model if model is not None and not is_offline(model) else None
+    examples, negatives = roster.examples(), default_out_of_scope()
     if cache_dir is None:
-        return SemanticRouter.from_examples(roster.examples(), model=arbiter)
-    blob = json.dumps([ROUTER_CACHE_FORMAT, roster.examples()], sort_keys=True)
+        return _calibrated_router(examples, negatives, arbiter)
+    blob = json.dumps([ROUTER_CACHE_FORMAT, _CALIBRATION_FOLD, examples, negatives], sort_keys=True)
     path = Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
     if path.exists():
         try:
             return SemanticRouter.load(path, model=arbiter)
         except RoutingError:
             pass  # unreadable or from another version: rebuild and overwrite below
-    router = SemanticRouter.from_examples(roster.examples(), model=arbiter)
+    router = _calibrated_router(examples, negatives, arbiter)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     router.save(path)
+    return router
+
+
+def _calibrated_router(
+    examples: dict[str, list[str]], negatives: list[str], arbiter: BaseChatModel | None
+) -> Any:
+    """Train on every example, with thresholds calibrated on a probe that did not see some."""
+    from nova_graph.routing import SemanticRouter
+
+    fold = _CALIBRATION_FOLD
+    train = {a: [t for i, t in enumerate(ts) if i % fold != 1] or ts for a, ts in examples.items()}
+    held = [(t, a) for a, ts in examples.items() if len(ts) >= 2 for t in ts[1::fold]]
+    router = SemanticRouter.from_examples(examples, out_of_scope_examples=negatives, model=arbiter)
+    if held:
+        probe = SemanticRouter.from_examples(train, out_of_scope_examples=negatives[0::2])
+        report = probe.calibrate(held, negatives[1::2])
+        for name, value in probe.thresholds.items():
+            setattr(router, name, value)
+        router.calibration_report = report
     return router
 
 

@@ -77,12 +77,28 @@ class NearestExampleRouter:
 
 
 def default_factory() -> tuple[str, RouterFactory]:
-    """``SemanticRouter.from_examples`` when the routing package provides it, else the baseline."""
-    try:
-        from nova_graph.routing import SemanticRouter  # type: ignore[attr-defined]
-    except ImportError:
-        return "nearest-example baseline (SemanticRouter not available)", NearestExampleRouter
-    return "SemanticRouter.from_examples", SemanticRouter.from_examples
+    """The router the graph uses by default (``nova_graph.graph.default_router``), per roster.
+
+    The factory builds a roster from the example dict so that the hierarchical routers (one per
+    family, one over families) are trained and calibrated exactly like the flat default.
+    """
+    from nova_graph.graph import default_router
+    from nova_graph.roster import AgentSpec, Family
+
+    def factory(examples: Mapping[str, list[str]]) -> Router:
+        specs = [
+            AgentSpec(
+                name=name,
+                family=Family.GENERAL,
+                description=name,
+                examples=list(texts),
+                system_prompt=name,
+            )
+            for name, texts in examples.items()
+        ]
+        return default_router(Roster(specs))
+
+    return "nova_graph.graph.default_router (calibrated SemanticRouter)", factory
 
 
 class HierarchicalRouter:
