@@ -13,7 +13,7 @@ from tests.support.services import OFFLINE_ENV, ROOT
 pytestmark = pytest.mark.notebook
 
 NOTEBOOKS = ROOT / "notebooks"
-CELL_TIMEOUT = 180
+CELL_TIMEOUT = 420  # generous: CI machines may be shared
 
 
 def _execute(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> nbformat.NotebookNode:
