@@ -62,8 +62,10 @@ def train_softmax_head(
     targets[np.arange(len(y)), y] = 1.0
     w = np.zeros((x.shape[1], n_classes), dtype=np.float32)
     b = np.zeros(n_classes, dtype=np.float32)
-    mw, vw = np.zeros_like(w), np.zeros_like(w)
-    mb, vb = np.zeros_like(b), np.zeros_like(b)
+    mw: npt.NDArray[np.floating] = np.zeros_like(w)
+    vw: npt.NDArray[np.floating] = np.zeros_like(w)
+    mb: npt.NDArray[np.floating] = np.zeros_like(b)
+    vb: npt.NDArray[np.floating] = np.zeros_like(b)
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     for t in range(1, iterations + 1):
         residual = (softmax(x @ w + b) - targets) * sample_weight

@@ -117,8 +117,9 @@ def load_router(path: Path, encoder: Encoder) -> SemanticRouter:
     ):
         raise RoutingError(f"the arrays in {arr_path} do not match {cfg_path}; save it again")
     params = config.get("params", {})
+    assert isinstance(routes, list)  # checked above (n_routes > 0)
     model = RouteModel(
-        list(routes),
+        [str(r) for r in routes],
         vectors.astype(np.float32),
         labels.astype(np.int64),
         arrays["negatives"].astype(np.float32).reshape(-1, dim),
