@@ -21,8 +21,14 @@ _STRONG = re.compile(
     """,
     re.IGNORECASE | re.VERBOSE,
 )
-_LIST_ITEM = re.compile(r"(?:^|\s)(?:\d+[.)]|[-*•])\s+")
+_LIST_ITEM = re.compile(r"(?:^|(?<!\d)\s)(?:\d+[.)]|[-*•])\s+")  # not "17 * 23", "10 - 4"
 _WEAK = re.compile(r"(?:,\s*|\s+)(?:and|plus)\s+", re.IGNORECASE)
+_PAYLOAD = re.compile(r":\s+")  # "do X: <text>"; "3:30" and "https://" have no space after
+_RESUME = re.compile(
+    r"(?:[.!?;]\s+(?:and\s+)?(?:then|also|after\s+that|next|finally)[,:]?\s+)"
+    r"|(?:,?\s+and\s+(?:then|also)\s+)",
+    re.IGNORECASE,
+)
 _EDGE = re.compile(r"^[\s,.;:!?-]+|[\s,;:-]+$")
 _MIN_CHARS = 3
 
@@ -59,8 +65,27 @@ def weak_splits(segment: str) -> list[tuple[str, str]]:
 
 
 def segment(text: str) -> list[Segment]:
-    """The strong segments of ``text``, each with its weak split candidates."""
-    return [Segment(s, tuple(weak_splits(s))) for s in strong_segments(text)]
+    """The strong segments of ``text``, each with its weak split candidates.
+
+    What follows a colon is the text to work on ("count the words: a, b and c", "turn these into
+    tasks: - x - y"), so it is never cut, up to an explicit "and then" / ". Also" that starts
+    the next request.
+    """
+    colon = _PAYLOAD.search(text)
+    if colon is None:
+        return [Segment(s, tuple(weak_splits(s))) for s in strong_segments(text)]
+    head, rest = text[: colon.start()], text[colon.end() :]
+    resume = _RESUME.search(rest)
+    payload, tail = (rest[: resume.start()], rest[resume.end() :]) if resume else (rest, "")
+    segs = segment(head)
+    payload = payload.strip()
+    if segs and payload:
+        last = segs[-1]
+        splits = tuple((left, f"{right}: {payload}") for left, right in last.weak_splits)
+        segs[-1] = Segment(f"{last.text}: {payload}", splits)
+    elif payload:
+        segs = [Segment(payload, ())]
+    return segs + (segment(tail) if tail.strip() else [])
 
 
 def pieces_to_encode(segments: list[Segment]) -> list[str]:
