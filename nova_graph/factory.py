@@ -16,7 +16,7 @@ from langgraph.graph.state import CompiledStateGraph
 from nova_graph.checkpoint import sqlite_checkpointer
 from nova_graph.checkpoint_postgres import postgres_checkpointer
 from nova_graph.errors import ConfigurationError
-from nova_graph.graph import build_graph
+from nova_graph.graph import build_graph, default_router
 from nova_graph.models import default_model
 from nova_graph.roster import Family, Roster, load_roster
 from nova_graph.routing.decision import Router
@@ -59,11 +59,11 @@ def roster_from_settings(settings: NovaSettings) -> Roster:
     return load_roster(settings.roster_path)
 
 
-def router_from_settings(settings: NovaSettings, roster: Roster) -> Router:
-    """The semantic router over ``roster``'s examples, with the settings' thresholds (if set)."""
-    from nova_graph.routing import SemanticRouter
-
-    router = SemanticRouter.from_examples(roster.examples())
+def router_from_settings(
+    settings: NovaSettings, roster: Roster, model: BaseChatModel | None = None
+) -> Router:
+    """The default router (calibrated, cached under the data dir) with the settings' thresholds."""
+    router = default_router(roster, model=model, cache_dir=settings.data_dir / "cache")
     knobs = {"threshold": settings.route_threshold, "ambiguity_margin": settings.ambiguity_margin}
     for name, value in knobs.items():
         if value is None:
@@ -74,7 +74,7 @@ def router_from_settings(settings: NovaSettings, roster: Roster) -> Router:
                 "(or NOVA_ROUTE_THRESHOLD for 'threshold')"
             )
         setattr(router, name, value)
-    return router  # type: ignore[no-any-return]
+    return router
 
 
 def family_roster(family: Family | str, roster: Roster | None = None) -> Roster:
@@ -104,10 +104,10 @@ def graph_from_settings(
     parts: dict[str, Any] = dict(overrides)
     if "roster" not in parts:
         parts["roster"] = roster_from_settings(settings)
-    if "router" not in parts:
-        parts["router"] = router_from_settings(settings, parts["roster"])
     if "model" not in parts:
         parts["model"] = model_from_settings(settings)
+    if "router" not in parts:
+        parts["router"] = router_from_settings(settings, parts["roster"], parts["model"])
     if "memory" not in parts:
         parts["memory"] = memory_from_settings(settings)
     if "checkpointer" not in parts:

@@ -8,6 +8,7 @@ through PostgreSQL or Chroma.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import uuid
@@ -20,15 +21,16 @@ from langgraph.types import Command
 
 from nova_graph.checkpoint_postgres import postgres_checkpointer
 from nova_graph.factory import graph_from_settings, memory_from_settings
-from nova_graph.roster import Roster
+from nova_graph.graph import default_router
+from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.settings import NovaSettings
 from tests.support.routers import TableRouter
 from tests.support.services import BIN, child_env, chroma_server, postgres_server
+from tests.support.vague import VAGUE_REQUESTS, first_ambiguous
 
 pytestmark = pytest.mark.scaleout
 
-AMBIGUOUS_Q = "check the warehouse address"
 FACT = "The Sweeper Parts warehouse moved to 14 Dock Road, Hull"
 FACT_QUERY = "where is the Sweeper Parts warehouse now"
 WORKER_TIMEOUT = 240
@@ -49,7 +51,6 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 # Worker A uses the public API: remember a fact, then start a thread that stops at a question.
 WORKER_A = f"""
 import json
-from nova_graph.checkpoint_postgres import postgres_checkpointer
 from nova_graph.factory import graph_from_settings, memory_from_settings
 from nova_graph.settings import load_settings
 
@@ -57,7 +58,7 @@ settings = load_settings()
 memory_id = memory_from_settings(settings).remember({FACT!r}, namespace="default")
 graph = graph_from_settings(settings)
 config = {{"configurable": {{"thread_id": "THREAD"}}}}
-state = graph.invoke({{"messages": [{{"role": "user", "content": {AMBIGUOUS_Q!r}}}]}}, config)
+state = graph.invoke({{"messages": [{{"role": "user", "content": "REQUEST"}}]}}, config)
 print(json.dumps({{"memory_id": memory_id, "question": state["__interrupt__"][0].value}}))
 """
 
@@ -92,7 +93,11 @@ def workers(
     base = tmp_path_factory.mktemp("workers")
     thread = f"t-{uuid.uuid4().hex[:8]}"
     dir_a, dir_b = base / "worker-a", base / "worker-b"
-    code = WORKER_A.replace("THREAD", thread)
+    # Build the default router once and give both workers its cache (a start-up cost only).
+    router = default_router(load_roster(), cache_dir=dir_a / "cache")
+    request = first_ambiguous(router, [t for t in VAGUE_REQUESTS if "warehouse" in t])
+    shutil.copytree(dir_a / "cache", dir_b / "cache")
+    code = WORKER_A.replace("THREAD", thread).replace("REQUEST", request)
     out_a = _run([sys.executable, "-c", code], dir_a, postgres_url, chroma_url)
     first = json.loads(out_a.strip().splitlines()[-1])
     resume = [str(BIN / "nova"), "ask", "--thread", thread, "--resume", "1"]

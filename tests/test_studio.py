@@ -13,19 +13,32 @@ from typing import Any
 
 import pytest
 
+from nova_graph.graph import default_router
+from nova_graph.roster import load_roster
 from tests.support.services import ROOT, child_env, langgraph_dev
+from tests.support.vague import first_ambiguous
 
 pytestmark = pytest.mark.studio
 
 # Requests chosen for the packaged roster's router (see test_graph_drawing_* for the names).
 MULTI_Q = "translate 'good morning' into German and also what time is it"
-AMBIGUOUS_Q = "check it"
 FAMILIES = ("general", "pipeline", "erp", "language")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    work = tmp_path_factory.mktemp("studio")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("studio")
+
+
+@pytest.fixture(scope="module")
+def ambiguous_q(work: Path) -> str:
+    """A request the served graph's router asks about (its router is cached for the server)."""
+    router = default_router(load_roster(), cache_dir=work / "data" / "cache")
+    return first_ambiguous(router)
+
+
+@pytest.fixture(scope="module")
+def server(work: Path, ambiguous_q: str) -> Iterator[str]:
     env = child_env(NOVA_DATA_DIR=str(work / "data"))
     with langgraph_dev(ROOT / "langgraph.json", work, env) as url:
         yield url
@@ -56,7 +69,7 @@ def test_server_serves_every_graph_in_langgraph_json(client: Any) -> None:
 
 
 def test_thread_runs_multi_domain_then_clarifies_and_resumes_through_the_server(
-    client: Any,
+    client: Any, ambiguous_q: str
 ) -> None:
     thread = client.threads.create()["thread_id"]
     multi = client.runs.wait(thread, "nova", input=_ask(MULTI_Q))
@@ -64,7 +77,7 @@ def test_thread_runs_multi_domain_then_clarifies_and_resumes_through_the_server(
     assert set(multi["results"]) == set(multi["routes"])
     assert multi["messages"][-1]["type"] == "ai"
 
-    paused = client.runs.wait(thread, "nova", input=_ask(AMBIGUOUS_Q))
+    paused = client.runs.wait(thread, "nova", input=_ask(ambiguous_q))
     question = paused["__interrupt__"][0]["value"]
     assert question["type"] == "clarification"
     options = [o["agent"] for o in question["options"]]
@@ -79,7 +92,7 @@ def test_thread_runs_multi_domain_then_clarifies_and_resumes_through_the_server(
     values = final["values"]
     assert values["clarification"]["answer"] == "2"
     humans = [m["content"] for m in values["messages"] if m["type"] == "human"]
-    assert humans == [MULTI_Q, AMBIGUOUS_Q]  # one thread, both turns, checkpointed by the server
+    assert humans == [MULTI_Q, ambiguous_q]  # one thread, both turns, checkpointed by the server
 
 
 def test_server_streams_each_nodes_update(client: Any) -> None:
@@ -100,13 +113,12 @@ def test_family_graph_only_knows_its_own_agents(client: Any) -> None:
 
 
 def test_graph_drawing_names_the_supervisor_every_agent_compose_and_out_of_scope(
-    tmp_path: Path,
+    work: Path, ambiguous_q: str
 ) -> None:
     from nova_graph.factory import graph_from_settings
-    from nova_graph.roster import load_roster
     from nova_graph.settings import NovaSettings
 
-    settings = NovaSettings(data_dir=tmp_path, chroma_url="off")
+    settings = NovaSettings(data_dir=work / "data", chroma_url="off")  # the cached router
     mermaid = graph_from_settings(settings, checkpointer=False).get_graph().draw_mermaid()
     for node in ["supervisor", "compose", "out_of_scope", *load_roster().names]:
         assert f"\t{node}({node})" in mermaid, node
