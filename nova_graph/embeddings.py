@@ -36,6 +36,7 @@ class MiniLMEncoder:
     """
 
     dimension = 384
+    small_batch = 8  # batches up to this size are encoded on one thread
 
     def __init__(self, *, cache_size: int = 4096, batch_size: int = 64) -> None:
         self._model: Any = None
@@ -57,6 +58,28 @@ class MiniLMEncoder:
                 self._model = SentenceTransformer(str(get_model_path()), device="cpu")
             return self._model
 
+    def _forward(self, texts: list[str]) -> Any:
+        model = self._load()
+        import torch
+
+        # A single request is fastest on one thread; on a busy 2-core machine two threads
+        # contend and a 12 ms encode can take hundreds of ms. Batches keep every thread.
+        previous = torch.get_num_threads()
+        single = len(texts) <= self.small_batch
+        if single:
+            torch.set_num_threads(1)
+        try:
+            return model.encode(
+                texts,
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        finally:
+            if single:
+                torch.set_num_threads(previous)
+
     def clear_cache(self) -> None:
         """Forget every cached vector (benchmarks use this to time cold encodes)."""
         with self._lock:
@@ -70,13 +93,7 @@ class MiniLMEncoder:
             missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
             fresh: dict[str, Vectors] = {}
             if missing:
-                vecs = self._load().encode(
-                    missing,
-                    batch_size=self._batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+                vecs = self._forward(missing)
                 fresh = dict(zip(missing, np.asarray(vecs, dtype=np.float32), strict=True))
             for i, text in enumerate(texts):
                 vec = fresh.get(text)
