@@ -204,7 +204,7 @@ def evaluate(
     flat = factory(roster.examples())
     hier = HierarchicalRouter(roster, factory)
     singles = held.singles()
-    result = {
+    result: dict[str, Any] = {
         "router": label if factory is default else getattr(factory, "__qualname__", "custom"),
         "flat": {
             "single": score_singles(flat, singles),
