@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -81,7 +81,7 @@ def summarize_run(
     spec: AgentSpec, task: AgentTask, messages: Sequence[BaseMessage], started: float, attempts: int
 ) -> AgentResult:
     """Turn the agent loop's messages into an :class:`AgentResult`."""
-    calls: dict[str, dict[str, Any]] = {}
+    calls: dict[str, Mapping[str, Any]] = {}
     records: list[ToolCallRecord] = []
     model_calls = 0
     answer = ""

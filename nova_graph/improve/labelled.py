@@ -75,7 +75,7 @@ def parse_labelled(data: Any, *, where: str = "the labelled set") -> list[Labell
         elif label is None:
             label = []
         try:
-            out.append(LabelledRequest(text=text, agents=label))
+            out.append(LabelledRequest.model_validate({"text": text, "agents": label}))
         except ValidationError as exc:
             problems = "; ".join(e["msg"] for e in exc.errors())
             raise InvalidRequestError(f"item #{i} of {where} is invalid: {problems}") from None

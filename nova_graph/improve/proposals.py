@@ -150,8 +150,15 @@ def propose_scope_splits(
     """
     pairs: dict[tuple[str, str], list[str]] = defaultdict(list)
     for e in evidence:
-        if e.missed and e.predicted in setup.roster and e.expected in setup.roster:
-            pairs[(e.predicted, e.expected)].append(e.text)  # type: ignore[arg-type]
+        pred, exp = e.predicted, e.expected
+        if (
+            e.missed
+            and pred is not None
+            and exp is not None
+            and pred in setup.roster
+            and exp in setup.roster
+        ):
+            pairs[(pred, exp)].append(e.text)
     proposals = []
     for (wrong, right), texts in sorted(pairs.items(), key=lambda kv: -len(kv[1])):
         if len(texts) < min_confusions:

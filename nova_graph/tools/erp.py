@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from langchain_core.tools import BaseTool, tool
 
@@ -639,7 +638,7 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         head = f"Stock value at cost {_money(total)}:\n"
         return head + _table(rows, ["category", "units", "at_cost", "at_price"])
 
-    tools: list[Callable[..., Any]] = [
+    tools: list[BaseTool] = [
         search_parts, part_details, check_stock, low_stock_parts, adjust_stock,
         list_purchase_orders, create_purchase_order, receive_purchase_order,
         sales_order_details, recent_sales_orders, cancel_sales_order,
@@ -651,4 +650,4 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         forecast_part_demand, reorder_suggestions,
         monthly_sales_report, top_selling_parts, inventory_valuation,
     ]  # fmt: skip
-    return tools  # type: ignore[return-value]
+    return tools

@@ -230,8 +230,8 @@ def _seed(conn: sqlite3.Connection, rng: random.Random) -> None:
 
     for po in range(1, 121):
         part_id, _ = rng.choice(parts)
-        supplier = conn.execute("SELECT supplier_id, unit_cost FROM parts WHERE id=?", (part_id,))
-        sup, cost = supplier.fetchone()
+        cur = conn.execute("SELECT supplier_id, unit_cost FROM parts WHERE id=?", (part_id,))
+        sup, cost = cur.fetchone()
         ordered = AS_OF - timedelta(days=rng.randint(0, 150))
         status = (
             "received"

@@ -8,7 +8,7 @@ import operator
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ from nova_graph.tools.matching import keywords
 GENERAL_DB = "general.sqlite"
 MAX_TEXT = 4000
 
-_OPS = {
+_OPS: dict[type[ast.operator | ast.unaryop], Callable[..., Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,

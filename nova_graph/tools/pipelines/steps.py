@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from nova_graph.tools import erp_db
 
@@ -344,6 +344,15 @@ def publish_site(run: StepRun) -> str:
 
 # --- tests -------------------------------------------------------------------------------------
 
+
+class _SuiteResult(TypedDict):
+    """One data test of a suite: how many rows break it (0 means it passed)."""
+
+    test: str
+    passed: bool
+    offending_rows: int
+
+
 _SUITES: dict[str, dict[str, str]] = {
     # check name -> SQL counting offending rows (0 means pass)
     "erp_integrity": {
@@ -369,7 +378,7 @@ def run_tests(run: StepRun) -> str:
     if suite not in _SUITES:
         raise StepFailed(f"unknown test suite {suite!r}; known suites: {sorted(_SUITES)}")
     conn = erp_db.connect(run.data_dir)
-    results = []
+    results: list[_SuiteResult] = []
     try:
         for name, sql in _SUITES[suite].items():
             bad = int(conn.execute(sql).fetchone()[0])

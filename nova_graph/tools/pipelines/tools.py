@@ -7,6 +7,7 @@ import json
 import re
 import sqlite3
 from datetime import UTC, datetime
+from typing import Any
 
 from langchain_core.tools import BaseTool, tool
 
@@ -62,7 +63,7 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         exact = [p for p in pool if p.name in text]
         if exact:
             return exact[0]
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"spec": p, "words": p.name.replace("_", " "), "d": p.description, "b": p.business}
             for p in pool
         ]
