@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import operator
-import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from nova_graph.errors import ToolError
 from nova_graph.tools import erp_db
 from nova_graph.tools.context import ToolContext
 from nova_graph.tools.matching import keywords
+from nova_graph.tools.private_db import open_private_db
 
 GENERAL_DB = "general.sqlite"
 MAX_TEXT = 4000
@@ -108,16 +108,8 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
 
     @contextmanager
     def db() -> Iterator[sqlite3.Connection]:
-        path = ctx.ensure_data_dir() / GENERAL_DB
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        conn = sqlite3.connect(path)
-        conn.row_factory = sqlite3.Row
-        try:
-            conn.executescript(_SCHEMA)
+        with open_private_db(ctx.ensure_data_dir() / GENERAL_DB, _SCHEMA) as conn:
             yield conn
-        finally:
-            conn.close()
 
     def today() -> date:
         return datetime.now(UTC).date()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import traceback
 from collections.abc import Iterator, Mapping
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from nova_graph.errors import PipelineError
 from nova_graph.tools.pipelines.steps import STEPS, Step, StepFailed, StepRun
+from nova_graph.tools.private_db import open_private_db
 
 PIPELINES_DB = "pipelines.sqlite"
 
@@ -119,16 +119,8 @@ class PipelineRunner:
     def db(self) -> Iterator[sqlite3.Connection]:
         """A connection to the run store (created with mode 0o600 on first use)."""
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = self.data_dir / PIPELINES_DB
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        conn = sqlite3.connect(path)
-        conn.row_factory = sqlite3.Row
-        try:
-            conn.executescript(_SCHEMA)
+        with open_private_db(self.data_dir / PIPELINES_DB, _SCHEMA) as conn:
             yield conn
-        finally:
-            conn.close()
 
     def spec(self, name: str) -> PipelineSpec:
         """The pipeline called ``name``."""
