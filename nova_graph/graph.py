@@ -24,6 +24,7 @@ from nova_graph.routing.decision import Router
 from nova_graph.state import NovaInput, NovaState
 from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
 from nova_graph.tools import ToolContext, build_tools, select_tools
+from nova_graph.tools.context import default_cache_dir
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
@@ -162,7 +163,7 @@ def build_graph(
     if data_dir is not None:
         ctx.data_dir = Path(data_dir)
     if router is None:
-        router = default_router(roster, model=model, cache_dir=ctx.data_dir / "cache")
+        router = default_router(roster, model=model, cache_dir=default_cache_dir() / "routers")
     registry = build_tools(ctx)
 
     supervisor = Supervisor(

@@ -16,6 +16,10 @@ DATA = Path(__file__).parent / "data"
 for _var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "NOVA_MODEL"):
     os.environ.pop(_var, None)
 
+# Trained routers are cached by content; tests (and the servers and workers they start, which
+# inherit the environment) share one cache in the checkout instead of the user's home.
+os.environ["NOVA_CACHE_DIR"] = str(Path(__file__).resolve().parent.parent / ".nova-test-cache")
+
 
 @pytest.fixture()
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

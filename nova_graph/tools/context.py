@@ -18,6 +18,19 @@ def default_data_dir() -> Path:
     return Path(base) / "nova_graph"
 
 
+def default_cache_dir() -> Path:
+    """Where derived, rebuildable files live (trained routers): ``$NOVA_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/nova_graph`` or ``~/.cache/nova_graph``. Entries are keyed by content, so
+    every data directory and process can share them."""
+    import os
+
+    env = os.environ.get("NOVA_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "nova_graph"
+
+
 @dataclass
 class ToolContext:
     """Shared resources handed to tool factories; every field has an offline default."""
