@@ -9,7 +9,10 @@ def render_outcome(state: dict[str, Any], out: TextIO) -> None:
     """Write the route, per-agent results, failures and the final answer of one turn."""
     decision = state.get("decision") or {}
     routes = state.get("routes") or []
-    scores = decision.get("scores") or {}
+    scores = dict(decision.get("scores") or {})
+    for clause in decision.get("clauses") or []:  # a split request: each agent's clause score
+        if len(routes) > 1 and clause.get("agent") in routes:
+            scores[clause["agent"]] = clause["score"]
     if routes:
         shown = ", ".join(f"{r} ({scores[r]:.2f})" if r in scores else r for r in routes)
         out.write(f"route: {shown}\n")
