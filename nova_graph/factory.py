@@ -21,7 +21,6 @@ from nova_graph.models import default_model
 from nova_graph.roster import Family, Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.settings import NovaSettings, load_settings
-from nova_graph.tools.context import default_cache_dir
 
 
 def checkpointer_from_settings(settings: NovaSettings) -> BaseCheckpointSaver[Any]:
@@ -64,7 +63,7 @@ def router_from_settings(
     settings: NovaSettings, roster: Roster, model: BaseChatModel | None = None
 ) -> Router:
     """The default router (calibrated, cached under the data dir) with the settings' thresholds."""
-    router = default_router(roster, model=model, cache_dir=default_cache_dir() / "routers")
+    router = default_router(roster, model=model)
     knobs = {"threshold": settings.route_threshold, "ambiguity_margin": settings.ambiguity_margin}
     for name, value in knobs.items():
         if value is None:

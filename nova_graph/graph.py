@@ -48,14 +48,18 @@ def default_out_of_scope() -> list[str]:
 
 
 def default_router(
-    roster: Roster, *, model: BaseChatModel | None = None, cache_dir: str | Path | None = None
+    roster: Roster,
+    *,
+    model: BaseChatModel | None = None,
+    cache_dir: str | Path | Literal[False] | None = None,
 ) -> Router:
     """The calibrated embedding router learned from the roster's example requests.
 
     A probe router trained on three quarters of each agent's examples and half the packaged
     out-of-scope requests is calibrated on the rest; the router returned is trained on
-    everything and uses the probe's thresholds. With ``cache_dir`` it is saved there under a key
-    of everything that shapes it, so later starts load it instead of re-training. ``model`` (a
+    everything and uses the probe's thresholds. It is saved in ``cache_dir`` (default: the user's
+    cache, ``default_cache_dir() / "routers"``; ``False`` for no cache) under a key of everything
+    that shapes it, so later starts load it instead of re-training. ``model`` (a
     configured chat model, not the offline one) enables the router's language-model fallback.
     """
     from nova_graph.errors import RoutingError
@@ -64,8 +68,10 @@ def default_router(
 
     arbiter = model if model is not None and not is_offline(model) else None
     examples, negatives = roster.examples(), default_out_of_scope()
-    if cache_dir is None:
+    if cache_dir is False:
         return _calibrated_router(examples, negatives, arbiter)
+    if cache_dir is None:
+        cache_dir = default_cache_dir() / "routers"
     blob = json.dumps([ROUTER_CACHE_FORMAT, _CALIBRATION_FOLD, examples, negatives], sort_keys=True)
     path = Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
     if path.exists():
@@ -163,7 +169,7 @@ def build_graph(
     if data_dir is not None:
         ctx.data_dir = Path(data_dir)
     if router is None:
-        router = default_router(roster, model=model, cache_dir=default_cache_dir() / "routers")
+        router = default_router(roster, model=model)
     registry = build_tools(ctx)
 
     supervisor = Supervisor(

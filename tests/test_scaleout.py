@@ -8,7 +8,6 @@ through PostgreSQL or Chroma.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import uuid
@@ -93,10 +92,9 @@ def workers(
     base = tmp_path_factory.mktemp("workers")
     thread = f"t-{uuid.uuid4().hex[:8]}"
     dir_a, dir_b = base / "worker-a", base / "worker-b"
-    # Build the default router once and give both workers its cache (a start-up cost only).
-    router = default_router(load_roster(), cache_dir=dir_a / "cache")
+    # Build the default router once; both workers load it from the shared router cache.
+    router = default_router(load_roster())
     request = first_ambiguous(router, [t for t in VAGUE_REQUESTS if "warehouse" in t])
-    shutil.copytree(dir_a / "cache", dir_b / "cache")
     code = WORKER_A.replace("THREAD", thread).replace("REQUEST", request)
     out_a = _run([sys.executable, "-c", code], dir_a, postgres_url, chroma_url)
     first = json.loads(out_a.strip().splitlines()[-1])

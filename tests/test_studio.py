@@ -33,7 +33,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def ambiguous_q(work: Path) -> str:
     """A request the served graph's router asks about (its router is cached for the server)."""
-    router = default_router(load_roster(), cache_dir=work / "data" / "cache")
+    router = default_router(load_roster())
     return first_ambiguous(router)
 
 
