@@ -114,14 +114,22 @@ def _token_text(message: BaseMessage) -> str:
     return message.text if isinstance(message.text, str) else str(message.content)
 
 
+def format_routes(decision: dict[str, Any], routes: list[str]) -> str:
+    """``agent (score), ...``: a split request shows each agent's own clause score."""
+    scores = dict(decision.get("scores") or {})
+    if len(routes) > 1:
+        for clause in decision.get("clauses") or []:
+            if clause.get("agent") in routes:
+                scores[clause["agent"]] = clause["score"]
+    return ", ".join(f"{r} ({scores[r]:.2f})" if r in scores else r for r in routes)
+
+
 def describe_update(node: str, update: Any) -> str:
     """A one-line, human-readable summary of a node's state update."""
     if not isinstance(update, dict):
         return f"{node}: done"
     if "routes" in update:
-        routes = update.get("routes") or []
-        scores = (update.get("decision") or {}).get("scores") or {}
-        shown = ", ".join(f"{r} ({scores[r]:.2f})" if r in scores else r for r in routes)
+        shown = format_routes(update.get("decision") or {}, update.get("routes") or [])
         recalled = _memory_ids(update.get("memories"))
         extra = f"; {len(recalled)} memories" if recalled else ""
         return f"{node}: route → {shown or '(none: out of scope)'}{extra}"

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from nova_graph.streaming import format_routes
+
 
 def render_outcome(state: dict[str, Any], out: TextIO) -> None:
     """Write the route, per-agent results, failures and the final answer of one turn."""
     decision = state.get("decision") or {}
     routes = state.get("routes") or []
-    scores = dict(decision.get("scores") or {})
-    for clause in decision.get("clauses") or []:  # a split request: each agent's clause score
-        if len(routes) > 1 and clause.get("agent") in routes:
-            scores[clause["agent"]] = clause["score"]
     if routes:
-        shown = ", ".join(f"{r} ({scores[r]:.2f})" if r in scores else r for r in routes)
-        out.write(f"route: {shown}\n")
+        out.write(f"route: {format_routes(decision, routes)}\n")
     else:
         out.write("route: (none: out of scope)\n")
     if decision.get("model_calls"):
