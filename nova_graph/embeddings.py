@@ -36,6 +36,7 @@ class MiniLMEncoder:
     """
 
     dimension = 384
+    kind = "minilm-torch"  # names the vectors' source in cache keys
     small_batch = 8  # batches up to this size are encoded on one thread
 
     def __init__(self, *, cache_size: int = 4096, batch_size: int = 64) -> None:
@@ -113,9 +114,18 @@ _default_lock = threading.Lock()
 
 
 def default_encoder() -> MiniLMEncoder:
-    """The process-wide shared MiniLM encoder (loaded on first use)."""
+    """The process-wide shared MiniLM encoder (loaded on first use).
+
+    It runs on ONNX Runtime (:class:`~nova_graph.embeddings_onnx.OnnxMiniLMEncoder`, same
+    vectors, ~3x faster per request); ``NOVA_ENCODER=torch`` selects the torch encoder instead.
+    """
     global _default
     with _default_lock:
         if _default is None:
-            _default = MiniLMEncoder()
+            if os.environ.get("NOVA_ENCODER", "onnx").strip().lower() == "torch":
+                _default = MiniLMEncoder()
+            else:
+                from nova_graph.embeddings_onnx import OnnxMiniLMEncoder
+
+                _default = OnnxMiniLMEncoder()
         return _default

@@ -166,9 +166,7 @@ def run(args: argparse.Namespace) -> int:
     data = load_clinc(args.data, limit=args.limit)
     base = default_encoder()
     cache_start = time.perf_counter()
-    encoder = CachedVectors.for_texts(
-        base, data.all_texts(), args.cache, f"clinc150-{data.digest}-minilm"
-    )
+    encoder = CachedVectors.for_texts(base, data.all_texts(), args.cache, f"clinc150-{data.digest}")
     results: dict[str, Any] = {
         "data": str(args.data),
         "limit": args.limit,

@@ -118,8 +118,12 @@ class CachedVectors:
 
     @classmethod
     def for_texts(cls, base: Encoder, texts: list[str], cache: Path, key: str) -> CachedVectors:
-        """Load ``cache/<key>.npz`` or encode ``texts`` once and write it."""
-        path = cache / f"{key}.npz"
+        """Load ``cache/<key>-<encoder kind>.npz`` or encode ``texts`` once and write it.
+
+        The encoder's ``kind`` (its class name if it has none) is part of the file name, so
+        vectors from different encoders never mix.
+        """
+        path = cache / f"{key}-{getattr(base, 'kind', type(base).__name__)}.npz"
         if path.is_file():
             with np.load(path, allow_pickle=False) as data:
                 stored = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))

