@@ -15,13 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import Field
+
+from nova_graph.models.binding import ToolSchemaChatModel
 
 OFFLINE_NOTICE = (
     "(offline mode: no language model is configured, so this answer comes from nova_graph's "
@@ -54,22 +51,14 @@ def _stems(text: str) -> set[str]:
     return {_stem(w) for w in _words(text)}
 
 
-class OfflineChatModel(BaseChatModel):
+class OfflineChatModel(ToolSchemaChatModel):
     """Deterministic chat model used when no OpenAI-compatible model is configured."""
 
-    bound_tools: list[dict[str, Any]] = Field(default_factory=list)
     min_tool_overlap: int = 1
 
     @property
     def _llm_type(self) -> str:
         return "nova-offline"
-
-    def bind_tools(  # type: ignore[override]
-        self, tools: Sequence[dict[str, Any] | type | Any | BaseTool], **kwargs: Any
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Return a copy of this model that may call ``tools``."""
-        schemas = [convert_to_openai_tool(t)["function"] for t in tools]
-        return self.model_copy(update={"bound_tools": schemas})
 
     def _generate(
         self,

@@ -7,36 +7,26 @@ call tools) or a string.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable
-from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import Field
+
+from nova_graph.models.binding import ToolSchemaChatModel
 
 ModelFunction = Callable[[list[BaseMessage], list[dict[str, Any]]], AIMessage | str]
 
 
-class FunctionChatModel(BaseChatModel):
+class FunctionChatModel(ToolSchemaChatModel):
     """A chat model whose every reply is computed by a Python function."""
 
     fn: ModelFunction
-    bound_tools: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
     def _llm_type(self) -> str:
         return "nova-function"
-
-    def bind_tools(  # type: ignore[override]
-        self, tools: Sequence[Any], **kwargs: Any
-    ) -> Runnable[LanguageModelInput, AIMessage]:
-        """Return a copy that passes ``tools``' schemas to the function."""
-        schemas = [convert_to_openai_tool(t)["function"] for t in tools]
-        return self.model_copy(update={"bound_tools": schemas})
 
     def _generate(
         self,
