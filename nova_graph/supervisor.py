@@ -77,7 +77,7 @@ class Supervisor:
         if not routes:
             return REFUSE_NODE
         decision = RouteDecision.model_validate(state.get("decision") or {})
-        clause_for = {c.agent: c.text for c in decision.clauses if c.agent}
+        clause_for = decision.clause_texts()
         history = _history(state.get("messages") or [])
         memories = state.get("memories") or {}
         return [
@@ -157,7 +157,7 @@ class Supervisor:
         # The LangGraph server sets user_id to "" when no auth is configured: use the default.
         namespace = (config.get("configurable") or {}).get("user_id") or self.memory_namespace
         now = datetime.now(UTC)
-        clauses = {c.agent: c.text for c in decision.clauses if c.agent}
+        clauses = decision.clause_texts()
         found = recall_for_agents(
             self.memory,
             text,

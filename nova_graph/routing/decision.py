@@ -33,6 +33,10 @@ class RouteDecision(BaseModel):
         default=None, description="Router's confidence that the request is in scope, if known."
     )
 
+    def clause_texts(self) -> dict[str, str]:
+        """Each routed agent's own clause of a split request (agents without one are absent)."""
+        return {c.agent: c.text for c in self.clauses if c.agent}
+
     @property
     def candidates(self) -> list[str]:
         """The agents to offer the user when the decision is ambiguous."""
