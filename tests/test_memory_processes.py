@@ -39,8 +39,9 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     assert mem.count(namespace=NS) == 400
     for t in range(8):
         for i in range(50):
-            found = mem.recall(fact(t, i), namespace=NS, k=1, now=T0)
-            assert [m.id for m in found] == [ids[t][i]]
+            # exact lookup: recall's approximate (HNSW) index may rank a near-twin first
+            stored = mem.get(ids[t][i])
+            assert stored is not None and stored.text == fact(t, i)
 
 
 def test_concurrent_updates_of_one_key_leave_exactly_one_current_version() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nova_graph.errors import InvalidRequestError
 from nova_graph.roster import Roster, load_roster
@@ -22,12 +22,29 @@ DEFAULT_SET = Path("evals/roster/heldout.yaml")
 RouterFactory = Callable[[Mapping[str, list[str]]], Router]
 
 
-class HeldoutSet(BaseModel):
-    """The labelled held-out routing set: single-agent, multi-domain and ambiguous requests."""
+class MultiDomainItem(BaseModel):
+    """A request made of several tasks (usually for several agents; all expected agents)."""
 
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1)
+    agents: list[str] = Field(min_length=1)
+
+
+class AmbiguousItem(BaseModel):
+    """A request several agents could defensibly take."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1)
+    candidates: list[str] = Field(min_length=2)
+
+
+class HeldoutSet(BaseModel):
+    """A labelled routing set (held-out or dev): single-agent, multi-domain, ambiguous requests."""
+
+    model_config = ConfigDict(extra="forbid")
     agents: dict[str, list[str]]
-    multi_domain: list[dict[str, Any]] = Field(default_factory=list)
-    ambiguous: list[dict[str, Any]] = Field(default_factory=list)
+    multi_domain: list[MultiDomainItem] = Field(default_factory=list)
+    ambiguous: list[AmbiguousItem] = Field(default_factory=list)
 
     def singles(self) -> list[tuple[str, str]]:
         """(request, expected agent) pairs."""
@@ -46,8 +63,8 @@ def load_heldout(path: str | Path = DEFAULT_SET, roster: Roster | None = None) -
         raise InvalidRequestError(f"the held-out set {path} is malformed: {exc}") from None
     if roster is not None:
         labels = set(held.agents)
-        labels |= {a for m in held.multi_domain for a in m["agents"]}
-        labels |= {a for m in held.ambiguous for a in m["candidates"]}
+        labels |= {a for m in held.multi_domain for a in m.agents}
+        labels |= {a for m in held.ambiguous for a in m.candidates}
         unknown = sorted(labels - set(roster.names))
         if unknown:
             raise InvalidRequestError(f"the held-out set names unknown agents {unknown}")
@@ -171,12 +188,12 @@ def score_singles(router: Router, items: list[tuple[str, str]]) -> dict[str, Any
     }
 
 
-def score_multi(router: Router, items: list[dict[str, Any]]) -> dict[str, Any]:
+def score_multi(router: Router, items: list[MultiDomainItem]) -> dict[str, Any]:
     """Multi-domain requests: share of expected agents found, and exact-set matches."""
     found = total = exact = 0
     for item in items:
-        got = set(router.route(item["text"]).agents)
-        want = set(item["agents"])
+        got = set(router.route(item.text).agents)
+        want = set(item.agents)
         found += len(got & want)
         total += len(want)
         exact += got == want
@@ -184,13 +201,13 @@ def score_multi(router: Router, items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"agent_recall": found / max(total, 1), "exact": exact / n, "n": len(items)}
 
 
-def score_ambiguous(router: Router, items: list[dict[str, Any]]) -> dict[str, Any]:
+def score_ambiguous(router: Router, items: list[AmbiguousItem]) -> dict[str, Any]:
     """Ambiguous requests: flagged as ambiguous, and top agent within the candidate set."""
     flagged = within = 0
     for item in items:
-        d = router.route(item["text"])
+        d = router.route(item.text)
         flagged += d.ambiguous
-        within += top_agent(d) in set(item["candidates"])
+        within += top_agent(d) in set(item.candidates)
     n = max(len(items), 1)
     return {"flagged_ambiguous": flagged / n, "top_in_candidates": within / n, "n": len(items)}
 

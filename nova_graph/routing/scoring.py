@@ -6,11 +6,14 @@ examples scores a request in well under a millisecond once its vector is known.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 from threadpoolctl import ThreadpoolController
+
+from nova_graph.routing.lexical import LexicalModel
 
 Vectors = npt.NDArray[np.float32]
 Labels = npt.NDArray[np.int64]
@@ -24,6 +27,7 @@ FEATURES: tuple[str, ...] = (
     "topk_all",  # mean of the 10 best similarities overall
     "negative_topk",  # mean of the 5 best similarities to out-of-scope examples (0 if none)
     "head_oos",  # the linear head's out-of-scope probability (0 if no negatives)
+    "lexical_oos",  # the lexical channel's out-of-scope probability (0 if none)
 )
 _CHUNK = 512
 _SMALL_BATCH = 16  # below this, one BLAS thread is faster (no wake-ups on a busy machine)
@@ -132,7 +136,8 @@ class Scores:
 
 @dataclass
 class RouteModel:
-    """Example vectors (sorted by route), optional out-of-scope vectors, and the linear head."""
+    """Example vectors (sorted by route), optional out-of-scope vectors, the linear head, and
+    an optional lexical channel mixed in with weight ``lexical_weight``."""
 
     routes: list[str]
     vectors: Vectors
@@ -146,6 +151,8 @@ class RouteModel:
     neighbours: int = 50
     temperature: float = 0.05
     mix: float = 0.5
+    lexical: LexicalModel | None = None
+    lexical_weight: float = 0.0
     _offsets: list[tuple[int, int]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -170,10 +177,13 @@ class RouteModel:
         negatives: Vectors,
         *,
         dims: int | None = 64,
+        texts: Sequence[str] | None = None,
+        negative_texts: Sequence[str] = (),
         **params: float,
     ) -> RouteModel:
         """Fit the kNN projection and the linear head (plus an out-of-scope class when
-        negatives are given)."""
+        negatives are given); with ``texts`` (the examples' own words, row for row with
+        ``vectors``) also the lexical channel."""
         center, projection = fit_projection(vectors, dims)
         x, y, n_classes = vectors, labels, len(routes)
         if len(negatives):
@@ -181,6 +191,16 @@ class RouteModel:
             y = np.concatenate([labels, np.full(len(negatives), n_classes, dtype=np.int64)])
             n_classes += 1
         w, b = train_softmax_head(x, y, n_classes)
+        lexical = None
+        if texts is not None:
+            if len(texts) != len(vectors) or len(negative_texts) != len(negatives):
+                raise ValueError("texts must match vectors, and negative_texts negatives")
+            lex_labels = np.concatenate(
+                [labels, np.full(len(negative_texts), len(routes), dtype=np.int64)]
+            )
+            lexical = LexicalModel.train(
+                [*texts, *negative_texts], lex_labels, len(routes) + bool(len(negative_texts))
+            )
         return cls(
             routes,
             vectors,
@@ -190,6 +210,7 @@ class RouteModel:
             b,
             center,
             projection,
+            lexical=lexical,
             **params,  # type: ignore[arg-type]
         )
 
@@ -197,22 +218,37 @@ class RouteModel:
         """The linear head's probabilities (last column: out of scope, when trained with one)."""
         return softmax(queries @ self.head_weights + self.head_bias)
 
-    def score(self, queries: Vectors) -> Scores:
-        """Combined route probabilities and confidence features for each query vector."""
+    def lexical_probs(self, texts: Sequence[str] | None, n: int) -> npt.NDArray[np.float32]:
+        """The lexical channel's class probabilities for ``texts`` (empty columns without one).
+
+        A model with a lexical channel needs the request texts, row for row with the vectors.
+        """
+        if self.lexical is None:
+            return np.zeros((n, 0), dtype=np.float32)
+        if texts is None or len(texts) != n:
+            raise ValueError("this route model has a lexical channel: pass the request texts")
+        return self.lexical.probs(texts)
+
+    def score(self, queries: Vectors, texts: Sequence[str] | None = None) -> Scores:
+        """Combined route probabilities and confidence features for each query vector
+        (``texts``: the requests themselves, needed when the model has a lexical channel)."""
+        lex = self.lexical_probs(texts, len(queries))
         probs = np.empty((len(queries), len(self.routes)), dtype=np.float32)
         feats = np.zeros((len(queries), len(FEATURES)), dtype=np.float32)
         if len(queries) <= _SMALL_BATCH:
             with _BLAS.limit(limits=1, user_api="blas"):
-                probs[:], feats[:] = self._score_chunk(np.asarray(queries, dtype=np.float32))
+                probs[:], feats[:] = self._score_chunk(np.asarray(queries, dtype=np.float32), lex)
             return Scores(probs, feats)
         for start in range(0, len(queries), _CHUNK):
             q = np.ascontiguousarray(queries[start : start + _CHUNK], dtype=np.float32)
-            p, f = self._score_chunk(q)
+            p, f = self._score_chunk(q, lex[start : start + _CHUNK])
             probs[start : start + len(q)] = p
             feats[start : start + len(q)] = f
         return Scores(probs, feats)
 
-    def _score_chunk(self, q: Vectors) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    def _score_chunk(
+        self, q: Vectors, lex: npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         n_routes = len(self.routes)
         keys = project(q, self.center, self.projection)
         sims = (self._keys @ keys.T).T
@@ -222,6 +258,15 @@ class RouteModel:
         head_routes = head[:, :n_routes]
         head_routes = head_routes / np.maximum(head_routes.sum(axis=1, keepdims=True), 1e-9)
         probs = (self.mix * head_routes + (1 - self.mix) * knn).astype(np.float32)
+        lexical_oos = np.zeros(len(q), dtype=np.float32)
+        if lex.shape[1]:
+            lex_routes = lex[:, :n_routes] / np.maximum(
+                lex[:, :n_routes].sum(axis=1, keepdims=True), 1e-9
+            )
+            w = self.lexical_weight
+            probs = ((1 - w) * probs + w * lex_routes).astype(np.float32)
+            if lex.shape[1] > n_routes:
+                lexical_oos = lex[:, n_routes]
         best = probs.argmax(axis=1)
         rows = np.arange(len(q))
         ordered = np.sort(probs, axis=1)
@@ -241,6 +286,7 @@ class RouteModel:
                 _mean_topk(sims, 10),
                 negative,
                 head_oos,
+                lexical_oos,
             ],
             axis=1,
         ).astype(np.float32)

@@ -21,6 +21,8 @@ MAX_TEXT_CHARS = 20_000
 #: Templates joining two single-domain requests; calibration uses them to tune splitting.
 PAIR_TEMPLATES: tuple[str, ...] = ("{a}, and also {b}", "{a}. Then {b}", "{a} and {b}")
 _MIX_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Weights of the lexical channel tried by :meth:`SemanticRouter.calibrate`.
+_LEXICAL_GRID = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8)
 _MAX_CANDIDATES = 3
 _ROUTE_TOPK = FEATURES.index("route_topk")
 _MARGIN = FEATURES.index("margin")
@@ -87,12 +89,14 @@ class SemanticRouter:
         out_of_scope_examples: Sequence[str] = (),
         model: Any = None,
         descriptions: Mapping[str, str] | None = None,
+        lexical: bool = True,
     ) -> SemanticRouter:
         """One route per key of ``examples``, learned from its example requests.
 
         ``out_of_scope_examples`` (optional) are requests no agent should take; they sharpen the
         out-of-scope decision. ``model`` (a LangChain chat model) enables the language-model
-        fallback for ambiguous or low-confidence requests.
+        fallback for ambiguous or low-confidence requests. ``lexical`` adds the TF-IDF n-gram
+        channel (its weight is 0 until :meth:`calibrate` chooses one).
         """
         routes, texts, labels = cls._check_examples(examples)
         negatives = [t for t in out_of_scope_examples if isinstance(t, str) and t.strip()]
@@ -103,6 +107,8 @@ class SemanticRouter:
             vectors[: len(texts)],
             np.asarray(labels, dtype=np.int64),
             vectors[len(texts) :],
+            texts=texts if lexical else None,
+            negative_texts=negatives if lexical else (),
         )
         kept = {r: list(examples[r]) for r in routes}
         arbiter = (
@@ -167,6 +173,7 @@ class SemanticRouter:
             "ambiguity_margin": self.ambiguity_margin,
             "split_threshold": self.split_threshold,
             "mix": self._model.mix,
+            "lexical_weight": self._model.lexical_weight,
             "confidence_weights": self.confidence_weights,
             "confidence_bias": self.confidence_bias,
         }
@@ -181,6 +188,19 @@ class SemanticRouter:
         if not 0.0 <= float(value) <= 1.0:
             raise RoutingError(f"mix must lie in [0, 1], got {value}")
         self._model.mix = float(value)
+
+    @property
+    def lexical_weight(self) -> float:
+        """Weight of the lexical (TF-IDF n-gram) channel in route probabilities."""
+        return self._model.lexical_weight
+
+    @lexical_weight.setter
+    def lexical_weight(self, value: float) -> None:
+        if not 0.0 <= float(value) <= 1.0:
+            raise RoutingError(f"lexical_weight must lie in [0, 1], got {value}")
+        if float(value) > 0 and self._model.lexical is None:
+            raise RoutingError("this router has no lexical channel; build it with lexical=True")
+        self._model.lexical_weight = float(value)
 
     @property
     def route_model(self) -> RouteModel:
@@ -226,11 +246,16 @@ class SemanticRouter:
         vout = self._encode(self.encoder, oos)
 
         accuracy = {}
+        lexical_grid = _LEXICAL_GRID if self._model.lexical is not None else (0.0,)
         for mix in _MIX_GRID:
-            self._model.mix = mix
-            accuracy[mix] = float((self._model.score(vin).best == gold).mean())
-        self._model.mix = max(_MIX_GRID, key=lambda m: (accuracy[m], -abs(m - 0.5)))
-        s_in, s_out = self._model.score(vin), self._model.score(vout)
+            for lw in lexical_grid:
+                self._model.mix, self._model.lexical_weight = mix, lw
+                accuracy[mix, lw] = float((self._model.score(vin, texts).best == gold).mean())
+        # ties: the setting nearest the middle of both grids (least extreme)
+        self._model.mix, self._model.lexical_weight = max(
+            accuracy, key=lambda k: (accuracy[k], -abs(k[0] - 0.5) - abs(k[1] - 0.5))
+        )
+        s_in, s_out = self._model.score(vin, texts), self._model.score(vout, oos)
         correct = s_in.best == gold
 
         if len(oos):
@@ -247,6 +272,7 @@ class SemanticRouter:
         accepted = c_in >= self.threshold
         self.calibration_report = {
             "mix": self._model.mix,
+            "lexical_weight": self._model.lexical_weight,
             "domain_accuracy": float(correct.mean()),
             "in_scope_accuracy": float((correct & accepted).mean()),
             "out_of_scope_recall": float((c_out < self.threshold).mean()) if len(oos) else 0.0,
@@ -365,7 +391,7 @@ class SemanticRouter:
         return plans, self._score(ordered), {t: i for i, t in enumerate(ordered)}
 
     def _score(self, texts: Sequence[str]) -> tuple[Scores, npt.NDArray[np.float32]]:
-        scores = self._model.score(self._encode(self.encoder, texts))
+        scores = self._model.score(self._encode(self.encoder, texts), texts)
         return scores, self._confidence(scores)
 
     def _confidence(self, scores: Scores) -> npt.NDArray[np.float32]:

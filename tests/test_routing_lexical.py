@@ -1,0 +1,84 @@
+"""The router's lexical channel: TF-IDF n-grams mixed with the embedding scores."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nova_graph.errors import RoutingError
+from nova_graph.routing import SemanticRouter
+from nova_graph.routing.lexical import LexicalModel
+from tests.test_routing import EXAMPLES, HELD_OUT, OFF_TOPIC
+
+
+class BlindEncoder:
+    """Gives every text the same vector: the embedding channel cannot tell routes apart."""
+
+    dimension = 16
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        row = np.zeros(self.dimension, dtype=np.float32)
+        row[0] = 1.0
+        return np.tile(row, (len(texts), 1))
+
+
+def _accuracy(router: SemanticRouter) -> float:
+    decisions = router.route_batch([t for t, _ in HELD_OUT])
+    return float(
+        np.mean([d.agents[:1] == [a] for d, (_, a) in zip(decisions, HELD_OUT, strict=True)])
+    )
+
+
+def test_lexical_channel_routes_by_words_when_embeddings_are_blind() -> None:
+    router = SemanticRouter.from_examples(EXAMPLES, encoder=BlindEncoder())
+    router.threshold = 0.0
+    router.lexical_weight = 1.0
+    assert _accuracy(router) == 1.0
+
+
+def test_calibration_weights_the_lexical_channel_when_it_is_the_one_that_works() -> None:
+    router = SemanticRouter.from_examples(EXAMPLES, encoder=BlindEncoder())
+    assert router.lexical_weight == 0.0  # uncalibrated: embeddings only
+    report = router.calibrate(HELD_OUT, OFF_TOPIC, min_in_scope_accuracy=0.5)
+    assert router.lexical_weight > 0.0 and report["lexical_weight"] == router.lexical_weight
+    assert report["domain_accuracy"] == 1.0
+
+
+def test_save_load_keeps_the_lexical_channel_and_its_weight(tmp_path: Path) -> None:
+    router = SemanticRouter.from_examples(EXAMPLES, encoder=BlindEncoder())
+    router.calibrate(HELD_OUT, OFF_TOPIC, min_in_scope_accuracy=0.5)
+    router.save(tmp_path / "r")
+    loaded = SemanticRouter.load(tmp_path / "r", encoder=BlindEncoder())
+    texts = [t for t, _ in HELD_OUT] + OFF_TOPIC
+    assert loaded.lexical_weight == router.lexical_weight > 0
+    assert loaded.route_batch(texts) == router.route_batch(texts)
+
+
+def test_router_built_without_lexical_channel_refuses_a_lexical_weight() -> None:
+    router = SemanticRouter.from_examples(EXAMPLES, encoder=BlindEncoder(), lexical=False)
+    with pytest.raises(RoutingError, match="no lexical channel"):
+        router.lexical_weight = 0.5
+    assert router.calibrate(HELD_OUT, OFF_TOPIC, min_in_scope_accuracy=0.3)["lexical_weight"] == 0
+
+
+def test_lexical_weight_outside_zero_one_is_rejected() -> None:
+    router = SemanticRouter.from_examples(EXAMPLES, encoder=BlindEncoder())
+    with pytest.raises(RoutingError, match=r"\[0, 1\]"):
+        router.lexical_weight = 1.5
+
+
+def test_two_class_lexical_model_gives_each_text_its_own_class() -> None:
+    texts = ["stock of brush heads", "stock of belts", "translate to German", "say it in French"]
+    model = LexicalModel.train(texts, np.array([0, 0, 1, 1]), 2)
+    probs = model.probs(["how much stock of filters", "translate this to Dutch"])
+    assert np.allclose(probs.sum(axis=1), 1.0)
+    assert probs.argmax(axis=1).tolist() == [0, 1]
+
+
+def test_lexical_model_never_picks_a_class_it_saw_no_text_for() -> None:
+    texts = ["stock of brush heads", "stock of belts", "translate to German"]
+    model = LexicalModel.train(texts, np.array([0, 0, 2]), 3)
+    assert model.probs(["anything at all"])[0, 1] < 1e-6
