@@ -82,3 +82,13 @@ def test_lexical_model_never_picks_a_class_it_saw_no_text_for() -> None:
     texts = ["stock of brush heads", "stock of belts", "translate to German"]
     model = LexicalModel.train(texts, np.array([0, 0, 2]), 3)
     assert model.probs(["anything at all"])[0, 1] < 1e-6
+
+
+def test_fast_single_text_path_matches_scikit_learn_transform() -> None:
+    texts = [t for ts in EXAMPLES.values() for t in ts]
+    labels = np.repeat(np.arange(len(EXAMPLES)), [len(ts) for ts in EXAMPLES.values()])
+    model = LexicalModel.train(texts, labels, len(EXAMPLES))
+    queries = [t for t, _ in HELD_OUT] + OFF_TOPIC + ["", "stock stock STOCK of belts!!"]
+    fast = np.vstack([model.probs([q]) for q in queries])
+    batched = model.probs(queries * 10)[: len(queries)]  # > 32 texts: scikit-learn's transform
+    assert np.allclose(fast, batched, atol=1e-5)

@@ -12,6 +12,7 @@ arrays and a vocabulary (no pickle).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,8 @@ _VECTORIZERS: dict[str, dict[str, Any]] = {
 }
 #: Vocabulary cap per vectorizer: bounds the saved model (CLINC150 train has ~150k n-grams).
 MAX_FEATURES = 20_000
+#: Up to this many texts are featurised in Python (faster for the one request of a decision).
+_FAST_PATH_MAX = 32
 #: Inverse regularisation strength, chosen on 5-fold roster examples (3, 10, 30 tried).
 C = 10.0
 
@@ -55,11 +58,17 @@ class LexicalModel:
 
     def __post_init__(self) -> None:
         self._vectorizers = []
+        self._blocks = []  # (analyzer, term -> column, idf, column offset) per vectorizer
+        offset = 0
         for kind in _VECTORIZERS:
             terms = self.vocabularies[kind]
-            vec = _vectorizer(kind, {t: i for i, t in enumerate(terms)})
+            index = {t: i for i, t in enumerate(terms)}
+            vec = _vectorizer(kind, index)
             vec.idf_ = np.asarray(self.idf[kind], dtype=np.float64)
             self._vectorizers.append(vec)
+            idf = np.asarray(self.idf[kind], dtype=np.float32)
+            self._blocks.append((vec.build_analyzer(), index, idf, offset))
+            offset += len(terms)
 
     @classmethod
     def train(cls, texts: Sequence[str], labels: npt.NDArray[np.int64], n_classes: int) -> Any:
@@ -99,8 +108,30 @@ class LexicalModel:
         """Class probabilities, one row per text."""
         if not len(texts):
             return np.zeros((0, self.n_classes), dtype=np.float32)
-        x = sparse.hstack([v.transform(list(texts)) for v in self._vectorizers], format="csr")
-        logits = np.asarray(x @ self.weights, dtype=np.float32) + self.bias
+        if len(texts) > _FAST_PATH_MAX:
+            x = sparse.hstack([v.transform(list(texts)) for v in self._vectorizers], format="csr")
+            logits = np.asarray(x @ self.weights, dtype=np.float32) + self.bias
+        else:
+            logits = np.stack([self._logits(t) for t in texts])
         z = logits - logits.max(axis=1, keepdims=True)
         e = np.exp(z)
         return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def _logits(self, text: str) -> npt.NDArray[np.float32]:
+        """One text's logits without scikit-learn's per-call overhead (~0.65 ms a vectorizer).
+
+        The same arithmetic as ``TfidfVectorizer.transform`` (sublinear tf times idf, each
+        vectorizer's block L2-normalised) followed by the linear layer; a test checks both paths
+        agree.
+        """
+        out = self.bias.astype(np.float32).copy()
+        for analyzer, index, idf, offset in self._blocks:
+            counts = Counter(index[g] for g in analyzer(text) if g in index)
+            if not counts:
+                continue
+            cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+            vals = (1.0 + np.log(tf)) * idf[cols]
+            vals /= max(float(np.linalg.norm(vals)), 1e-12)
+            out += vals @ self.weights[offset + cols]
+        return out
