@@ -11,6 +11,7 @@ import pytest
 from nova_graph.errors import RoutingError
 from nova_graph.routing import SemanticRouter
 from nova_graph.routing.lexical import LexicalModel
+from nova_graph.routing.scoring import DEFAULT_LEXICAL_WEIGHT
 from tests.test_routing import EXAMPLES, HELD_OUT, OFF_TOPIC
 
 
@@ -41,10 +42,16 @@ def test_lexical_channel_routes_by_words_when_embeddings_are_blind() -> None:
 
 def test_calibration_weights_the_lexical_channel_when_it_is_the_one_that_works() -> None:
     router = SemanticRouter.from_examples(EXAMPLES, encoder=BlindEncoder())
-    assert router.lexical_weight == 0.0  # uncalibrated: embeddings only
+    router.lexical_weight = 0.0
     report = router.calibrate(HELD_OUT, OFF_TOPIC, min_in_scope_accuracy=0.5)
     assert router.lexical_weight > 0.0 and report["lexical_weight"] == router.lexical_weight
     assert report["domain_accuracy"] == 1.0
+
+
+def test_uncalibrated_router_uses_the_default_lexical_weight() -> None:
+    router = SemanticRouter.from_examples(EXAMPLES, encoder=BlindEncoder())
+    assert router.lexical_weight == DEFAULT_LEXICAL_WEIGHT > 0
+    assert SemanticRouter.from_examples(EXAMPLES, lexical=False).lexical_weight == 0.0
 
 
 def test_save_load_keeps_the_lexical_channel_and_its_weight(tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ class SemanticRouter:
         ``out_of_scope_examples`` (optional) are requests no agent should take; they sharpen the
         out-of-scope decision. ``model`` (a LangChain chat model) enables the language-model
         fallback for ambiguous or low-confidence requests. ``lexical`` adds the TF-IDF n-gram
-        channel (its weight is 0 until :meth:`calibrate` chooses one).
+        channel (weight ``scoring.DEFAULT_LEXICAL_WEIGHT`` until :meth:`calibrate` chooses one).
         """
         routes, texts, labels = cls._check_examples(examples)
         negatives = [t for t in out_of_scope_examples if isinstance(t, str) and t.strip()]
@@ -245,7 +245,7 @@ class SemanticRouter:
         vin = self._encode(self.encoder, texts)
         vout = self._encode(self.encoder, oos)
 
-        accuracy = {}
+        accuracy: dict[tuple[float, float], float] = {}
         lexical_grid = _LEXICAL_GRID if self._model.lexical is not None else (0.0,)
         for mix in _MIX_GRID:
             for lw in lexical_grid:
