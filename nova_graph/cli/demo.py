@@ -2,6 +2,8 @@
 
 It shows a single-domain request, a multi-domain fan-out, an ambiguous request answered with a
 clarifying question, and an out-of-scope refusal, each with the route and every agent's answer.
+Each scripted request says what must happen (``expect``); the demo checks it and exits 1 if a
+situation went otherwise, so it never shows a "clarifying question" that was not asked.
 """
 
 from __future__ import annotations
@@ -50,21 +52,41 @@ def run(args: argparse.Namespace) -> int:
         graph = build_graph(model=model, data_dir=data_dir)
         print(f"model: {describe_model(model)}")
         print(f"graph built in {time.perf_counter() - started:.1f} s; data in {data_dir}\n")
-        for i, item in enumerate(script, start=1):
-            _run_one(graph, i, item)
-    return 0
+        failed = [i for i, item in enumerate(script, start=1) if not _run_one(graph, i, item)]
+    ok = len(script) - len(failed)
+    print(f"{ok}/{len(script)} situations as scripted" + (f"; not: {failed}" if failed else ""))
+    return 1 if failed else 0
 
 
-def _run_one(graph: Any, i: int, item: dict[str, Any]) -> None:
+def _run_one(graph: Any, i: int, item: dict[str, Any]) -> bool:
+    """Run one scripted request; True when it went as its ``expect`` says."""
     out = sys.stdout
     out.write(f"=== {i}. {item['kind']}: {item['request']!r}\n")
     config = {"configurable": {"thread_id": f"demo-{i}"}}
     started = time.perf_counter()
     state = graph.invoke({"messages": [{"role": "user", "content": item["request"]}]}, config)
+    asked: list[str] = []
     while state.get("__interrupt__"):
-        render_interrupt(state["__interrupt__"][0].value, out)
+        payload = state["__interrupt__"][0].value
+        asked.append(str(payload.get("type", "input")) if isinstance(payload, dict) else "input")
+        render_interrupt(payload, out)
         answer = item.get("answer", "1")
         out.write(f"demo answers: {answer!r}\n")
         state = graph.invoke(Command(resume=answer), config)
     render_outcome(state, out)
-    out.write(f"({(time.perf_counter() - started) * 1000:.0f} ms)\n\n")
+    out.write(f"({(time.perf_counter() - started) * 1000:.0f} ms)\n")
+    problems = check_expectation(item.get("expect") or {}, list(state.get("routes") or []), asked)
+    out.write("as scripted\n\n" if not problems else f"NOT AS SCRIPTED: {'; '.join(problems)}\n\n")
+    return not problems
+
+
+def check_expectation(expect: dict[str, Any], routes: list[str], asked: list[str]) -> list[str]:
+    """What differs between a scripted ``expect`` and what happened (empty when nothing)."""
+    problems = []
+    if "agents" in expect and set(routes) != set(expect["agents"]):
+        problems.append(f"expected agents {sorted(expect['agents'])}, got {sorted(routes)}")
+    if list(expect.get("asks") or []) != asked:
+        problems.append(f"expected pauses {list(expect.get('asks') or [])}, got {asked}")
+    if expect.get("out_of_scope") and routes:
+        problems.append(f"expected out of scope, got agents {sorted(routes)}")
+    return problems
