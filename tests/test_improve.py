@@ -198,3 +198,17 @@ def test_simulated_feedback_in_the_run_log_drives_the_loop(
     assert sum(e.missed for e in evidence) == 3
     _, report = ImprovementLoop(FACTORY, HELDOUT).run_round(base, evidence)
     assert report.accuracy_after > report.accuracy_before
+
+
+def test_trimmed_change_is_reported_as_kept(base: RoutingSetup) -> None:
+    # the third example steals a clock request, so the whole proposal fails the per-agent check;
+    # trimming drops it and keeps the rest, and the report must say so
+    evidence = [
+        Evidence(text="compute 5 times 6", predicted=None, expected="math"),
+        Evidence(text="what is 10 plus 20", predicted="clock", expected="math"),
+        Evidence(text="what is the date today please", predicted="clock", expected="math"),
+    ]
+    improved, report = ImprovementLoop(FACTORY, HELDOUT).run_round(base, evidence)
+    assert [o.proposal.id for o in report.accepted] == ["add_examples:math~trimmed"]
+    assert report.accuracy_after == pytest.approx(7 / 8)
+    assert "what is the date today please" not in improved.roster["math"].examples

@@ -206,6 +206,7 @@ class ImprovementLoop:
             for p, candidate, after, verdict in first:
                 if verdict.gain <= 0:
                     continue
+                key = p.id  # a trimmed proposal reports under the proposal it came from
                 if current is not setup:  # re-check on top of what was already kept
                     candidate = apply_proposal(current, p)
                     after = self.score(candidate)
@@ -229,7 +230,7 @@ class ImprovementLoop:
                         ).version
                     current, current_score = candidate, after
                     self._say(f"  kept {p.id}: {verdict.reason}")
-                outcomes[p.id] = outcome
+                outcomes[key] = outcome
         report = RoundReport(
             round=round_no,
             accuracy_before=baseline.accuracy,
