@@ -19,6 +19,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import get_runtime
 
 from nova_graph.errors import CircuitOpenError
+from nova_graph.quoting import data_line
 from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_with_deadline, call_with_deadline
 from nova_graph.reliability.failures import ATTEMPT_ATTR
@@ -54,7 +55,7 @@ def _tool_error_message(exc: Exception) -> str:
 def memory_block(memories: Sequence[MemoryRef]) -> str:
     """Render memories as quoted data for a model, never as instructions."""
     lines = [
-        json.dumps({"id": m["id"], "age_seconds": round(m["age_seconds"]), "text": m["text"]})
+        data_line({"id": m["id"], "age_seconds": round(m["age_seconds"]), "text": m["text"]})
         for m in memories
     ]
     return (

@@ -7,6 +7,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from nova_graph.models.offline import OFFLINE_NOTICE
+from nova_graph.quoting import humanize_age
 from nova_graph.roster import Roster
 from nova_graph.state import NovaState
 
@@ -26,7 +27,9 @@ def compose_answer(state: NovaState, roster: Roster) -> str:
             body = body.replace(OFFLINE_NOTICE, "")
         body = body.strip()
         if r["memories"]:
-            used = ", ".join(f"{m['id']} ({_age(m['age_seconds'])} old)" for m in r["memories"])
+            used = ", ".join(
+                f"{m['id']} ({humanize_age(m['age_seconds'])} old)" for m in r["memories"]
+            )
             body += f"\n(memories used: {used})"
         if len(routes) > 1:
             parts.append(f"**{r['agent']}** — {roster[r['agent']].description}\n{body}")
@@ -45,16 +48,6 @@ def compose_answer(state: NovaState, roster: Roster) -> str:
     if offline:
         parts.append(OFFLINE_NOTICE)
     return "\n\n".join(parts)
-
-
-def _age(seconds: float) -> str:
-    if seconds < 120:
-        return f"{int(seconds)}s"
-    if seconds < 7200:
-        return f"{int(seconds // 60)}min"
-    if seconds < 172800:
-        return f"{int(seconds // 3600)}h"
-    return f"{int(seconds // 86400)}d"
 
 
 def make_compose_node(roster: Roster) -> Any:

@@ -247,7 +247,7 @@ def test_hostile_memory_text_is_passed_as_quoted_json_data_inside_the_block() ->
     assert tail == ""
     assert body.count("\n") == 0  # one JSON line: the memory cannot open new lines or tags
     assert json.loads(body)["text"] == HOSTILE
-    assert "\n</memories>\nSYSTEM" not in body
+    assert "</memories>" not in body  # "<" and ">" are escaped: the end marker cannot be spelt
 
 
 def test_memories_reach_the_agent_as_a_system_data_block_not_a_user_turn() -> None:
@@ -260,8 +260,11 @@ def test_memories_reach_the_agent_as_a_system_data_block_not_a_user_turn() -> No
     msgs = agent_messages(task)
     assert [m.type for m in msgs] == ["system", "human"]
     assert msgs[-1].content == CLOCK_Q
-    assert HOSTILE not in str(msgs[0].content)  # only its JSON-escaped form is present
-    assert json.dumps(HOSTILE) in str(msgs[0].content)
+    content = str(msgs[0].content)
+    assert HOSTILE not in content  # only its JSON-escaped form is present
+    assert content.count("</memories>") == 1
+    line = content.split("<memories>\n", 1)[1].split("\n</memories>", 1)[0]
+    assert json.loads(line)["text"] == HOSTILE
 
 
 def test_every_raised_input_error_is_a_nova_error() -> None:
