@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from langchain_core.tools import BaseTool, tool
 
@@ -83,6 +84,24 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             (datetime.now(UTC).isoformat(timespec="seconds"), action, detail),
         )
 
+    def approved_write(
+        conn: sqlite3.Connection,
+        name: str,
+        action: str,
+        change: dict[str, Any],
+        *statements: tuple[str, tuple[Any, ...]],
+    ) -> sqlite3.Cursor | None:
+        """Pause for approval of ``action``; once approved, run ``statements`` and log the change
+        in one transaction. Returns the last statement's cursor, ``None`` when not approved."""
+        if not request_approval(action, change):
+            return None
+        cur = None
+        with conn:
+            for sql, params in statements:
+                cur = conn.execute(sql, params)
+            log_change(conn, name, action)
+        return cur
+
     def no_match(kind: str, text: str) -> str:
         return f"No {kind} matches {text!r}. Try a shorter name or check the spelling."
 
@@ -144,13 +163,10 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         with db() as conn:
             p = one_part(conn, part)
             action = f"set stock of {p['sku']} {p['name']} from {p['on_hand']} to {quantity}"
-            if not request_approval(
-                action, {"sku": p["sku"], "from": p["on_hand"], "to": quantity}
-            ):
+            change = {"sku": p["sku"], "from": p["on_hand"], "to": quantity}
+            update = ("UPDATE stock SET on_hand=? WHERE part_id=?", (quantity, p["id"]))
+            if approved_write(conn, "adjust_stock", action, change, update) is None:
                 return rejected(action)
-            with conn:
-                conn.execute("UPDATE stock SET on_hand=? WHERE part_id=?", (quantity, p["id"]))
-                log_change(conn, "adjust_stock", action)
         return f"Done: {action}."
 
     # --- purchasing ------------------------------------------------------------------------
@@ -188,22 +204,21 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
                 f"at {_money(p['unit_cost'])} each ({_money(total)})"
             )
             change = {"sku": p["sku"], "quantity": quantity, "supplier": sup["name"]}
-            if not request_approval(action, change):
+            insert = (
+                "INSERT INTO purchase_orders(supplier_id, part_id, quantity, unit_cost, "
+                "status, ordered_on, expected_on) VALUES (?,?,?,?,'open',?,?)",
+                (
+                    sup["id"],
+                    p["id"],
+                    quantity,
+                    p["unit_cost"],
+                    ordered.isoformat(),
+                    expected.isoformat(),
+                ),
+            )
+            cur = approved_write(conn, "create_purchase_order", action, change, insert)
+            if cur is None:
                 return rejected(action)
-            with conn:
-                cur = conn.execute(
-                    "INSERT INTO purchase_orders(supplier_id, part_id, quantity, unit_cost, "
-                    "status, ordered_on, expected_on) VALUES (?,?,?,?,'open',?,?)",
-                    (
-                        sup["id"],
-                        p["id"],
-                        quantity,
-                        p["unit_cost"],
-                        ordered.isoformat(),
-                        expected.isoformat(),
-                    ),
-                )
-                log_change(conn, "create_purchase_order", action)
         return f"Created purchase order {cur.lastrowid}: {action}; expected {expected}."
 
     @tool
@@ -220,17 +235,15 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             if po["status"] != "open":
                 return f"Purchase order {po_number} is {po['status']}; only open orders arrive."
             action = f"receive PO {po_number}: add {po['quantity']} x {po['sku']} to stock"
-            if not request_approval(action, {"po": po_number, "quantity": po["quantity"]}):
+            change = {"po": po_number, "quantity": po["quantity"]}
+            received = ("UPDATE purchase_orders SET status='received' WHERE id=?", (po_number,))
+            restock = (
+                "UPDATE stock SET on_hand=on_hand+? WHERE part_id=?",
+                (po["quantity"], po["part_id"]),
+            )
+            name = "receive_purchase_order"
+            if approved_write(conn, name, action, change, received, restock) is None:
                 return rejected(action)
-            with conn:
-                conn.execute(
-                    "UPDATE purchase_orders SET status='received' WHERE id=?", (po_number,)
-                )
-                conn.execute(
-                    "UPDATE stock SET on_hand=on_hand+? WHERE part_id=?",
-                    (po["quantity"], po["part_id"]),
-                )
-                log_change(conn, "receive_purchase_order", action)
         return f"Done: {action}."
 
     # --- sales orders ----------------------------------------------------------------------
@@ -279,17 +292,15 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             if so["status"] != "pending":
                 return f"Sales order {order_number} is {so['status']}; only pending orders cancel."
             action = f"cancel sales order {order_number} ({_money(so['total'])})"
-            if not request_approval(action, {"sales_order": order_number}):
+            change = {"sales_order": order_number}
+            cancel = ("UPDATE sales_orders SET status='cancelled' WHERE id=?", (order_number,))
+            unship = (
+                "DELETE FROM shipments WHERE sales_order_id=? AND status='preparing'",
+                (order_number,),
+            )
+            name = "cancel_sales_order"
+            if approved_write(conn, name, action, change, cancel, unship) is None:
                 return rejected(action)
-            with conn:
-                conn.execute(
-                    "UPDATE sales_orders SET status='cancelled' WHERE id=?", (order_number,)
-                )
-                conn.execute(
-                    "DELETE FROM shipments WHERE sales_order_id=? AND status='preparing'",
-                    (order_number,),
-                )
-                log_change(conn, "cancel_sales_order", action)
         return f"Done: {action}."
 
     # --- invoicing -------------------------------------------------------------------------
@@ -333,14 +344,13 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             if inv["status"] == "paid":
                 return f"Invoice {invoice_number} is already paid (on {inv['paid_on']})."
             action = f"mark invoice {invoice_number} ({_money(inv['amount'])}) as paid"
-            if not request_approval(action, {"invoice": invoice_number, "amount": inv["amount"]}):
+            change = {"invoice": invoice_number, "amount": inv["amount"]}
+            update = (
+                "UPDATE invoices SET status='paid', paid_on=? WHERE id=?",
+                (erp_db.as_of(conn).isoformat(), invoice_number),
+            )
+            if approved_write(conn, "mark_invoice_paid", action, change, update) is None:
                 return rejected(action)
-            with conn:
-                conn.execute(
-                    "UPDATE invoices SET status='paid', paid_on=? WHERE id=?",
-                    (erp_db.as_of(conn).isoformat(), invoice_number),
-                )
-                log_change(conn, "mark_invoice_paid", action)
         return f"Done: {action}."
 
     # --- customers -------------------------------------------------------------------------
@@ -438,11 +448,9 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
                 f"to {_money(new_price)}"
             )
             change = {"sku": p["sku"], "from": p["unit_price"], "to": new_price}
-            if not request_approval(action, change):
+            update = ("UPDATE parts SET unit_price=? WHERE id=?", (new_price, p["id"]))
+            if approved_write(conn, "update_part_price", action, change, update) is None:
                 return rejected(action)
-            with conn:
-                conn.execute("UPDATE parts SET unit_price=? WHERE id=?", (new_price, p["id"]))
-                log_change(conn, "update_part_price", action)
         return f"Done: {action}."
 
     # --- shipping --------------------------------------------------------------------------
