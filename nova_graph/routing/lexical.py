@@ -24,6 +24,8 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from nova_graph.routing.scoring import softmax
+
 #: The two vectorizers: words and word pairs; character 3-5-grams inside word boundaries.
 _VECTORIZERS: dict[str, dict[str, Any]] = {
     "word": {"analyzer": "word", "ngram_range": (1, 2)},
@@ -114,9 +116,7 @@ class LexicalModel:
             logits = np.asarray(x @ self.weights, dtype=np.float32) + self.bias
         else:
             logits = np.stack([self._logits(t) for t in texts])
-        z = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+        return softmax(logits)
 
     def _logits(self, text: str) -> npt.NDArray[np.float32]:
         """One text's logits without scikit-learn's per-call overhead (~0.65 ms a vectorizer).

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from threadpoolctl import ThreadpoolController
 
-from nova_graph.routing.lexical import LexicalModel
+if TYPE_CHECKING:  # lexical imports softmax from here; the class itself is loaded in train()
+    from nova_graph.routing.lexical import LexicalModel
 
 Vectors = npt.NDArray[np.float32]
 Labels = npt.NDArray[np.int64]
@@ -117,6 +119,12 @@ def project(
     return (out / np.maximum(norms, 1e-9)).astype(np.float32)
 
 
+def _route_columns(probs: npt.NDArray[np.float32], n_routes: int) -> npt.NDArray[np.float32]:
+    """The route columns of class probabilities (dropping an out-of-scope class), summing to 1."""
+    routes = probs[:, :n_routes]
+    return routes / np.maximum(routes.sum(axis=1, keepdims=True), 1e-9)
+
+
 def _mean_topk(sims: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
     if sims.shape[1] == 0:
         return np.zeros(sims.shape[0], dtype=np.float32)
@@ -202,6 +210,8 @@ class RouteModel:
             lex_labels = np.concatenate(
                 [labels, np.full(len(negative_texts), len(routes), dtype=np.int64)]
             )
+            from nova_graph.routing.lexical import LexicalModel
+
             lexical = LexicalModel.train(
                 [*texts, *negative_texts], lex_labels, len(routes) + bool(len(negative_texts))
             )
@@ -260,16 +270,12 @@ class RouteModel:
         per_route = np.stack([_mean_topk(sims[:, a:b], self.k) for a, b in self._offsets], axis=1)
         knn = self._kernel_vote(sims)
         head = self.head_probs(q)
-        head_routes = head[:, :n_routes]
-        head_routes = head_routes / np.maximum(head_routes.sum(axis=1, keepdims=True), 1e-9)
+        head_routes = _route_columns(head, n_routes)
         probs = (self.mix * head_routes + (1 - self.mix) * knn).astype(np.float32)
         lexical_oos = np.zeros(len(q), dtype=np.float32)
         if lex.shape[1]:
-            lex_routes = lex[:, :n_routes] / np.maximum(
-                lex[:, :n_routes].sum(axis=1, keepdims=True), 1e-9
-            )
             w = self.lexical_weight
-            probs = ((1 - w) * probs + w * lex_routes).astype(np.float32)
+            probs = ((1 - w) * probs + w * _route_columns(lex, n_routes)).astype(np.float32)
             if lex.shape[1] > n_routes:
                 lexical_oos = lex[:, n_routes]
         best = probs.argmax(axis=1)
