@@ -31,11 +31,15 @@ _VECTORIZERS: dict[str, dict[str, Any]] = {
     "word": {"analyzer": "word", "ngram_range": (1, 2)},
     "char": {"analyzer": "char_wb", "ngram_range": (3, 5)},
 }
-#: Vocabulary cap per vectorizer: bounds the saved model (CLINC150 train has ~150k n-grams).
+#: The vectorizers' names, in column order (saved routers store one vocabulary per name).
+KINDS: tuple[str, ...] = tuple(_VECTORIZERS)
+#: Vocabulary cap per vectorizer: bounds the saved model on large example sets (the roster has
+#: 16,294 n-grams in all, under the cap).
 MAX_FEATURES = 20_000
 #: Up to this many texts are featurised in Python (faster for the one request of a decision).
 _FAST_PATH_MAX = 32
-#: Inverse regularisation strength, chosen on 5-fold roster examples (3, 10, 30 tried).
+#: Inverse regularisation strength, chosen on 5-fold roster examples and dev (3, 10, 30 tried in
+#: scratch runs not kept in the repository).
 C = 10.0
 
 

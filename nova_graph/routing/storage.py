@@ -12,7 +12,7 @@ import numpy as np
 
 from nova_graph.embeddings import Encoder
 from nova_graph.errors import RoutingError
-from nova_graph.routing.lexical import LexicalModel
+from nova_graph.routing.lexical import KINDS, LexicalModel
 from nova_graph.routing.scoring import FEATURES, RouteModel
 
 if TYPE_CHECKING:
@@ -72,16 +72,15 @@ def _load_lexical(data: Any, n_routes: int) -> LexicalModel | None:
     """The saved lexical channel, or ``None`` if the router was saved without one."""
     if "lexical_weights" not in data:
         return None
-    kinds = ("word", "char")
-    vocab = {k: [str(t) for t in data[f"lexical_terms_{k}"]] for k in kinds}
-    idf = {k: data[f"lexical_idf_{k}"].astype(np.float32) for k in kinds}
+    vocab = {k: [str(t) for t in data[f"lexical_terms_{k}"]] for k in KINDS}
+    idf = {k: data[f"lexical_idf_{k}"].astype(np.float32) for k in KINDS}
     weights = data["lexical_weights"].astype(np.float32)
     bias = data["lexical_bias"].astype(np.float32)
     n_terms = sum(len(v) for v in vocab.values())
     if (
         weights.shape != (n_terms, bias.shape[0])
         or bias.shape[0] not in (n_routes, n_routes + 1)
-        or any(idf[k].shape != (len(vocab[k]),) for k in kinds)
+        or any(idf[k].shape != (len(vocab[k]),) for k in KINDS)
     ):
         raise ValueError("the lexical channel's arrays do not match the routes")
     return LexicalModel(vocab, idf, weights, bias)
