@@ -261,6 +261,39 @@ class RouteModel:
             feats[start : start + len(q)] = f
         return Scores(probs, feats)
 
+    def route_sources(
+        self, queries: Vectors, texts: Sequence[str] | None = None
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32] | None]:
+        """The route probabilities of the head, the kNN vote and the lexical channel (``None``
+        without one), before mixing: calibration tries every weighting on one computation."""
+        n_routes = len(self.routes)
+        lex = self.lexical_probs(texts, len(queries))
+        head = np.empty((len(queries), n_routes), dtype=np.float32)
+        knn = np.empty((len(queries), n_routes), dtype=np.float32)
+        for start in range(0, len(queries), _CHUNK):
+            q = np.ascontiguousarray(queries[start : start + _CHUNK], dtype=np.float32)
+            sims = (self._keys @ project(q, self.center, self.projection).T).T
+            knn[start : start + len(q)] = self._kernel_vote(sims)
+            head[start : start + len(q)] = _route_columns(self.head_probs(q), n_routes)
+        return head, knn, (_route_columns(lex, n_routes) if lex.shape[1] else None)
+
+    def mix_sources(
+        self,
+        head: npt.NDArray[np.float32],
+        knn: npt.NDArray[np.float32],
+        lexical: npt.NDArray[np.float32] | None,
+        *,
+        mix: float | None = None,
+        lexical_weight: float | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """Route probabilities from the three sources (weights: the model's own unless given)."""
+        m = self.mix if mix is None else mix
+        probs = (m * head + (1 - m) * knn).astype(np.float32)
+        if lexical is not None:
+            w = self.lexical_weight if lexical_weight is None else lexical_weight
+            probs = ((1 - w) * probs + w * lexical).astype(np.float32)
+        return probs
+
     def _score_chunk(
         self, q: Vectors, lex: npt.NDArray[np.float32]
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
@@ -268,16 +301,12 @@ class RouteModel:
         keys = project(q, self.center, self.projection)
         sims = (self._keys @ keys.T).T
         per_route = np.stack([_mean_topk(sims[:, a:b], self.k) for a, b in self._offsets], axis=1)
-        knn = self._kernel_vote(sims)
         head = self.head_probs(q)
-        head_routes = _route_columns(head, n_routes)
-        probs = (self.mix * head_routes + (1 - self.mix) * knn).astype(np.float32)
-        lexical_oos = np.zeros(len(q), dtype=np.float32)
-        if lex.shape[1]:
-            w = self.lexical_weight
-            probs = ((1 - w) * probs + w * _route_columns(lex, n_routes)).astype(np.float32)
-            if lex.shape[1] > n_routes:
-                lexical_oos = lex[:, n_routes]
+        lex_routes = _route_columns(lex, n_routes) if lex.shape[1] else None
+        probs = self.mix_sources(
+            _route_columns(head, n_routes), self._kernel_vote(sims), lex_routes
+        )
+        lexical_oos = lex[:, n_routes] if lex.shape[1] > n_routes else np.zeros(len(q), np.float32)
         best = probs.argmax(axis=1)
         rows = np.arange(len(q))
         ordered = np.sort(probs, axis=1)

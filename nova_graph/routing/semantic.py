@@ -246,11 +246,12 @@ class SemanticRouter:
         vout = self._encode(self.encoder, oos)
 
         accuracy: dict[tuple[float, float], float] = {}
-        lexical_grid = _LEXICAL_GRID if self._model.lexical is not None else (0.0,)
+        head, knn, lexical = self._model.route_sources(vin, texts)
+        lexical_grid = _LEXICAL_GRID if lexical is not None else (0.0,)
         for mix in _MIX_GRID:
             for lw in lexical_grid:
-                self._model.mix, self._model.lexical_weight = mix, lw
-                accuracy[mix, lw] = float((self._model.score(vin, texts).best == gold).mean())
+                probs = self._model.mix_sources(head, knn, lexical, mix=mix, lexical_weight=lw)
+                accuracy[mix, lw] = float((probs.argmax(axis=1) == gold).mean())
         # ties: the setting nearest the middle of both grids (least extreme)
         self._model.mix, self._model.lexical_weight = max(
             accuracy, key=lambda k: (accuracy[k], -abs(k[0] - 0.5) - abs(k[1] - 0.5))
