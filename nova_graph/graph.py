@@ -32,7 +32,7 @@ COMPOSE_NODE = "compose"
 
 
 #: Bump when the way the default router is built or calibrated changes (invalidates caches).
-ROUTER_CACHE_FORMAT = "semantic-router-5"
+ROUTER_CACHE_FORMAT = "semantic-router-6"
 #: Every ``_CALIBRATION_FOLD``-th example of an agent is held out to calibrate the router.
 _CALIBRATION_FOLD = 4
 
@@ -86,9 +86,14 @@ def default_router(
 
 
 def _calibrated_router(
-    examples: dict[str, list[str]], negatives: list[str], arbiter: BaseChatModel | None
+    examples: dict[str, list[str]],
+    negatives: list[str],
+    arbiter: BaseChatModel | None,
+    *,
+    hold_out_groups: bool = True,
 ) -> Any:
-    """Train on every example, with thresholds calibrated on a probe that did not see some."""
+    """Train on every example, with thresholds calibrated on a probe that did not see some
+    (and, with ``hold_out_groups``, on each agent hidden in turn as a never-seen kind)."""
     from nova_graph.routing import SemanticRouter
 
     fold = _CALIBRATION_FOLD
@@ -97,7 +102,7 @@ def _calibrated_router(
     router = SemanticRouter.from_examples(examples, out_of_scope_examples=negatives, model=arbiter)
     if held:
         probe = SemanticRouter.from_examples(train, out_of_scope_examples=negatives[0::2])
-        report = probe.calibrate(held, negatives[1::2])
+        report = probe.calibrate(held, negatives[1::2], hold_out_groups=hold_out_groups)
         for name, value in probe.thresholds.items():
             setattr(router, name, value)
         router.calibration_report = report

@@ -35,6 +35,15 @@ def fit_confidence(in_scope: Floats, out_of_scope: Floats) -> tuple[Floats, floa
     return direction.astype(np.float32), bias
 
 
+def balanced_negatives(known: Floats, novel: Floats) -> Floats:
+    """Out-of-scope rows for :func:`fit_confidence`: ``known`` kinds repeated so that they weigh
+    as much in total as the ``novel`` (held-out group) rows, or either set alone."""
+    if not len(known) or not len(novel):
+        return np.vstack([known, novel]).astype(np.float32)
+    repeat = max(round(len(novel) / len(known)), 1)
+    return np.vstack([np.repeat(known, repeat, axis=0), novel]).astype(np.float32)
+
+
 def in_scope_threshold(confidence: Floats, correct: Bools, min_accuracy: float) -> float:
     """The highest confidence threshold keeping in-scope accuracy at ``min_accuracy`` or more.
 

@@ -231,6 +231,8 @@ class SemanticRouter:
         max_ambiguous_rate: float = 0.1,
         max_pairs: int = 600,
         seed: int = 0,
+        groups: Mapping[str, str] | None = None,
+        hold_out_groups: bool = True,
     ) -> dict[str, float]:
         """Choose mixing, out-of-scope, ambiguity and split thresholds on held-out requests.
 
@@ -238,6 +240,13 @@ class SemanticRouter:
         The out-of-scope threshold is the strictest one that keeps in-scope accuracy (right agent
         and not refused) at ``min_in_scope_accuracy``. Returns a report of what was achieved on
         the calibration data.
+
+        With ``hold_out_groups`` (the default) the confidence model also learns what a *new kind*
+        of request looks like: each group of agents (``groups`` maps agent -> group name; by
+        default every agent is its own group) is hidden in turn, and its requests, scored as if
+        no agent had been built for them, serve as out-of-scope examples next to
+        ``out_of_scope`` (weighted equally in total). It needs at least two groups and works
+        without any ``out_of_scope`` texts.
         """
         items, oos = self._check_calibration(in_scope, out_of_scope, min_in_scope_accuracy)
         texts = [t for t, _ in items]
@@ -256,11 +265,20 @@ class SemanticRouter:
         self._model.mix, self._model.lexical_weight = max(
             accuracy, key=lambda k: (accuracy[k], -abs(k[0] - 0.5) - abs(k[1] - 0.5))
         )
-        s_in, s_out = self._model.score(vin, texts), self._model.score(vout, oos)
+        lex_in = self._model.lexical_logits(texts, len(texts))
+        s_in = self._model.score(vin, texts, lexical=lex_in)
+        s_out = self._model.score(vout, oos)
         correct = s_in.best == gold
-
-        if len(oos):
-            w, b = calibration.fit_confidence(s_in.features, s_out.features)
+        novel_in, novel_out = (
+            self._held_out_group_features(vin, texts, lex_in, gold, groups)
+            if hold_out_groups
+            else (s_in.features[:0], s_in.features[:0])
+        )
+        if len(oos) or len(novel_out):
+            w, b = calibration.fit_confidence(
+                np.vstack([s_in.features, novel_in]),
+                calibration.balanced_negatives(s_out.features, novel_out),
+            )
             self.confidence_weights, self.confidence_bias = [float(x) for x in w], b
         else:
             self.confidence_weights, self.confidence_bias = None, 0.0
@@ -277,6 +295,11 @@ class SemanticRouter:
             "domain_accuracy": float(correct.mean()),
             "in_scope_accuracy": float((correct & accepted).mean()),
             "out_of_scope_recall": float((c_out < self.threshold).mean()) if len(oos) else 0.0,
+            "held_out_group_recall": float(
+                (self._confidence(Scores(novel_out[:, :0], novel_out)) < self.threshold).mean()
+            )
+            if len(novel_out)
+            else 0.0,
             "ambiguous_rate": float((s_in.features[:, _MARGIN] < self.ambiguity_margin).mean()),
             "threshold": self.threshold,
             "ambiguity_margin": self.ambiguity_margin,
@@ -327,6 +350,31 @@ class SemanticRouter:
                 )
         oos = [t for t in out_of_scope if isinstance(t, str) and t.strip()]
         return [(str(t), str(a)) for t, a in items], oos
+
+    def _held_out_group_features(
+        self,
+        vectors: npt.NDArray[np.float32],
+        texts: Sequence[str],
+        lexical: npt.NDArray[np.float32],
+        gold: npt.NDArray[np.int64],
+        groups: Mapping[str, str] | None,
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Confidence features with each group hidden in turn: (others' requests, its own)."""
+        routes = self._model.routes
+        names = [groups.get(r, r) if groups is not None else r for r in routes]
+        members: dict[str, list[int]] = {}
+        for i, name in enumerate(names):
+            members.setdefault(name, []).append(i)
+        empty = np.zeros((0, len(FEATURES)), dtype=np.float32)
+        if len(members) < 2:
+            return empty, empty
+        known, novel = [empty], [empty]
+        for hidden in members.values():
+            feats = self._model.score(vectors, texts, hidden=hidden, lexical=lexical).features
+            is_novel = np.isin(gold, hidden)
+            known.append(feats[~is_novel])
+            novel.append(feats[is_novel])
+        return np.vstack(known), np.vstack(novel)
 
     def _calibrate_split(
         self, items: list[tuple[str, str]], max_false: float, max_pairs: int, seed: int
