@@ -44,16 +44,22 @@ def balanced_negatives(known: Floats, novel: Floats) -> Floats:
     return np.vstack([np.repeat(known, repeat, axis=0), novel]).astype(np.float32)
 
 
-def in_scope_threshold(confidence: Floats, correct: Bools, min_accuracy: float) -> float:
+def in_scope_threshold(
+    confidence: Floats, correct: Bools, min_accuracy: float, max_drop: float | None = None
+) -> float:
     """The highest confidence threshold keeping in-scope accuracy at ``min_accuracy`` or more.
 
     In-scope accuracy counts a request as right when it is routed to its agent *and* not refused.
-    If even accepting everything misses the target, every request is accepted (the lowest
-    confidence seen, minus a hair).
+    With ``max_drop``, a target out of reach becomes "at most ``max_drop`` below accepting
+    everything" (a small roster whose held-out examples route at 92 % still refuses what
+    resembles none of them); without it, or with ``max_drop=0``, every request is then accepted
+    (the lowest confidence seen, minus a hair).
     """
+    if max_drop is not None:
+        min_accuracy = min(min_accuracy, float(correct.mean()) - max_drop)
     order = np.argsort(-confidence)
     hits = np.cumsum(correct[order]) / len(confidence)  # accuracy when accepting the top i+1
-    ok = np.nonzero(hits >= min_accuracy)[0]
+    ok = np.nonzero(hits >= min_accuracy - 1e-9)[0]
     if len(ok) == 0:
         return float(confidence.min()) - 1e-6
     i = int(ok[0])

@@ -233,12 +233,14 @@ class SemanticRouter:
         seed: int = 0,
         groups: Mapping[str, str] | None = None,
         hold_out_groups: bool = True,
+        max_in_scope_drop: float | None = 0.01,
     ) -> dict[str, float]:
         """Choose mixing, out-of-scope, ambiguity and split thresholds on held-out requests.
 
         ``in_scope`` holds ``(text, agent)`` pairs, ``out_of_scope`` texts no agent should take.
         The out-of-scope threshold is the strictest one that keeps in-scope accuracy (right agent
-        and not refused) at ``min_in_scope_accuracy``. Returns a report of what was achieved on
+        and not refused) at ``min_in_scope_accuracy``, or, when that is out of reach, at most
+        ``max_in_scope_drop`` below accepting everything (``None``: then accept everything). Returns a report of what was achieved on
         the calibration data.
 
         With ``hold_out_groups`` (the default) the confidence model also learns what a *new kind*
@@ -283,7 +285,9 @@ class SemanticRouter:
         else:
             self.confidence_weights, self.confidence_bias = None, 0.0
         c_in, c_out = self._confidence(s_in), self._confidence(s_out)
-        self.threshold = calibration.in_scope_threshold(c_in, correct, min_in_scope_accuracy)
+        self.threshold = calibration.in_scope_threshold(
+            c_in, correct, min_in_scope_accuracy, max_in_scope_drop
+        )
         self.ambiguity_margin = calibration.ambiguity_margin(
             s_in.features[:, _MARGIN], correct, max_rate=max_ambiguous_rate
         )
