@@ -68,18 +68,21 @@ def default_router(
 
     arbiter = model if model is not None and not is_offline(model) else None
     examples, negatives = roster.examples(), default_out_of_scope()
+    families = {agent.name: str(agent.family) for agent in roster}
     if cache_dir is False:
-        return _calibrated_router(examples, negatives, arbiter)
+        return _calibrated_router(examples, negatives, arbiter, groups=families)
     if cache_dir is None:
         cache_dir = default_cache_dir() / "routers"
-    blob = json.dumps([ROUTER_CACHE_FORMAT, _CALIBRATION_FOLD, examples, negatives], sort_keys=True)
+    blob = json.dumps(
+        [ROUTER_CACHE_FORMAT, _CALIBRATION_FOLD, examples, negatives, families], sort_keys=True
+    )
     path = Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
     if path.exists():
         try:
             return SemanticRouter.load(path, model=arbiter)
         except RoutingError:
             pass  # unreadable or from another version: rebuild and overwrite below
-    router = _calibrated_router(examples, negatives, arbiter)
+    router = _calibrated_router(examples, negatives, arbiter, groups=families)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     router.save(path)
     return router
@@ -90,10 +93,12 @@ def _calibrated_router(
     negatives: list[str],
     arbiter: BaseChatModel | None,
     *,
+    groups: dict[str, str] | None = None,
     hold_out_groups: bool = True,
 ) -> Any:
     """Train on every example, with thresholds calibrated on a probe that did not see some
-    (and, with ``hold_out_groups``, on each agent hidden in turn as a never-seen kind)."""
+    (and, with ``hold_out_groups``, on each group of agents (``groups``: agent -> group, by
+    default one per agent) hidden in turn as a never-seen kind)."""
     from nova_graph.routing import SemanticRouter
 
     fold = _CALIBRATION_FOLD
@@ -102,7 +107,9 @@ def _calibrated_router(
     router = SemanticRouter.from_examples(examples, out_of_scope_examples=negatives, model=arbiter)
     if held:
         probe = SemanticRouter.from_examples(train, out_of_scope_examples=negatives[0::2])
-        report = probe.calibrate(held, negatives[1::2], hold_out_groups=hold_out_groups)
+        report = probe.calibrate(
+            held, negatives[1::2], groups=groups, hold_out_groups=hold_out_groups
+        )
         for name, value in probe.thresholds.items():
             setattr(router, name, value)
         router.calibration_report = report

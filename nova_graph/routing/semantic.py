@@ -240,8 +240,8 @@ class SemanticRouter:
         ``in_scope`` holds ``(text, agent)`` pairs, ``out_of_scope`` texts no agent should take.
         The out-of-scope threshold is the strictest one that keeps in-scope accuracy (right agent
         and not refused) at ``min_in_scope_accuracy``, or, when that is out of reach, at most
-        ``max_in_scope_drop`` below accepting everything (``None``: then accept everything). Returns a report of what was achieved on
-        the calibration data.
+        ``max_in_scope_drop`` below accepting everything (``None``: then accept everything).
+        Returns a report of what was achieved on the calibration data.
 
         With ``hold_out_groups`` (the default) the confidence model also learns what a *new kind*
         of request looks like: each group of agents (``groups`` maps agent -> group name; by
