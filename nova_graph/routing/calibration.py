@@ -29,7 +29,9 @@ def fit_confidence(in_scope: Floats, out_of_scope: Floats) -> tuple[Floats, floa
     )
     mean = x.mean(axis=0)
     std = np.where(x.std(axis=0) > 1e-6, x.std(axis=0), 1.0).astype(np.float32)
-    w, b = train_softmax_head((x - mean) / std, y, 2, iterations=500, l2=1e-3)
+    # the penalty weighs like one request: negligible on thousands of rows, and it keeps a
+    # small roster's few calibration rows from being separated with saturated certainty
+    w, b = train_softmax_head((x - mean) / std, y, 2, iterations=500, l2=max(1e-3, 1 / len(x)))
     direction = (w[:, 1] - w[:, 0]) / std
     bias = float(b[1] - b[0] - (mean * (w[:, 1] - w[:, 0]) / std).sum())
     return direction.astype(np.float32), bias
@@ -65,6 +67,27 @@ def in_scope_threshold(
     i = int(ok[0])
     # accept every request at least as confident as the i-th: the threshold sits just below it
     return float(confidence[order[i]]) - 1e-6
+
+
+def margin_threshold(threshold: float, confidence: Floats) -> float:
+    """Move a probability ``threshold`` (set just below an accepted request) down to halfway, in
+    log-odds, to the next lower ``confidence`` of any calibration request.
+
+    On a large calibration set the gap is tiny and nothing changes; on a small roster's handful
+    of held-out examples it keeps a new in-scope request slightly less typical than the least
+    confident calibration one from being refused (a maximum-margin cut).
+    """
+    below = confidence[confidence < threshold]
+    if not len(below):
+        return threshold
+    eps = 1e-6
+    upper = np.clip(threshold + 1e-6, eps, 1 - eps)
+    lower = np.clip(float(below.max()), eps, 1 - eps)
+
+    def logit(p: float) -> float:
+        return float(np.log(p / (1 - p)))
+
+    return float(sigmoid(np.asarray([(logit(upper) + logit(lower)) / 2], np.float32))[0])
 
 
 def ambiguity_margin(margin: Floats, correct: Bools, *, max_rate: float = 0.1) -> float:

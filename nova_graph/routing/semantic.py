@@ -24,6 +24,8 @@ _MIX_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: Weights of the lexical channel tried by :meth:`SemanticRouter.calibrate`.
 _LEXICAL_GRID = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8)
 _MAX_CANDIDATES = 3
+#: Examples per hidden agent added to the novel rows of held-out-group calibration.
+_OWN_EXAMPLES = 20
 _ROUTE_TOPK = FEATURES.index("route_topk")
 _MARGIN = FEATURES.index("margin")
 
@@ -288,6 +290,11 @@ class SemanticRouter:
         self.threshold = calibration.in_scope_threshold(
             c_in, correct, min_in_scope_accuracy, max_in_scope_drop
         )
+        if self.confidence_weights is not None:
+            c_novel = self._confidence(Scores(novel_out[:, :0], novel_out))
+            self.threshold = calibration.margin_threshold(
+                self.threshold, np.concatenate([c_in, c_out, c_novel])
+            )
         self.ambiguity_margin = calibration.ambiguity_margin(
             s_in.features[:, _MARGIN], correct, max_rate=max_ambiguous_rate
         )
@@ -302,7 +309,7 @@ class SemanticRouter:
             "held_out_group_recall": float(
                 (self._confidence(Scores(novel_out[:, :0], novel_out)) < self.threshold).mean()
             )
-            if len(novel_out)
+            if len(novel_out) and self.confidence_weights is not None
             else 0.0,
             "ambiguous_rate": float((s_in.features[:, _MARGIN] < self.ambiguity_margin).mean()),
             "threshold": self.threshold,
@@ -378,6 +385,12 @@ class SemanticRouter:
             is_novel = np.isin(gold, hidden)
             known.append(feats[~is_novel])
             novel.append(feats[is_novel])
+            # the hidden agents' own examples are as new to the others (a few per agent: a
+            # small roster has one or two calibration requests per agent, a large one plenty)
+            own = [t for r in hidden for t in self.examples.get(routes[r], [])[:_OWN_EXAMPLES]]
+            if own:
+                vecs = self._encode(self.encoder, own)
+                novel.append(self._model.score(vecs, own, hidden=hidden).features)
         return np.vstack(known), np.vstack(novel)
 
     def _calibrate_split(
