@@ -347,6 +347,9 @@ class RouteModel:
         probs = self.mix_sources(
             _route_columns(head, n_routes), self._kernel_vote(sims), lex_routes
         )
+        if hide.any():  # the kNN vote still gives far neighbours a vanishing weight
+            probs[:, hide] = 0.0
+            probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-9)
         lexical_oos = lex[:, n_routes] if lex.shape[1] > n_routes else np.zeros(len(q), np.float32)
         best = probs.argmax(axis=1)
         rows = np.arange(len(q))
