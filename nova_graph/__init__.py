@@ -11,19 +11,20 @@ from nova_graph.errors import (
     ToolError,
 )
 from nova_graph.graph import build_graph
-from nova_graph.roster import AgentSpec, Family, Roster, load_roster
+from nova_graph.roster import AgentSpec, McpServer, Roster, RosterFile, load_roster
 from nova_graph.routing.decision import RouteDecision, Router
 
 __all__ = [
     "AgentFailure",
     "AgentSpec",
-    "Family",
     "InvalidRequestError",
+    "McpServer",
     "MemoryStoreError",
     "ModelConfigError",
     "NovaError",
     "Roster",
     "RosterError",
+    "RosterFile",
     "RouteDecision",
     "Router",
     "RoutingError",

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphBubbleUp
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.prebuilt import ToolNode
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.runtime import get_runtime
 
-from nova_graph.errors import CircuitOpenError
+from nova_graph.errors import CircuitOpenError, RosterError
 from nova_graph.quoting import data_line
 from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_with_deadline, call_with_deadline
@@ -26,26 +25,67 @@ from nova_graph.reliability.failures import ATTEMPT_ATTR
 from nova_graph.reliability.redact import scrub_exception
 from nova_graph.roster import AgentSpec
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from langgraph.prebuilt import create_react_agent
+from nova_graph.tools.registry import import_object
 
 AgentNode = RunnableLambda[AgentTask, dict[str, Any]]
 MAX_TOOL_STEPS = 8
+MODEL_NODE, TOOLS_NODE = "model", "tools"
 
 
 def build_agent_executor(
     spec: AgentSpec, model: BaseChatModel, tools: Sequence[BaseTool]
-) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """The ReAct loop for one agent: its model, its system prompt and only its own tools."""
-    tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error_message)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        loop = create_react_agent(
-            model, tool_node, prompt=SystemMessage(spec.system_prompt), name=spec.name
-        )
-    return loop.with_config(recursion_limit=2 * MAX_TOOL_STEPS + 1)  # type: ignore[return-value]
+) -> Runnable[Any, Any]:
+    """What runs one agent: its own graph when the spec brings one, else :func:`tool_loop`."""
+    if spec.graph is not None:
+        graph = spec.graph
+        if isinstance(graph, str):
+            graph = import_object(graph, agent=spec.name)
+        if not isinstance(graph, Runnable):
+            raise RosterError(
+                f"agent {spec.name!r}: graph {spec.graph!r} is a {type(graph).__name__}, not a "
+                "compiled graph or Runnable; point it at builder.compile(name=...)"
+            )
+        return graph
+    return tool_loop(spec.name, model, tools, spec.system_prompt)
+
+
+def tool_loop(
+    name: str, model: BaseChatModel, tools: Sequence[BaseTool], system_prompt: str
+) -> Runnable[Any, Any]:
+    """The tool-calling loop of one agent: its model, its system prompt and only its own tools.
+
+    The model answers or calls tools; tool results go back to the model, at most
+    ``MAX_TOOL_STEPS`` times. Tool errors become messages the model can read.
+    """
+    bound: Runnable[Any, BaseMessage] = model.bind_tools(list(tools)) if tools else model
+    prompt = SystemMessage(system_prompt)
+
+    def call_model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [bound.invoke([prompt, *state["messages"]])]}
+
+    async def acall_model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [await bound.ainvoke([prompt, *state["messages"]])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node(MODEL_NODE, RunnableLambda(call_model, afunc=acall_model))
+    builder.add_edge(START, MODEL_NODE)
+    if tools:
+        builder.add_node(TOOLS_NODE, ToolNode(list(tools), handle_tool_errors=_tool_error_message))
+        builder.add_conditional_edges(MODEL_NODE, tools_condition, [TOOLS_NODE, END])
+        builder.add_edge(TOOLS_NODE, MODEL_NODE)
+    else:
+        builder.add_edge(MODEL_NODE, END)
+    loop = builder.compile(name=name)
+    return loop.with_config(recursion_limit=2 * MAX_TOOL_STEPS + 1)
+
+
+def agent_output_messages(out: Any) -> list[BaseMessage]:
+    """The messages an agent run produced: a ``{"messages": ...}`` state, a message or text."""
+    if isinstance(out, dict) and "messages" in out:
+        return list(out["messages"])
+    if isinstance(out, BaseMessage):
+        return [out]
+    return [AIMessage(out if isinstance(out, str) else json.dumps(out, default=str))]
 
 
 def _tool_error_message(exc: Exception) -> str:
@@ -146,12 +186,10 @@ def make_agent_node(
                 raise
         return attempt
 
-    def finish(
-        task: AgentTask, out: dict[str, Any], started: float, attempt: int
-    ) -> dict[str, Any]:
+    def finish(task: AgentTask, out: Any, started: float, attempt: int) -> dict[str, Any]:
         if breaker is not None:
             breaker.record_success(spec.name)
-        result = summarize_run(spec, task, out["messages"], started, attempts=attempt)
+        result = summarize_run(spec, task, agent_output_messages(out), started, attempts=attempt)
         return {"results": {spec.name: result}}
 
     def run_agent(task: AgentTask) -> dict[str, Any]:

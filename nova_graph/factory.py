@@ -18,7 +18,7 @@ from nova_graph.checkpoint_postgres import postgres_checkpointer
 from nova_graph.errors import ConfigurationError
 from nova_graph.graph import build_graph, default_router
 from nova_graph.models import default_model
-from nova_graph.roster import Family, Roster, load_roster
+from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.settings import NovaSettings, load_settings
 
@@ -77,18 +77,16 @@ def router_from_settings(
     return router
 
 
-def family_roster(family: Family | str, roster: Roster | None = None) -> Roster:
+def family_roster(family: str, roster: Roster | None = None) -> Roster:
     """The agents of one family as a roster of their own (for a per-family graph)."""
     roster = roster if roster is not None else load_roster()
-    try:
-        fam = Family(family)
-    except ValueError:
-        known = ", ".join(f.value for f in Family)
-        raise ConfigurationError(f"unknown agent family {family!r}; use one of: {known}") from None
-    agents = roster.by_family(fam)
+    agents = roster.by_family(family)
     if not agents:
-        raise ConfigurationError(f"the roster has no {fam.value} agents; add some or pick another")
-    return Roster(agents)
+        known = ", ".join(roster.families)
+        raise ConfigurationError(
+            f"unknown agent family {family!r}: the roster has none; use one of: {known}"
+        )
+    return roster.subset(agents)
 
 
 def graph_from_settings(
@@ -119,7 +117,7 @@ def graph_from_settings(
 
 
 def family_graph(
-    family: Family | str, settings: NovaSettings | None = None, **overrides: Any
+    family: str, settings: NovaSettings | None = None, **overrides: Any
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """A graph of one family's agents only (e.g. ``"erp"``), for inspecting one area in Studio."""
     settings = settings if settings is not None else load_settings()

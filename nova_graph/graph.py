@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -16,15 +18,16 @@ from nova_graph.agents import make_agent_node
 from nova_graph.checkpoint import default_checkpoint_path, sqlite_checkpointer
 from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError
-from nova_graph.models import default_model
+from nova_graph.models import default_model, resolve_model
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
 from nova_graph.reliability.guard import guard_inputs
-from nova_graph.roster import Roster, load_roster
+from nova_graph.roster import AgentSpec, Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.state import NovaInput, NovaState
 from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
-from nova_graph.tools import ToolContext, build_tools, select_tools
+from nova_graph.tools import ToolContext, build_tools
 from nova_graph.tools.context import default_cache_dir
+from nova_graph.tools.registry import resolve_tools, tool_registry
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
@@ -37,16 +40,6 @@ ROUTER_CACHE_FORMAT = "semantic-router-5"
 _CALIBRATION_FOLD = 4
 
 
-def default_out_of_scope() -> list[str]:
-    """The packaged requests no Nova agent should take (``nova_graph/data/out_of_scope.yaml``)."""
-    from importlib import resources
-
-    import yaml
-
-    text = resources.files("nova_graph.data").joinpath("out_of_scope.yaml").read_text("utf-8")
-    return [str(t) for t in yaml.safe_load(text)["requests"]]
-
-
 def default_router(
     roster: Roster,
     *,
@@ -55,19 +48,19 @@ def default_router(
 ) -> Router:
     """The calibrated embedding router learned from the roster's example requests.
 
-    A probe router trained on three quarters of each agent's examples and half the packaged
-    out-of-scope requests is calibrated on the rest; the router returned is trained on
-    everything and uses the probe's thresholds. It is saved in ``cache_dir`` (default: the user's
-    cache, ``default_cache_dir() / "routers"``; ``False`` for no cache) under a key of everything
-    that shapes it, so later starts load it instead of re-training. ``model`` (a
-    configured chat model, not the offline one) enables the router's language-model fallback.
+    A probe router trained on three quarters of each agent's examples and half the roster's
+    out-of-scope requests (``Roster.out_of_scope``) is calibrated on the rest; the router
+    returned is trained on everything and uses the probe's thresholds. It is saved in
+    ``cache_dir`` (default: ``default_cache_dir() / "routers"``; ``False`` for no cache) under
+    a key of everything that shapes it, so later starts load it instead of re-training.
+    ``model`` (a configured chat model, not the offline one) enables the language-model fallback.
     """
     from nova_graph.errors import RoutingError
     from nova_graph.models import is_offline
     from nova_graph.routing import SemanticRouter
 
     arbiter = model if model is not None and not is_offline(model) else None
-    examples, negatives = roster.examples(), default_out_of_scope()
+    examples, negatives = roster.examples(), list(roster.out_of_scope)
     if cache_dir is False:
         return _calibrated_router(examples, negatives, arbiter)
     if cache_dir is None:
@@ -111,6 +104,8 @@ def build_graph(
     memory: Any = None,
     checkpointer: BaseCheckpointSaver[Any] | Literal[False] | None = None,
     model: BaseChatModel | None = None,
+    tools: Sequence[BaseTool | Callable[..., Any]] = (),
+    agents: Sequence[AgentSpec] = (),
     out_of_scope: OutOfScopePolicy = "refuse",
     data_dir: str | Path | None = None,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
@@ -128,8 +123,11 @@ def build_graph(
         checkpointer: where runs are saved (default: SQLite at ``<data_dir>/checkpoints.sqlite``,
             user-only); ``False`` for none, as LangGraph Studio / the LangGraph server supply
             their own.
-        model: the chat model every agent uses unless its spec names one (default: from the
-            environment, or the embedded offline model).
+        model: the chat model every agent uses; an agent's ``model`` name switches its model
+            name on this client (default: from the settings, or the embedded offline model).
+        tools: your tools (functions or ``BaseTool``s), added to the registry agents name tools
+            from; each agent still gets only the tools its spec lists.
+        agents: more agents (e.g. ``AgentSpec.from_graph(your_graph, ...)``) added to the roster.
         out_of_scope: ``"refuse"`` to answer honestly that no agent covers a request, or
             ``"general"`` to hand it to the first general-family agent.
         data_dir: where tools keep their data (default: the user's nova_graph data directory).
@@ -164,13 +162,15 @@ def build_graph(
             f"roster must be a nova_graph.Roster, got {type(roster).__name__}; "
             "use nova_graph.load_roster(path)"
         )
+    if agents:
+        roster = roster.with_agents(agents)
     model = model if model is not None else default_model()
     ctx = ToolContext(memory=memory, model=model)
     if data_dir is not None:
         ctx.data_dir = Path(data_dir)
     if router is None:
         router = default_router(roster, model=model)
-    registry = build_tools(ctx)
+    registry = {**build_tools(ctx), **tool_registry(tools)}
 
     supervisor = Supervisor(
         roster,
@@ -185,16 +185,15 @@ def build_graph(
     builder.add_node(REFUSE_NODE, supervisor.refuse)
     builder.add_node(COMPOSE_NODE, make_compose_node(roster))
     for spec in roster:
-        agent_model = model
-        if spec.model is not None:
-            agent_model = default_model(model_name=spec.model)
+        agent_tools = (
+            [] if spec.graph is not None else resolve_tools(spec.name, spec.tools, registry)
+        )
+        if spec.graph is None:
+            agent_tools += _memory_tools(memory, memory_namespace, spec.name)
         node = make_agent_node(
             spec,
-            agent_model,
-            [
-                *select_tools(registry, spec.tools),
-                *_memory_tools(memory, memory_namespace, spec.name),
-            ],
+            resolve_model(spec.model, model),
+            agent_tools,
             timeout=policy.timeout_seconds,
             breaker=breaker,
         )

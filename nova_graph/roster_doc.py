@@ -28,7 +28,7 @@ def roster_table(roster: Roster) -> str:
     for spec in roster:
         tools = ", ".join(f"`{t}`" for t in spec.tools) or "-"
         scope = spec.description.replace("|", "\\|")
-        lines.append(f"| {spec.family.value} | `{spec.name}` | {scope} | {tools} |")
+        lines.append(f"| {spec.family} | `{spec.name}` | {scope} | {tools} |")
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Send, interrupt
 
-from nova_graph.roster import Family, Roster
+from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision, Router
 from nova_graph.state import AgentTask, MemoryRef, NovaState
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
@@ -57,7 +57,7 @@ class Supervisor:
             decision = self._resolve(decision, answer)
         routes = [a for a in decision.agents if a in self.roster]
         if not routes and self.out_of_scope == "general":
-            general = self.roster.by_family(Family.GENERAL)
+            general = self.roster.by_family("general")
             routes = [general[0].name] if general else []
         return {
             "request": text,
@@ -97,7 +97,7 @@ class Supervisor:
 
     def refuse(self, state: NovaState) -> dict[str, Any]:
         """Out-of-scope node: say honestly that no agent covers the request."""
-        families = sorted({a.family.value for a in self.roster})
+        families = self.roster.families
         text = (
             "Sorry, that is outside what my agents cover, so I won't guess. "
             f"I can help with: {', '.join(families)} tasks "

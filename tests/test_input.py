@@ -211,7 +211,7 @@ def test_load_roster_from_any_file_text_builds_or_raises_roster_error(
     path = tmp_path / "roster.yaml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     with contextlib.suppress(RosterError):
-        load_roster(path, check_tools=False)
+        load_roster(path)
 
 
 @pytest.mark.parametrize(

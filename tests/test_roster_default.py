@@ -21,7 +21,7 @@ def roster() -> Roster:
 
 
 def test_roster_has_34_agents_in_four_families(roster: Roster) -> None:
-    counts = Counter(a.family.value for a in roster)
+    counts = Counter(a.family for a in roster)
     assert len(roster) == 34
     assert counts == {"general": 6, "pipeline": 9, "erp": 12, "language": 7}
 
@@ -46,7 +46,7 @@ def test_erp_agents_have_only_erp_tools(roster: Roster) -> None:
     for agent in roster.by_family("erp"):
         assert set(agent.tools) <= erp
     for agent in roster:
-        if agent.family.value != "erp":
+        if agent.family != "erp":
             assert not set(agent.tools) & erp
 
 

@@ -45,7 +45,7 @@ from nova_graph.improve import (
 )
 from nova_graph.improve.factory import default_factory
 from nova_graph.improve.setup import RouterFactory
-from nova_graph.roster import AgentSpec, Family, Roster, load_roster
+from nova_graph.roster import AgentSpec, Roster, load_roster
 from nova_graph.runlog import RunLog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,7 +183,7 @@ def clinc_roster(examples: dict[str, list[str]]) -> Roster:
     return Roster(
         AgentSpec(
             name=d,
-            family=Family.GENERAL,
+            family="general",
             description=f"CLINC150 {d.replace('_', ' ')} requests",
             system_prompt=f"You handle {d} requests.",
             examples=xs,

@@ -100,13 +100,13 @@ def default_factory() -> tuple[str, RouterFactory]:
     family, one over families) are trained and calibrated exactly like the flat default.
     """
     from nova_graph.graph import default_router
-    from nova_graph.roster import AgentSpec, Family
+    from nova_graph.roster import AgentSpec
 
     def factory(examples: Mapping[str, list[str]]) -> Router:
         specs = [
             AgentSpec(
                 name=name,
-                family=Family.GENERAL,
+                family="general",
                 description=name,
                 examples=list(texts),
                 system_prompt=name,
@@ -125,8 +125,8 @@ class HierarchicalRouter:
         fam_examples: dict[str, list[str]] = {}
         self._family_of: dict[str, str] = {}
         for spec in roster:
-            fam_examples.setdefault(spec.family.value, []).extend(spec.examples)
-            self._family_of[spec.name] = spec.family.value
+            fam_examples.setdefault(spec.family, []).extend(spec.examples)
+            self._family_of[spec.name] = spec.family
         self._families = factory(fam_examples)
         self._agents = {
             fam: factory({a.name: list(a.examples) for a in roster.by_family(fam)})

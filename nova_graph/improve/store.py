@@ -87,7 +87,7 @@ class VersionStore:
     def load(self, version: str) -> RoutingSetup:
         """The setup stored as ``version``."""
         d = self._dir(version)
-        roster = load_roster(d / "roster.yaml", check_tools=False)
+        roster = load_roster(d / "roster.yaml")
         settings = json.loads((d / "settings.json").read_text("utf-8"))
         return RoutingSetup(roster, settings)
 

@@ -1,6 +1,11 @@
 """Chat models: an OpenAI-compatible model from the environment, or the embedded offline one."""
 
-from nova_graph.models.factory import default_model, describe_model, is_offline
+from nova_graph.models.factory import (
+    default_model,
+    describe_model,
+    is_offline,
+    resolve_model,
+)
 from nova_graph.models.offline import OFFLINE_NOTICE, OfflineChatModel
 from nova_graph.models.testing import FunctionChatModel
 
@@ -11,4 +16,5 @@ __all__ = [
     "default_model",
     "describe_model",
     "is_offline",
+    "resolve_model",
 ]

@@ -1,17 +1,17 @@
-"""Pick the chat model from the environment.
+"""Pick the chat model: the one resolver of model names, and the default from settings.
 
-``OPENAI_API_KEY`` set → :class:`langchain_openai.ChatOpenAI` (``OPENAI_BASE_URL`` for any
-OpenAI-compatible server such as Ollama or vLLM, ``NOVA_MODEL`` for the model name); otherwise the
-embedded :class:`~nova_graph.models.offline.OfflineChatModel`.
+An API key in the settings (``OPENAI_API_KEY``) → :class:`langchain_openai.ChatOpenAI`
+(``OPENAI_BASE_URL`` for any OpenAI-compatible server such as Ollama or vLLM, ``NOVA_MODEL`` for
+the model name); otherwise the embedded :class:`~nova_graph.models.offline.OfflineChatModel`.
+The environment is read only by :mod:`nova_graph.settings`.
 """
 
 from __future__ import annotations
 
-import os
-
 from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
+from nova_graph.errors import ModelConfigError
 from nova_graph.models.offline import OfflineChatModel
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
@@ -26,23 +26,56 @@ def default_model(
 ) -> BaseChatModel:
     """The configured chat model, or the offline model when no API key is set.
 
-    ``api_key`` / ``base_url`` default to ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``.
+    Unset arguments come from the settings (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``,
+    ``NOVA_MODEL``).
     """
+    if api_key is None:
+        from nova_graph.settings import load_settings
+
+        settings = load_settings()
+        api_key = settings.openai_api_key
+        base_url = base_url or settings.openai_base_url
+        model_name = model_name or settings.model
     if isinstance(api_key, SecretStr):
         api_key = api_key.get_secret_value()
-    api_key = (api_key if api_key is not None else os.environ.get("OPENAI_API_KEY", "")).strip()
+    api_key = (api_key or "").strip()
     if not api_key:
         return OfflineChatModel()
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(
-        model=model_name or os.environ.get("NOVA_MODEL") or DEFAULT_OPENAI_MODEL,
+        model=model_name or DEFAULT_OPENAI_MODEL,
         api_key=SecretStr(api_key),
-        base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
+        base_url=base_url or None,
         timeout=timeout,
         max_retries=0,  # retries belong to the graph's RetryPolicy, where they are recorded
         temperature=0,
     )
+
+
+def resolve_model(ref: str | BaseChatModel | None, default: BaseChatModel) -> BaseChatModel:
+    """An agent's model: ``None`` → ``default``; a chat model as is; a name or ``"openai:name"``
+    → ``default``'s client with that model name (the offline model serves every name)."""
+    if ref is None:
+        return default
+    if isinstance(ref, BaseChatModel):
+        return ref
+    if not isinstance(ref, str) or not ref.strip():
+        raise ModelConfigError(f"a model must be a name or a chat model, got {ref!r}")
+    provider, _, name = ref.strip().rpartition(":")
+    if provider not in ("", "openai"):
+        raise ModelConfigError(
+            f"model {ref!r}: provider {provider!r} is not built in; pass a chat model object "
+            "(e.g. AgentSpec(model=ChatAnthropic(...))) or use 'openai:<name>'"
+        )
+    if is_offline(default):
+        return default
+    if "model_name" not in type(default).model_fields:
+        raise ModelConfigError(
+            f"model {ref!r}: the default {type(default).__name__} cannot switch model names; "
+            "pass a chat model object for this agent instead"
+        )
+    return default.model_copy(update={"model_name": name})
 
 
 def is_offline(model: BaseChatModel) -> bool:
