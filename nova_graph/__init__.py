@@ -3,6 +3,7 @@
 from nova_graph.errors import (
     AgentFailure,
     InvalidRequestError,
+    McpServerError,
     MemoryStoreError,
     ModelConfigError,
     NovaError,
@@ -19,6 +20,7 @@ __all__ = [
     "AgentSpec",
     "InvalidRequestError",
     "McpServer",
+    "McpServerError",
     "MemoryStoreError",
     "ModelConfigError",
     "NovaError",

@@ -61,3 +61,7 @@ class AgentTimeoutError(AgentFailure, TimeoutError):
 
 class CircuitOpenError(AgentFailure):
     """An agent kept failing, so it is skipped until its circuit breaker's cool-down ends."""
+
+
+class McpServerError(ToolError):
+    """An MCP server the roster declares did not start, could not be reached or timed out."""

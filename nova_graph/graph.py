@@ -27,6 +27,7 @@ from nova_graph.state import NovaInput, NovaState
 from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
 from nova_graph.tools import ToolContext, build_tools
 from nova_graph.tools.context import default_cache_dir
+from nova_graph.tools.mcp import agent_mcp_tools
 from nova_graph.tools.registry import resolve_tools, tool_registry
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
 
@@ -180,16 +181,19 @@ def build_graph(
         max_request_bytes=max_request_bytes,
         memory_namespace=memory_namespace,
     )
+    from_mcp = agent_mcp_tools(roster, roster.mcp_servers)
     builder = StateGraph(NovaState, input_schema=NovaInput)
     builder.add_node(SUPERVISOR_NODE, supervisor)
     builder.add_node(REFUSE_NODE, supervisor.refuse)
     builder.add_node(COMPOSE_NODE, make_compose_node(roster))
     for spec in roster:
-        agent_tools = (
-            [] if spec.graph is not None else resolve_tools(spec.name, spec.tools, registry)
-        )
+        agent_tools: list[BaseTool] = []
         if spec.graph is None:
-            agent_tools += _memory_tools(memory, memory_namespace, spec.name)
+            agent_tools = [
+                *resolve_tools(spec.name, spec.tools, registry),
+                *from_mcp[spec.name],
+                *_memory_tools(memory, memory_namespace, spec.name),
+            ]
         node = make_agent_node(
             spec,
             resolve_model(spec.model, model),
