@@ -18,7 +18,7 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from nova_graph.errors import InvalidRequestError
-from nova_graph.tools.context import default_data_dir
+from nova_graph.settings import default_data_dir
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
 

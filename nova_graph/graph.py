@@ -23,10 +23,10 @@ from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error
 from nova_graph.reliability.guard import guard_inputs
 from nova_graph.roster import AgentSpec, Roster, load_roster
 from nova_graph.routing.decision import Router
+from nova_graph.settings import default_cache_dir
 from nova_graph.state import NovaInput, NovaState
 from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
 from nova_graph.tools import ToolContext, build_tools
-from nova_graph.tools.context import default_cache_dir
 from nova_graph.tools.mcp import agent_mcp_tools
 from nova_graph.tools.registry import resolve_tools, tool_registry
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments

@@ -150,3 +150,25 @@ def test_a_graph_agent_is_declared_by_import_path_in_a_roster_file() -> None:
         {"messages": [HumanMessage("log my 5k run")]}, {"configurable": {"thread_id": "t"}}
     )
     assert out["__interrupt__"][0].value["type"] == "confirm"
+
+
+def test_an_agent_model_name_switches_the_name_on_the_build_graph_model() -> None:
+    from langchain_openai import ChatOpenAI
+
+    from nova_graph.models import resolve_model
+
+    default = ChatOpenAI(model="base", api_key="sk-test-000000", base_url="http://127.0.0.1:9/v1")
+    chosen = resolve_model("openai:bigger", default)
+    assert isinstance(chosen, ChatOpenAI)
+    assert (chosen.model_name, chosen.openai_api_base) == ("bigger", "http://127.0.0.1:9/v1")
+    offline = OfflineChatModel()
+    assert resolve_model("bigger", offline) is offline
+    assert resolve_model(None, default) is default
+
+
+def test_an_unknown_model_provider_says_to_pass_a_model_object() -> None:
+    from nova_graph.errors import ModelConfigError
+    from nova_graph.models import resolve_model
+
+    with pytest.raises(ModelConfigError, match="pass a chat model object"):
+        resolve_model("anthropic:claude", OfflineChatModel())

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the requested action."""
     from nova_graph.errors import ImprovementError
     from nova_graph.improve.store import VersionStore
-    from nova_graph.tools.context import default_data_dir
+    from nova_graph.settings import default_data_dir
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     store = VersionStore(data_dir)

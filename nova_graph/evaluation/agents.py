@@ -264,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
     from nova_graph.improve.store import VersionStore
     from nova_graph.roster import load_roster
     from nova_graph.runlog import RUNLOG_FILE, RunLog
-    from nova_graph.tools.context import default_data_dir
+    from nova_graph.settings import default_data_dir
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     if args.roster:

@@ -52,7 +52,7 @@ class VersionStore:
 
     def __init__(self, data_dir: str | Path | None = None) -> None:
         if data_dir is None:
-            from nova_graph.tools.context import default_data_dir
+            from nova_graph.settings import default_data_dir
 
             data_dir = default_data_dir()
         self.root = Path(data_dir) / IMPROVE_DIR
