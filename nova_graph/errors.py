@@ -65,3 +65,8 @@ class CircuitOpenError(AgentFailure):
 
 class McpServerError(ToolError):
     """An MCP server the roster declares did not start, could not be reached or timed out."""
+
+
+class CalibrationWarning(UserWarning):
+    """The default router could not be calibrated on the roster (too few examples) and uses
+    its default thresholds."""
