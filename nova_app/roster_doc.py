@@ -1,6 +1,6 @@
 """Generate the README roster table from the roster data file.
 
-``python -m nova_graph.roster_doc`` rewrites the section of README.md between
+``python -m nova_app.roster_doc`` rewrites the section of README.md between
 ``<!-- roster:start -->`` and ``<!-- roster:end -->``; ``--check`` reports if it is stale.
 """
 
@@ -10,8 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from nova_app import nova_roster
 from nova_graph.errors import InvalidRequestError
-from nova_graph.roster import Roster, load_roster
+from nova_graph.roster import Roster
 
 START, END = "<!-- roster:start -->", "<!-- roster:end -->"
 
@@ -19,8 +20,8 @@ START, END = "<!-- roster:start -->", "<!-- roster:end -->"
 def roster_table(roster: Roster) -> str:
     """The roster as a Markdown table: family, agent, scope, tools."""
     lines = [
-        f"{len(roster)} agents. Generated from `nova_graph/data/roster.yaml` by "
-        "`python -m nova_graph.roster_doc`; do not edit by hand.",
+        f"{len(roster)} agents. Generated from `nova_app/data/roster.yaml` by "
+        "`python -m nova_app.roster_doc`; do not edit by hand.",
         "",
         "| Family | Agent | Scope | Tools |",
         "| --- | --- | --- | --- |",
@@ -43,16 +44,16 @@ def render(readme: str, roster: Roster) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Rewrite (or with --check, verify) the README roster section."""
-    parser = argparse.ArgumentParser(prog="python -m nova_graph.roster_doc")
+    parser = argparse.ArgumentParser(prog="python -m nova_app.roster_doc")
     parser.add_argument("--readme", default="README.md")
     parser.add_argument("--check", action="store_true", help="exit 1 if the table is stale")
     args = parser.parse_args(argv)
     path = Path(args.readme)
     old = path.read_text("utf-8")
-    new = render(old, load_roster())
+    new = render(old, nova_roster())
     if args.check:
         if new != old:
-            print(f"{path}: roster table is stale; run python -m nova_graph.roster_doc")
+            print(f"{path}: roster table is stale; run python -m nova_app.roster_doc")
             return 1
         return 0
     path.write_text(new, "utf-8")

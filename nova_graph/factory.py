@@ -6,6 +6,7 @@ objects, so a laptop, LangGraph Studio and a fleet of workers all run the same g
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -55,7 +56,12 @@ def model_from_settings(settings: NovaSettings) -> BaseChatModel:
 
 
 def roster_from_settings(settings: NovaSettings) -> Roster:
-    """The roster file the settings name, or the packaged roster."""
+    """The roster file the settings name (``NOVA_ROSTER_PATH``)."""
+    if settings.roster_path is None:
+        raise ConfigurationError(
+            "no roster: set NOVA_ROSTER_PATH to a roster file or pass roster=... "
+            "(Nova's app: nova_app.nova_graph_from_settings)"
+        )
     return load_roster(settings.roster_path)
 
 
@@ -77,9 +83,8 @@ def router_from_settings(
     return router
 
 
-def family_roster(family: str, roster: Roster | None = None) -> Roster:
+def family_roster(family: str, roster: Roster) -> Roster:
     """The agents of one family as a roster of their own (for a per-family graph)."""
-    roster = roster if roster is not None else load_roster()
     agents = roster.by_family(family)
     if not agents:
         known = ", ".join(roster.families)
@@ -90,13 +95,17 @@ def family_roster(family: str, roster: Roster | None = None) -> Roster:
 
 
 def graph_from_settings(
-    settings: NovaSettings | None = None, **overrides: Any
+    settings: NovaSettings | None = None,
+    *,
+    build: Callable[..., CompiledStateGraph[Any, Any, Any, Any]] = build_graph,
+    **overrides: Any,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build the Nova graph from settings (default: the ``NOVA_*`` environment).
 
     Any ``build_graph`` keyword in ``overrides`` wins and its part is not built from settings,
     e.g. ``graph_from_settings(checkpointer=False)`` for the LangGraph server, which brings its
-    own checkpointer, or ``graph_from_settings(roster=family_roster("erp"))``.
+    own checkpointer. ``build`` builds the graph from the parts (default: ``build_graph``; an
+    app passes its own, e.g. ``nova_app.build_nova_graph``).
     """
     settings = settings if settings is not None else load_settings()
     parts: dict[str, Any] = dict(overrides)
@@ -113,13 +122,4 @@ def graph_from_settings(
     parts.setdefault("out_of_scope", settings.out_of_scope)
     parts.setdefault("data_dir", settings.data_dir)
     parts.setdefault("max_request_bytes", settings.max_request_bytes)
-    return build_graph(**parts)
-
-
-def family_graph(
-    family: str, settings: NovaSettings | None = None, **overrides: Any
-) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """A graph of one family's agents only (e.g. ``"erp"``), for inspecting one area in Studio."""
-    settings = settings if settings is not None else load_settings()
-    roster = overrides.pop("roster", None) or roster_from_settings(settings)
-    return graph_from_settings(settings, roster=family_roster(family, roster), **overrides)
+    return build(**parts)

@@ -18,16 +18,16 @@ from langgraph.graph.state import CompiledStateGraph
 from nova_graph.agents import make_agent_node
 from nova_graph.checkpoint import default_checkpoint_path, sqlite_checkpointer
 from nova_graph.compose import make_compose_node
-from nova_graph.errors import CalibrationWarning, InvalidRequestError
+from nova_graph.errors import CalibrationWarning, InvalidRequestError, RosterError
 from nova_graph.models import default_model, resolve_model
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
 from nova_graph.reliability.guard import guard_inputs
-from nova_graph.roster import AgentSpec, Roster, load_roster
+from nova_graph.roster import AgentSpec, Roster
 from nova_graph.routing.decision import Router
 from nova_graph.settings import default_cache_dir
 from nova_graph.state import NovaInput, NovaState
 from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
-from nova_graph.tools import ToolContext, build_tools
+from nova_graph.tools import ToolContext, ToolSet
 from nova_graph.tools.mcp import agent_mcp_tools
 from nova_graph.tools.registry import resolve_tools, tool_registry
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
@@ -144,6 +144,7 @@ def build_graph(
     checkpointer: BaseCheckpointSaver[Any] | Literal[False] | None = None,
     model: BaseChatModel | None = None,
     tools: Sequence[BaseTool | Callable[..., Any]] = (),
+    toolsets: Sequence[ToolSet] = (),
     agents: Sequence[AgentSpec] = (),
     out_of_scope: OutOfScopePolicy = "refuse",
     data_dir: str | Path | None = None,
@@ -155,7 +156,8 @@ def build_graph(
     """Build and compile the Nova graph.
 
     Args:
-        roster: the agents (default: the packaged roster).
+        roster: the agents (a :class:`Roster`, e.g. ``load_roster(path)``); optional when
+            ``agents`` are given.
         router: anything with ``route(text) -> RouteDecision`` (default: a ``SemanticRouter``
             over the roster's example requests).
         memory: a ``ChromaMemory`` (or compatible) for context recall; ``None`` for none.
@@ -166,6 +168,9 @@ def build_graph(
             name on this client (default: from the settings, or the embedded offline model).
         tools: your tools (functions or ``BaseTool``s), added to the registry agents name tools
             from; each agent still gets only the tools its spec lists.
+        toolsets: functions ``make_tools(ctx) -> list[BaseTool]`` called with the graph's
+            :class:`~nova_graph.tools.ToolContext` (data directory, memory, model); their tools
+            join the registry.
         agents: more agents (e.g. ``AgentSpec.from_graph(your_graph, ...)``) added to the roster.
         out_of_scope: ``"refuse"`` to answer honestly that no agent covers a request, or
             ``"general"`` to hand it to the first general-family agent.
@@ -195,7 +200,12 @@ def build_graph(
         raise InvalidRequestError(
             f"out_of_scope must be 'refuse' or 'general', got {out_of_scope!r}"
         )
-    roster = roster if roster is not None else load_roster()
+    if roster is None and not agents:
+        raise RosterError(
+            "build_graph needs agents: pass roster=load_roster('roster.yaml') or agents=[...]"
+        )
+    if roster is None:
+        roster, agents = Roster(agents), ()
     if not isinstance(roster, Roster):
         raise InvalidRequestError(
             f"roster must be a nova_graph.Roster, got {type(roster).__name__}; "
@@ -209,7 +219,7 @@ def build_graph(
         ctx.data_dir = Path(data_dir)
     if router is None:
         router = default_router(roster, model=model)
-    registry = {**build_tools(ctx), **tool_registry(tools)}
+    registry = tool_registry([*tools, *(t for make in toolsets for t in make(ctx))])
 
     supervisor = Supervisor(
         roster,

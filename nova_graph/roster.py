@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -270,24 +269,18 @@ class Roster:
         )
 
 
-def load_roster(
-    path: str | Path | None = None, *, known_tools: Iterable[str] | None = None
-) -> Roster:
-    """Load and validate a roster from a YAML file (the packaged default when ``path`` is None).
+def load_roster(path: str | Path, *, known_tools: Iterable[str] | None = None) -> Roster:
+    """Load and validate a roster from a YAML file (the :class:`RosterFile` format).
 
     Tool names are checked against ``known_tools`` when given; otherwise ``build_graph`` checks
     them against its tool registry.
     """
-    if path is None:
-        text = resources.files("nova_graph.data").joinpath("roster.yaml").read_text("utf-8")
-        where = "the packaged roster"
-    else:
-        p = Path(path)
-        try:
-            text = p.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise RosterError(f"cannot read roster file {p}: {exc}") from None
-        where = str(p)
+    p = Path(path)
+    try:
+        text = p.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RosterError(f"cannot read roster file {p}: {exc}") from None
+    where = str(p)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

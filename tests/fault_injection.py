@@ -17,7 +17,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from nova_graph import build_graph, load_roster
+from nova_app import build_nova_graph
+from nova_graph import load_roster
 from nova_graph.models import FunctionChatModel
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
@@ -118,7 +119,7 @@ def run_faults(
 ) -> FaultReport:
     """Send ``n`` requests through one graph whose model fails ``rate`` of its calls."""
     model = FaultyModel(seed=seed, rate=rate, hang_seconds=3 * timeout)
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=load_roster(ROSTER),
         router=TableRouter(REQUESTS),
         model=FunctionChatModel(fn=model),

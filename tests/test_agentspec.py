@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from nova_app import nova_roster
 from nova_graph import AgentSpec, RosterError, load_roster
 from nova_graph.roster import Roster
 
@@ -108,6 +109,6 @@ def test_valid_roster_keeps_order_and_examples() -> None:
 
 
 def test_packaged_roster_loads_and_every_tool_exists() -> None:
-    roster = load_roster()
+    roster = nova_roster()
     assert len(roster) >= 8
     assert roster.families == ["erp", "general", "language", "pipeline"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.memory import ChromaMemory
 from nova_graph.memory.testing import HashingEncoder
 from nova_graph.models import FunctionChatModel
@@ -28,7 +28,9 @@ def memory(tmp_path: Path) -> ChromaMemory:
 
 def _graph(roster: Roster, memory: ChromaMemory, data_dir: Path, model: Any) -> Any:
     router = TableRouter({STOCK_Q: RouteDecision(agents=["stock"])})
-    return build_graph(roster=roster, router=router, memory=memory, model=model, data_dir=data_dir)
+    return build_nova_graph(
+        roster=roster, router=router, memory=memory, model=model, data_dir=data_dir
+    )
 
 
 def _ask(graph: Any, text: str) -> dict[str, Any]:

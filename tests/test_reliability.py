@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.errors import AgentTimeoutError
 from nova_graph.models import FunctionChatModel
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, is_transient, redact
@@ -64,7 +64,7 @@ def _raise(exc: BaseException) -> Any:
 def _graph(
     roster: Roster, script: Scripted, data_dir: Path, policy: ReliabilityPolicy = FAST, **kw: Any
 ) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=roster,
         router=TableRouter(TABLE),
         model=FunctionChatModel(fn=script),

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from nova_app import nova_roster
 from nova_graph.graph import default_out_of_scope, default_router
-from nova_graph.roster import Roster, load_roster
+from nova_graph.roster import Roster
 from nova_graph.routing.decision import Router
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +25,7 @@ opened = []
 sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
 from nova_graph.graph import default_router
 from nova_graph.roster import load_roster
-router = default_router(load_roster(), cache_dir=sys.argv[1])
+router = default_router(nova_roster(), cache_dir=sys.argv[1])
 print(json.dumps({"opened": opened, "report": router.calibration_report}))
 """
 
@@ -49,7 +50,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def roster() -> Roster:
     """The packaged roster."""
-    return load_roster()
+    return nova_roster()
 
 
 @pytest.fixture(scope="module")

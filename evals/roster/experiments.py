@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from nova_app import nova_roster
 from nova_graph.evaluation.roster import HeldoutSet, load_heldout, score_multi
 from nova_graph.graph import default_out_of_scope, default_router
-from nova_graph.roster import Roster, load_roster
+from nova_graph.roster import Roster
 from nova_graph.routing import SemanticRouter
 
 DEV = Path("evals/roster/dev.yaml")
@@ -149,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("experiment", choices=["lexical", "uncalibrated", "ambiguity", "split"])
     args = p.parse_args(argv)
-    roster = load_roster()
+    roster = nova_roster()
     dev = load_heldout(DEV, roster)
     run = {"lexical": lexical, "uncalibrated": uncalibrated, "ambiguity": ambiguity, "split": split}
     run[args.experiment](roster, dev)

@@ -11,12 +11,12 @@ from nova_graph.errors import NovaError
 
 # Each module exposes ``register(subparsers)``; its parser sets ``func(args) -> int``.
 SUBCOMMANDS: tuple[str, ...] = (
-    "nova_graph.cli.ask",
-    "nova_graph.cli.demo",
-    "nova_graph.cli.eval",
-    "nova_graph.cli.feedback",
-    "nova_graph.cli.improve",
-    "nova_graph.cli.init_demo",
+    "nova_app.cli.ask",
+    "nova_app.cli.demo",
+    "nova_app.cli.eval",
+    "nova_app.cli.feedback",
+    "nova_app.cli.improve",
+    "nova_app.cli.init_demo",
 )
 
 

@@ -1,5 +1,5 @@
-"""``python -m nova_graph.cli``: the same as the ``nova`` command."""
+"""``python -m nova_app.cli``: the same as the ``nova`` command."""
 
-from nova_graph.cli import main
+from nova_app.cli import main
 
 raise SystemExit(main())

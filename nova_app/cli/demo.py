@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from langgraph.types import Command
 
-from nova_graph.cli.render import render_interrupt, render_outcome
+from nova_app.cli.render import render_interrupt, render_outcome
 
 
 def register(subparsers: Any) -> None:
@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
 def load_script(path: str | None) -> list[dict[str, Any]]:
     """The demo requests from ``path`` or the packaged ``demo.yaml``."""
     if path is None:
-        text = resources.files("nova_graph.data").joinpath("demo.yaml").read_text("utf-8")
+        text = resources.files("nova_app.data").joinpath("demo.yaml").read_text("utf-8")
     else:
         text = Path(path).read_text("utf-8")
     return list(yaml.safe_load(text)["requests"])
@@ -41,7 +41,7 @@ def load_script(path: str | None) -> list[dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     """Run every scripted request through one graph and print each outcome."""
-    from nova_graph.graph import build_graph
+    from nova_app import build_nova_graph
     from nova_graph.models import default_model, describe_model
 
     script = load_script(args.script)
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir = Path(args.data_dir or tmp)
         model = default_model()
         started = time.perf_counter()
-        graph = build_graph(model=model, data_dir=data_dir)
+        graph = build_nova_graph(model=model, data_dir=data_dir)
         print(f"model: {describe_model(model)}")
         print(f"graph built in {time.perf_counter() - started:.1f} s; data in {data_dir}\n")
         failed = [i for i, item in enumerate(script, start=1) if not _run_one(graph, i, item)]

@@ -6,6 +6,8 @@ import argparse
 from importlib import import_module
 from typing import Any
 
+from nova_app import ROSTER_PATH
+
 # name -> module exposing add_arguments(parser) and run(args) -> int
 EVALS: dict[str, str] = {
     "roster": "nova_graph.evaluation.roster",
@@ -23,7 +25,7 @@ def register(subparsers: Any) -> None:
         mod = import_module(mod_name)
         p = which.add_parser(name, help=(mod.__doc__ or name).strip().splitlines()[0])
         mod.add_arguments(p)
-        p.set_defaults(func=_runner(mod))
+        p.set_defaults(func=_runner(mod), default_roster=str(ROSTER_PATH))
 
 
 def _runner(mod: Any) -> Any:

@@ -27,13 +27,14 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Record the feedback and confirm it."""
+    from nova_app import nova_roster
     from nova_graph.improve.store import active_roster
     from nova_graph.runlog import RUNLOG_FILE, RunLog
     from nova_graph.settings import default_data_dir
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     log = RunLog(args.runlog or data_dir / RUNLOG_FILE)
-    roster = active_roster(data_dir)
+    roster = active_roster(nova_roster(), data_dir)
     fb = log.add_feedback(
         args.run_id,
         args.verdict,

@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _improve(args: argparse.Namespace, data_dir: Path, store: Any) -> int:
+    from nova_app import nova_roster
     from nova_graph.embeddings import default_encoder
     from nova_graph.improve.factory import default_factory
     from nova_graph.improve.labelled import load_labelled
@@ -87,7 +88,6 @@ def _improve(args: argparse.Namespace, data_dir: Path, store: Any) -> int:
     from nova_graph.improve.proposals import evidence_from_runs
     from nova_graph.improve.setup import RoutingSetup
     from nova_graph.models import default_model, is_offline
-    from nova_graph.roster import load_roster
     from nova_graph.runlog import RUNLOG_FILE, RunLog
 
     heldout_path = args.heldout or (DEFAULT_HELDOUT if DEFAULT_HELDOUT.is_file() else None)
@@ -108,7 +108,7 @@ def _improve(args: argparse.Namespace, data_dir: Path, store: Any) -> int:
             file=sys.stderr,
         )
         return 2
-    setup = store.active_setup(RoutingSetup(load_roster()))
+    setup = store.active_setup(RoutingSetup(nova_roster()))
     model = default_model()
     loop = ImprovementLoop(
         default_factory(),

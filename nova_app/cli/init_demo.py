@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from nova_app.tools.erp_db import create_demo_erp
+from nova_app.tools.pipelines.runner import PipelineRunner
 from nova_graph.settings import default_data_dir
-from nova_graph.tools.erp_db import create_demo_erp
-from nova_graph.tools.pipelines.runner import PipelineRunner
 
 
 def register(subparsers: Any) -> None:

@@ -1,5 +1,5 @@
 """Only the erp agents, for inspecting that area in LangGraph Studio."""
 
-from nova_graph.factory import family_graph
+from nova_app import nova_family_graph
 
-graph = family_graph("erp", checkpointer=False)
+graph = nova_family_graph("erp", checkpointer=False)

@@ -3,6 +3,6 @@
 Configured from ``NOVA_*`` settings; the server supplies the checkpointer, so none is built here.
 """
 
-from nova_graph.factory import graph_from_settings
+from nova_app import nova_graph_from_settings
 
-graph = graph_from_settings(checkpointer=False)
+graph = nova_graph_from_settings(checkpointer=False)

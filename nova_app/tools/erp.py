@@ -11,11 +11,11 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, tool
 
+from nova_app.tools import erp_db
+from nova_app.tools.matching import best_matches
 from nova_graph.errors import ToolError
-from nova_graph.tools import erp_db
 from nova_graph.tools.approval import rejected, request_approval
 from nova_graph.tools.context import ToolContext
-from nova_graph.tools.matching import best_matches
 
 _SKU = re.compile(r"\bSP-?(\d{4})\b", re.IGNORECASE)
 _MONTH = re.compile(r"\b(20\d\d)-(0[1-9]|1[0-2])\b")

@@ -14,10 +14,10 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, tool
 
+from nova_app.tools import erp_db
+from nova_app.tools.matching import keywords
 from nova_graph.errors import ToolError
-from nova_graph.tools import erp_db
 from nova_graph.tools.context import ToolContext
-from nova_graph.tools.matching import keywords
 from nova_graph.tools.private_db import open_private_db
 
 GENERAL_DB = "general.sqlite"
@@ -148,7 +148,7 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         ).fetchall()
 
     def business_lines() -> list[str]:
-        from nova_graph.tools.pipelines.runner import PipelineRunner
+        from nova_app.tools.pipelines.runner import PipelineRunner
 
         lines: list[str] = []
         conn = erp_db.connect(ctx.ensure_data_dir())

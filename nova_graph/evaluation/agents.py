@@ -270,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
     if args.roster:
         setup = RoutingSetup(load_roster(args.roster))
     else:
-        setup = VersionStore(data_dir).active_setup(RoutingSetup(load_roster()))
+        setup = VersionStore(data_dir).active_setup(RoutingSetup(load_roster(args.default_roster)))
     labelled_path = args.labelled or (DEFAULT_LABELLED if DEFAULT_LABELLED.is_file() else None)
     if args.no_labelled:
         labelled_path = None

@@ -208,12 +208,12 @@ class VersionStore:
             f.write(json.dumps(event) + "\n")
 
 
-def active_roster(data_dir: str | Path | None = None) -> Roster:
-    """The roster of the active improved version, or the packaged roster when there is none."""
+def active_roster(default: Roster, data_dir: str | Path | None = None) -> Roster:
+    """The roster of the active improved version, or ``default`` when there is none."""
     store = VersionStore(data_dir)
     version = store.active()
     if version is None:
-        return load_roster()
+        return default
     return store.load(version).roster
 
 

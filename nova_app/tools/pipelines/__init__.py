@@ -1,12 +1,12 @@
 """Local pipelines: declared steps from an allow-list, runs and logs recorded in SQLite."""
 
-from nova_graph.tools.pipelines.runner import (
+from nova_app.tools.pipelines.runner import (
     PipelineRunner,
     PipelineSpec,
     StepSpec,
     load_pipelines,
 )
-from nova_graph.tools.pipelines.steps import STEPS, StepFailed, StepRun
+from nova_app.tools.pipelines.steps import STEPS, StepFailed, StepRun
 
 __all__ = [
     "STEPS",

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nova_app.tools.pipelines.steps import STEPS, Step, StepFailed, StepRun
 from nova_graph.errors import PipelineError
-from nova_graph.tools.pipelines.steps import STEPS, Step, StepFailed, StepRun
 from nova_graph.tools.private_db import open_private_db
 
 PIPELINES_DB = "pipelines.sqlite"
@@ -66,7 +66,7 @@ class PipelineSpec(BaseModel):
 def load_pipelines(path: str | Path | None = None) -> dict[str, PipelineSpec]:
     """Load and validate the pipeline declarations (the packaged file when ``path`` is None)."""
     if path is None:
-        text = resources.files("nova_graph.data").joinpath("pipelines.yaml").read_text("utf-8")
+        text = resources.files("nova_app.data").joinpath("pipelines.yaml").read_text("utf-8")
     else:
         try:
             text = Path(path).read_text("utf-8")

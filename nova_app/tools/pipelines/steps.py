@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
-from nova_graph.tools import erp_db
+from nova_app.tools import erp_db
 
 
 class StepFailed(Exception):

@@ -11,11 +11,11 @@ from typing import Any
 
 from langchain_core.tools import BaseTool, tool
 
+from nova_app.tools.matching import best_matches
+from nova_app.tools.pipelines.runner import PipelineRunner, PipelineSpec, load_pipelines
+from nova_app.tools.pipelines.steps import known_sites
 from nova_graph.errors import PipelineError, ToolError
 from nova_graph.tools.context import ToolContext
-from nova_graph.tools.matching import best_matches
-from nova_graph.tools.pipelines.runner import PipelineRunner, PipelineSpec, load_pipelines
-from nova_graph.tools.pipelines.steps import known_sites
 
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b", re.IGNORECASE)
 
