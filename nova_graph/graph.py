@@ -198,6 +198,7 @@ def build_graph(
             ],
             timeout=policy.timeout_seconds,
             breaker=breaker,
+            workers=policy.agent_workers,
         )
         builder.add_node(
             spec.name,
