@@ -41,6 +41,16 @@ def _model(release: threading.Event) -> FunctionChatModel:
     return FunctionChatModel(fn=answer)
 
 
+def _graph(roster: Roster, data_dir: Path, release: threading.Event) -> Any:
+    return build_graph(
+        roster=roster,
+        router=TableRouter(TABLE),
+        model=_model(release),
+        data_dir=data_dir,
+        reliability=POLICY,
+    )
+
+
 def _requests() -> list[str]:
     hung = ["what time is it", "count the words"] * (HUNG // 2)
     return hung + ["calculate 2 + 2"] * HEALTHY
@@ -54,13 +64,7 @@ def test_healthy_agents_complete_while_two_agents_hang_under_ainvoke(
     small_roster: Roster, data_dir: Path
 ) -> None:
     release = threading.Event()
-    graph = build_graph(
-        roster=small_roster,
-        router=TableRouter(TABLE),
-        model=_model(release),
-        data_dir=data_dir,
-        reliability=POLICY,
-    )
+    graph = _graph(small_roster, data_dir, release)
 
     async def ask(text: str) -> dict[str, Any]:
         return await graph.ainvoke(  # type: ignore[no-any-return]
@@ -86,13 +90,7 @@ def test_healthy_agents_complete_while_two_agents_hang_under_invoke(
     small_roster: Roster, data_dir: Path
 ) -> None:
     release = threading.Event()
-    graph = build_graph(
-        roster=small_roster,
-        router=TableRouter(TABLE),
-        model=_model(release),
-        data_dir=data_dir,
-        reliability=POLICY,
-    )
+    graph = _graph(small_roster, data_dir, release)
 
     def ask(text: str) -> dict[str, Any]:
         return graph.invoke(  # type: ignore[no-any-return]
