@@ -8,8 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from nova_graph.tools import ToolContext, build_tools
-from nova_graph.tools import erp_db
+from nova_graph.tools import ToolContext, build_tools, erp_db
 
 PARALLEL = 8
 
