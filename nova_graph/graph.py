@@ -19,6 +19,7 @@ from nova_graph.errors import InvalidRequestError
 from nova_graph.models import default_model
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
 from nova_graph.reliability.guard import guard_inputs
+from nova_graph.reliability.threadlock import ThreadLocks
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.state import NovaInput, NovaState
@@ -197,6 +198,7 @@ def build_graph(
             ],
             timeout=policy.timeout_seconds,
             breaker=breaker,
+            workers=policy.agent_workers,
         )
         builder.add_node(
             spec.name,
@@ -221,7 +223,10 @@ def build_graph(
             else sqlite_checkpointer(default_checkpoint_path(data_dir))
         )
     compiled = builder.compile(checkpointer=saver, name="nova")
-    return guard_inputs(compiled, max_request_bytes=max_request_bytes)
+    locks = None
+    if saver is not None:
+        locks = ThreadLocks.for_checkpointer(saver, wait_seconds=policy.thread_wait_seconds)
+    return guard_inputs(compiled, max_request_bytes=max_request_bytes, thread_locks=locks)
 
 
 def _memory_tools(memory: Any, namespace: str, agent: str) -> list[Any]:
