@@ -110,7 +110,7 @@ def test_add_rejected_by_chroma_applies_no_supersession_marks() -> None:
 
 def test_forget_rejects_a_non_string_id(mem: ChromaMemory) -> None:
     with pytest.raises(MemoryStoreError, match="bad memory id"):
-        mem.forget(123)  # type: ignore[arg-type]
+        mem.forget(123, namespace=NS)  # type: ignore[arg-type]
 
 
 def test_bad_chroma_url_is_rejected() -> None:

@@ -38,7 +38,7 @@ from nova_graph.memory.detector import (
     UpdateDetector,
     UpdateVerdict,
 )
-from nova_graph.memory.integration import make_memory_tools, recall_for_agents
+from nova_graph.memory.integration import make_memory_tools, recall_for_agents, run_namespace
 from nova_graph.memory.model import NEVER, Memory
 from nova_graph.memory.prompt import format_memories_for_prompt, memory_citations
 from nova_graph.memory.staleness import current_where
@@ -59,4 +59,5 @@ __all__ = [
     "make_memory_tools",
     "memory_citations",
     "recall_for_agents",
+    "run_namespace",
 ]

@@ -38,6 +38,8 @@ class ToolContext:
     data_dir: Path = field(default_factory=default_data_dir)
     memory: Any = None
     model: Any = None
+    #: The memory namespace of runs without ``configurable.user_id`` (see ``run_namespace``).
+    memory_namespace: str = "default"
 
     def ensure_data_dir(self) -> Path:
         """Create the data directory (user-only permissions) and return it."""
