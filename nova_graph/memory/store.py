@@ -62,6 +62,7 @@ from nova_graph.private import private_dir, private_file, private_umask
 _INCLUDE: Any = ["metadatas", "documents", "distances"]
 _MAX_HWM_KEY = "nova_max_superseded_at"
 LOCK_FILE = "nova_memory.lock"
+SEQ_KEY = "seq"
 
 
 def _settings() -> Any:
@@ -169,6 +170,10 @@ class ChromaMemory:
                 replaced = self._to_supersede(live, text, vec, key, now_dt)
             except Exception as exc:  # nothing written yet
                 raise MemoryStoreError(f"could not look up memories to supersede: {exc}") from exc
+            # Write order of a key's versions (the lock makes it strictly increasing).
+            meta[SEQ_KEY] = 1 + max(
+                (int(r[1].get(SEQ_KEY, 0)) for r in replaced.values()), default=0
+            )
             self._write(live, hist, ns, new_id, text, vec, meta, replaced, valid)
         return new_id
 
@@ -418,10 +423,13 @@ class ChromaMemory:
         out: dict[str, tuple[str, dict[str, Any], np.ndarray, str]] = {}
         if key is not None:
             got = live.get(where={"key": key}, include=["metadatas", "documents", "embeddings"])
-            for id_, doc, meta, emb in zip(
-                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
-            ):
-                out[id_] = (doc, dict(meta), np.asarray(emb), f"same key {key!r}")
+            # Several live versions (a writer died mid-supersession): keep how they replaced
+            # each other; the newest is replaced by this memory.
+            metas = resolve_versions(
+                [(i, dict(m)) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+            )
+            for id_, doc, emb in zip(got["ids"], got["documents"], got["embeddings"], strict=True):
+                out[id_] = (doc, metas[id_], np.asarray(emb), f"same key {key!r}")
         if self._detector is None:
             return out
         res = live.query(
@@ -478,6 +486,9 @@ class ChromaMemory:
         marked = []
         for id_ in ids:
             old = dict(replaced[id_][1])
+            if old.get("superseded_by"):  # already replaced by a version a dead writer left
+                marked.append(old)
+                continue
             old["superseded_at"] = max(superseded_at, float(old["valid_from"]))
             old["superseded_by"] = new_id
             old["stale_reason"] = replaced[id_][3]
@@ -515,7 +526,9 @@ def _rows(res: Any, where: Where) -> list[Any]:
             res["distances"][0],
             strict=True,
         )
-        if matches(where, dict(m))
+        # After a writer was killed, Chroma's vector index can still list a deleted row, which
+        # comes back without metadata: it is not a memory, skip it.
+        if m is not None and d is not None and matches(where, dict(m))
     ]
 
 

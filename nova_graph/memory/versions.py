@@ -17,11 +17,12 @@ def resolve_versions(rows: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, di
     """``{id: metadata}`` for the live versions of one key, older ones marked superseded.
 
     ``rows`` are ``(id, metadata)`` pairs of one key as stored (metadata from
-    :func:`~nova_graph.memory.model.record_metadata`). Versions are ordered by ``created_at``
-    (then id); an older version gets ``superseded_at`` = the later of its own ``valid_from`` and
+    :func:`~nova_graph.memory.model.record_metadata`). Versions are ordered by the write
+    sequence ``seq`` the store gives each version of a key under its lock, then ``created_at``,
+    then id; an older version gets ``superseded_at`` = the later of its own ``valid_from`` and
     the earliest ``valid_from`` among the versions written after it, unless already earlier.
     """
-    order = sorted(rows, key=lambda r: (float(r[1]["created_at"]), r[0]))
+    order = sorted(rows, key=lambda r: (int(r[1].get("seq", 0)), float(r[1]["created_at"]), r[0]))
     out: dict[str, dict[str, Any]] = {}
     for i, (id_, meta) in enumerate(order):
         marked = dict(meta)
