@@ -17,6 +17,7 @@ from nova_graph.checkpoint import default_checkpoint_path, sqlite_checkpointer
 from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError
 from nova_graph.models import default_model
+from nova_graph.private import private_dir
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
 from nova_graph.reliability.guard import guard_inputs
 from nova_graph.roster import Roster, load_roster
@@ -80,7 +81,7 @@ def default_router(
         except RoutingError:
             pass  # unreadable or from another version: rebuild and overwrite below
     router = _calibrated_router(examples, negatives, arbiter)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     router.save(path)
     return router
 

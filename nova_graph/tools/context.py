@@ -43,5 +43,6 @@ class ToolContext:
 
     def ensure_data_dir(self) -> Path:
         """Create the data directory (user-only permissions) and return it."""
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return self.data_dir
+        from nova_graph.private import private_dir
+
+        return private_dir(self.data_dir)
