@@ -70,3 +70,7 @@ class McpServerError(ToolError):
 class CalibrationWarning(UserWarning):
     """The default router could not be calibrated on the roster (too few examples) and uses
     its default thresholds."""
+
+
+class ThreadBusyError(NovaError):
+    """Another turn on the same conversation thread is still running; one writer at a time."""
