@@ -25,6 +25,6 @@ test: install
 
 lint: install
 	$(BIN)/lint-imports
-	$(BIN)/ruff check nova_graph nova_app tests evals benchmarks
-	$(BIN)/ruff format --check nova_graph nova_app tests evals benchmarks
+	$(BIN)/ruff check nova_graph nova_app tests evals benchmarks examples
+	$(BIN)/ruff format --check nova_graph nova_app tests evals benchmarks examples
 	$(BIN)/mypy

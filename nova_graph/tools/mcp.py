@@ -89,14 +89,14 @@ def _bounded_tool(server_name: str, server: McpServer, inner: BaseTool) -> BaseT
 
     async def acall(**kwargs: Any) -> Any:
         try:
-            return await asyncio.wait_for(inner.ainvoke(kwargs), server.timeout_seconds)
+            return _text(await asyncio.wait_for(inner.ainvoke(kwargs), server.timeout_seconds))
         except TimeoutError:
             raise McpServerError(
                 f"{what} did not answer within {server.timeout_seconds:g} s"
             ) from None
 
     def call(**kwargs: Any) -> Any:
-        return run_bounded(lambda: inner.ainvoke(kwargs), server.timeout_seconds, what)
+        return _text(run_bounded(lambda: inner.ainvoke(kwargs), server.timeout_seconds, what))
 
     return StructuredTool(
         name=inner.name,
@@ -105,6 +105,15 @@ def _bounded_tool(server_name: str, server: McpServer, inner: BaseTool) -> BaseT
         func=call,
         coroutine=acall,
     )
+
+
+def _text(content: Any) -> Any:
+    """MCP content blocks that are all text, as one string (what a model reads best)."""
+    if isinstance(content, list) and all(
+        isinstance(b, dict) and b.get("type") == "text" for b in content
+    ):
+        return "\n".join(str(b.get("text", "")) for b in content)
+    return content
 
 
 def agent_mcp_tools(
