@@ -35,8 +35,8 @@ from langgraph.graph import END, START, StateGraph, add_messages  # noqa: E402
 from nova_app import build_nova_graph  # noqa: E402
 from nova_graph import load_roster  # noqa: E402
 from nova_graph.models import OfflineChatModel  # noqa: E402
+from nova_graph.testing import TableRouter  # noqa: E402
 from tests.fault_injection import REQUESTS  # noqa: E402
-from tests.support.routers import TableRouter  # noqa: E402
 
 Ask = Callable[[str, str], Awaitable[dict[str, Any]]]
 

@@ -22,10 +22,9 @@ from langchain_core.messages import BaseMessage
 from nova_app import build_nova_graph
 from nova_graph import load_roster
 from nova_graph.checkpoint import sqlite_checkpointer
-from nova_graph.models import FunctionChatModel
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 REQUEST = "what time is it, and also count the words: alpha beta gamma"
 ROSTER = Path(__file__).parent / "data" / "roster_small.yaml"

@@ -13,12 +13,11 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from nova_app import build_nova_graph
-from nova_graph.models import FunctionChatModel
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.reliability.lanes import WorkerLane
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 HANG = {"You tell the time.", "You analyse text."}  # the clock and words agents hang
 TABLE = {

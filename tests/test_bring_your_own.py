@@ -9,11 +9,11 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.types import Command
 
 from nova_graph import AgentSpec, RosterError, build_graph
-from nova_graph.models import FunctionChatModel, OfflineChatModel
+from nova_graph.models import OfflineChatModel
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
+from nova_graph.testing import FunctionChatModel, TableRouter
 from tests.support.household import fitness_graph, log_expense
-from tests.support.routers import TableRouter
 
 BUDGET = "spent 12.50 on groceries"
 

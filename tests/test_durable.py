@@ -21,12 +21,12 @@ from langgraph.types import Command, interrupt
 
 from nova_app import build_nova_graph
 from nova_graph.checkpoint import NovaSqliteSaver, sqlite_checkpointer
-from nova_graph.models import FunctionChatModel, OfflineChatModel, default_model
+from nova_graph.models import OfflineChatModel, default_model
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
+from nova_graph.testing import FunctionChatModel, TableRouter
 from tests.durable_worker import kill_and_resume
-from tests.support.routers import TableRouter
 
 MULTI_Q = "what time is it, and also count the words: alpha beta gamma"
 CLOCK_Q = "what time is it"

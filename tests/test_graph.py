@@ -11,10 +11,10 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langgraph.types import Command
 
 from nova_app import build_nova_graph
-from nova_graph.models import OFFLINE_NOTICE, FunctionChatModel
+from nova_graph.models import OFFLINE_NOTICE
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 TIME_Q = "what time is it"
 MULTI_Q = "what time is it, and also count the words: alpha beta gamma"

@@ -22,8 +22,8 @@ from nova_graph.models import OfflineChatModel
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.state import AgentTask, MemoryRef
+from nova_graph.testing import TableRouter
 from nova_graph.validation import validate_payload, validate_request
-from tests.support.routers import TableRouter
 
 CLOCK_Q = "what time is it"
 

@@ -14,10 +14,9 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
 from nova_graph import McpServerError, RosterError, build_graph
-from nova_graph.models import FunctionChatModel
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 SERVER = str(Path(__file__).parent / "support" / "mcp_server.py")
 ASK = "scale the soup for 6"

@@ -12,8 +12,8 @@ from nova_app import build_nova_graph
 from nova_graph.models import OFFLINE_NOTICE, OfflineChatModel, default_model, describe_model
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
+from nova_graph.testing import TableRouter
 from tests.support.openai_server import LocalOpenAIServer, tool_call
-from tests.support.routers import TableRouter
 
 REQUEST = "how many words: one two three four"
 

@@ -14,12 +14,10 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
 from nova_app import build_nova_graph
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
-from nova_graph.models import FunctionChatModel
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RunLog
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, HashingEncoder, TableRouter
 
 Q = "how many brush heads are in stock"
 

@@ -15,7 +15,7 @@ from nova_graph.errors import RunLogError
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RunLog, logged_invoke
-from tests.support.routers import TableRouter
+from nova_graph.testing import TableRouter
 
 TIME_Q = "what time is it"
 OOS_Q = "book me a flight to Lisbon"

@@ -9,11 +9,10 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langgraph.types import Interrupt
 
 from nova_app import build_nova_graph
-from nova_graph.models import FunctionChatModel
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RunLog, logged_invoke, record_from_state
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 AMBIGUOUS = "time or sums"
 BAD_SUM = "calculate the impossible"

@@ -25,7 +25,7 @@ from nova_graph.graph import default_router
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.settings import NovaSettings
-from tests.support.routers import TableRouter
+from nova_graph.testing import TableRouter
 from tests.support.services import BIN, child_env, chroma_server, postgres_server
 from tests.support.vague import VAGUE_REQUESTS, first_ambiguous
 

@@ -25,7 +25,7 @@ from nova_graph.models import OfflineChatModel
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.settings import NovaSettings, load_settings
-from tests.support.routers import TableRouter
+from nova_graph.testing import TableRouter
 
 AMBIGUOUS_Q = "the numbers thing"
 TABLE = {AMBIGUOUS_Q: RouteDecision(agents=["math", "stock"], ambiguous=True)}

@@ -18,7 +18,7 @@ from nova_app.cli import main
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
 from nova_graph.streaming import StreamEvent, astream_run, describe_update, stream_run
-from tests.support.routers import TableRouter
+from nova_graph.testing import TableRouter
 
 MULTI_Q = "what time is it, and also count the words: alpha beta gamma"
 AMBIGUOUS_Q = "the numbers thing"

@@ -16,11 +16,10 @@ from langchain_core.messages import BaseMessage, HumanMessage
 
 from nova_app import build_nova_graph
 from nova_graph.errors import ThreadBusyError
-from nova_graph.models import FunctionChatModel
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 WRITERS = 8
 THREAD = {"configurable": {"thread_id": "shared"}}
@@ -106,9 +105,9 @@ WORKER = textwrap.dedent(
     sys.path.insert(0, {root!r})
     from nova_app import build_nova_graph
     from nova_graph import load_roster
-    from nova_graph.models import FunctionChatModel
+    from nova_graph.testing import FunctionChatModel
     from nova_graph.routing.decision import RouteDecision
-    from tests.support.routers import TableRouter
+    from nova_graph.testing import TableRouter
     me = sys.argv[1]
     texts = [f"calculate {{me}} + {{k}}" for k in range(3)]
     graph = build_nova_graph(

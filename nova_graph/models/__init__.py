@@ -7,11 +7,9 @@ from nova_graph.models.factory import (
     resolve_model,
 )
 from nova_graph.models.offline import OFFLINE_NOTICE, OfflineChatModel
-from nova_graph.models.testing import FunctionChatModel
 
 __all__ = [
     "OFFLINE_NOTICE",
-    "FunctionChatModel",
     "OfflineChatModel",
     "default_model",
     "describe_model",
