@@ -12,7 +12,7 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 
 from nova_graph import Roster, build_graph, load_roster
-from nova_graph.factory import graph_from_settings, roster_from_settings
+from nova_graph.from_settings import graph_from_settings, roster_from_settings
 from nova_graph.settings import NovaSettings, load_settings
 
 #: Nova's roster file: 34 agents, their example requests and out-of-scope examples.
@@ -54,7 +54,7 @@ def nova_family_graph(
     family: str, settings: NovaSettings | None = None, **overrides: Any
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """A graph of one Nova family's agents only (e.g. ``"erp"``), for Studio."""
-    from nova_graph.factory import family_roster
+    from nova_graph.from_settings import family_roster
 
     roster = overrides.pop("roster", None) or nova_roster()
     return nova_graph_from_settings(settings, roster=family_roster(family, roster), **overrides)

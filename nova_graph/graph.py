@@ -19,6 +19,7 @@ from nova_graph.agents import make_agent_node
 from nova_graph.checkpoint import default_checkpoint_path, sqlite_checkpointer
 from nova_graph.compose import make_compose_node
 from nova_graph.errors import CalibrationWarning, InvalidRequestError, RosterError
+from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
 from nova_graph.models import default_model, resolve_model
 from nova_graph.private import private_dir
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
@@ -32,7 +33,6 @@ from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
 from nova_graph.tools import ToolContext, ToolSet
 from nova_graph.tools.mcp import agent_mcp_tools
 from nova_graph.tools.registry import resolve_tools, tool_registry
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
 COMPOSE_NODE = "compose"

@@ -1,6 +1,6 @@
 """``NovaSettings``: every deploy-time knob in one place, read from ``NOVA_*`` variables.
 
-Settings are data; :func:`nova_graph.factory.graph_from_settings` turns them into a graph.
+Settings are data; :func:`nova_graph.from_settings.graph_from_settings` turns them into a graph.
 The same settings run one process on a laptop (SQLite + a Chroma directory) and several workers
 sharing a PostgreSQL checkpointer and a Chroma server.
 """
@@ -15,7 +15,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nova_graph.errors import ConfigurationError
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES
+from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES
 
 CheckpointBackend = Literal["postgres", "sqlite", "memory"]
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")

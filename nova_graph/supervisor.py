@@ -9,10 +9,10 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Send, interrupt
 
+from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision, Router
 from nova_graph.state import AgentTask, MemoryRef, NovaState
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
 
 OutOfScopePolicy = Literal["refuse", "general"]
 REFUSE_NODE = "out_of_scope"

@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from nova_app import build_nova_graph
 from nova_graph.agents import agent_messages, memory_block
 from nova_graph.errors import InvalidRequestError, NovaError, RosterError
+from nova_graph.input_checks import validate_payload, validate_request
 from nova_graph.models import OfflineChatModel
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.state import AgentTask, MemoryRef
 from nova_graph.testing import TableRouter
-from nova_graph.validation import validate_payload, validate_request
 
 CLOCK_Q = "what time is it"
 

@@ -20,7 +20,7 @@ from langgraph.types import Command
 
 from nova_app import nova_graph_from_settings, nova_roster
 from nova_graph.checkpoint_postgres import postgres_checkpointer
-from nova_graph.factory import memory_from_settings
+from nova_graph.from_settings import memory_from_settings
 from nova_graph.graph import default_router
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
@@ -52,7 +52,7 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 WORKER_A = f"""
 import json
 from nova_app import nova_graph_from_settings
-from nova_graph.factory import memory_from_settings
+from nova_graph.from_settings import memory_from_settings
 from nova_graph.settings import load_settings
 
 settings = load_settings()

@@ -15,7 +15,7 @@ from langgraph.types import Command
 from nova_app import nova_graph_from_settings
 from nova_graph.checkpoint_postgres import postgres_checkpointer
 from nova_graph.errors import ConfigurationError, InvalidRequestError
-from nova_graph.factory import (
+from nova_graph.from_settings import (
     checkpointer_from_settings,
     family_roster,
     memory_from_settings,

@@ -44,7 +44,7 @@ from nova_graph.improve import (
     stratified_split,
     weakened,
 )
-from nova_graph.improve.factory import default_factory
+from nova_graph.improve.routers import default_factory
 from nova_graph.improve.setup import RouterFactory
 from nova_graph.roster import AgentSpec, Roster
 from nova_graph.runlog import RunLog

@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run one request (or resume one pending question), streaming progress, then the outcome."""
     from nova_app import nova_graph_from_settings
-    from nova_graph.factory import model_from_settings
+    from nova_graph.from_settings import model_from_settings
     from nova_graph.improve.store import active_overrides
     from nova_graph.models import describe_model
     from nova_graph.runlog import RUNLOG_FILE, RunLog

@@ -82,10 +82,10 @@ def run(args: argparse.Namespace) -> int:
 def _improve(args: argparse.Namespace, data_dir: Path, store: Any) -> int:
     from nova_app import nova_roster
     from nova_graph.embeddings import default_encoder
-    from nova_graph.improve.factory import default_factory
     from nova_graph.improve.labelled import load_labelled
     from nova_graph.improve.loop import AcceptancePolicy, ImprovementLoop
     from nova_graph.improve.proposals import evidence_from_runs
+    from nova_graph.improve.routers import default_factory
     from nova_graph.improve.setup import RoutingSetup
     from nova_graph.models import default_model, is_offline
     from nova_graph.runlog import RUNLOG_FILE, RunLog

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from nova_graph.improve.labelled import LabelledRequest
-from nova_graph.improve.scoring import RoutingScore, route_all, score_decisions
+from nova_graph.improve.metrics import RoutingScore, route_all, score_decisions
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision, Router
 from nova_graph.runlog import RunRecord
@@ -258,8 +258,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compute, print and write the scorecards."""
     from nova_graph.evaluation.report import write_report
-    from nova_graph.improve.factory import default_factory
     from nova_graph.improve.labelled import load_labelled
+    from nova_graph.improve.routers import default_factory
     from nova_graph.improve.setup import RoutingSetup
     from nova_graph.improve.store import VersionStore
     from nova_graph.roster import load_roster

@@ -19,7 +19,7 @@ from nova_graph.routing.decision import RouteDecision, Router
 
 DEFAULT_SET = Path("evals/roster/heldout.yaml")
 
-RouterFactory = Callable[[Mapping[str, list[str]]], Router]
+RouterBuilder = Callable[[Mapping[str, list[str]]], Router]
 
 
 class MultiDomainItem(BaseModel):
@@ -93,7 +93,7 @@ class NearestExampleRouter:
         return RouteDecision(agents=[best], scores=scores, method="embedding")
 
 
-def default_factory() -> tuple[str, RouterFactory]:
+def default_factory() -> tuple[str, RouterBuilder]:
     """The router the graph uses by default (``nova_graph.graph.default_router``), per roster.
 
     The factory builds a roster from the example dict so that the hierarchical routers (one per
@@ -121,7 +121,7 @@ def default_factory() -> tuple[str, RouterFactory]:
 class HierarchicalRouter:
     """Route to a family first (over the family's pooled examples), then to an agent in it."""
 
-    def __init__(self, roster: Roster, factory: RouterFactory) -> None:
+    def __init__(self, roster: Roster, factory: RouterBuilder) -> None:
         fam_examples: dict[str, list[str]] = {}
         self._family_of: dict[str, str] = {}
         for spec in roster:
@@ -213,7 +213,7 @@ def score_ambiguous(router: Router, items: list[AmbiguousItem]) -> dict[str, Any
 
 
 def evaluate(
-    roster: Roster, held: HeldoutSet, factory: RouterFactory | None = None
+    roster: Roster, held: HeldoutSet, factory: RouterBuilder | None = None
 ) -> dict[str, Any]:
     """Flat and hierarchical routing of the held-out set; the full result as a dict."""
     label, default = default_factory()

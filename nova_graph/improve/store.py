@@ -224,7 +224,7 @@ def active_overrides(data_dir: str | Path | None = None) -> dict[str, Any]:
     version = store.active()
     if version is None:
         return {}
-    from nova_graph.improve.factory import default_factory
+    from nova_graph.improve.routers import default_factory
 
     setup = store.load(version)
     return {"roster": setup.roster, "router": default_factory().router(setup)}

@@ -7,13 +7,13 @@ from typing import Any
 
 from langgraph.graph.state import CompiledStateGraph
 
+from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES, validate_payload
 from nova_graph.reliability.threadlock import (
     ThreadLocks,
     alocked_stream,
     locked_stream,
     thread_id_of,
 )
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, validate_payload
 
 
 class GuardedGraph(CompiledStateGraph):  # type: ignore[type-arg]
