@@ -24,8 +24,8 @@ from langgraph.graph import END, START, MessagesState, StateGraph
 
 from nova_app import build_nova_graph, nova_roster
 from nova_graph.embeddings import default_encoder
-from nova_graph.graph import default_router
 from nova_graph.models import OfflineChatModel
+from nova_graph.routing.default import default_router
 
 REQUESTS = [
     "what time is it right now",

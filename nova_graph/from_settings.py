@@ -17,10 +17,11 @@ from langgraph.graph.state import CompiledStateGraph
 from nova_graph.checkpoint import sqlite_checkpointer
 from nova_graph.checkpoint_postgres import postgres_checkpointer
 from nova_graph.errors import ConfigurationError
-from nova_graph.graph import build_graph, default_router
+from nova_graph.graph import build_graph
 from nova_graph.models import default_model
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
+from nova_graph.routing.default import apply_thresholds, default_router
 from nova_graph.settings import NovaSettings, load_settings
 
 
@@ -71,15 +72,7 @@ def router_from_settings(
     """The default router (calibrated, cached under the data dir) with the settings' thresholds."""
     router = default_router(roster, model=model)
     knobs = {"threshold": settings.route_threshold, "ambiguity_margin": settings.ambiguity_margin}
-    for name, value in knobs.items():
-        if value is None:
-            continue
-        if not hasattr(router, name):
-            raise ConfigurationError(
-                f"the router has no {name!r} setting; unset NOVA_{name.upper()} "
-                "(or NOVA_ROUTE_THRESHOLD for 'threshold')"
-            )
-        setattr(router, name, value)
+    apply_thresholds(router, knobs)
     return router
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from nova_graph import AgentSpec
 from nova_graph.errors import CalibrationWarning
-from nova_graph.graph import default_router
 from nova_graph.roster import Roster
+from nova_graph.routing.default import default_router
 
 EXAMPLES = {
     "budget": [

@@ -21,9 +21,9 @@ from langgraph.types import Command
 from nova_app import nova_graph_from_settings, nova_roster
 from nova_graph.checkpoint_postgres import postgres_checkpointer
 from nova_graph.from_settings import memory_from_settings
-from nova_graph.graph import default_router
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
+from nova_graph.routing.default import default_router
 from nova_graph.settings import NovaSettings
 from nova_graph.testing import TableRouter
 from tests.support.services import BIN, child_env, chroma_server, postgres_server

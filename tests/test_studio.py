@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from nova_app import nova_roster
-from nova_graph.graph import default_router
+from nova_graph.routing.default import default_router
 from tests.support.services import ROOT, child_env, langgraph_dev
 from tests.support.vague import first_ambiguous
 

@@ -21,9 +21,9 @@ import numpy as np
 
 from nova_app import nova_roster
 from nova_graph.evaluation.roster import HeldoutSet, load_heldout, score_multi
-from nova_graph.graph import default_out_of_scope, default_router
 from nova_graph.roster import Roster
 from nova_graph.routing import SemanticRouter
+from nova_graph.routing.default import default_router
 
 DEV = Path("evals/roster/dev.yaml")
 FOLDS = 5
@@ -51,7 +51,7 @@ def _fold(texts: list[str], k: int, f: int, *, keep: bool) -> list[str]:
 
 def lexical(roster: Roster, dev: HeldoutSet) -> None:
     """Top-1 accuracy with and without the lexical channel: example folds, then dev."""
-    examples, negatives = roster.examples(), default_out_of_scope()
+    examples, negatives = roster.examples(), list(roster.out_of_scope)
     for use in (False, True):
         scores = []
         for f in range(FOLDS):

@@ -94,13 +94,13 @@ class NearestExampleRouter:
 
 
 def default_factory() -> tuple[str, RouterBuilder]:
-    """The router the graph uses by default (``nova_graph.graph.default_router``), per roster.
+    """The graph's default router (``nova_graph.routing.default.default_router``), per roster.
 
     The factory builds a roster from the example dict so that the hierarchical routers (one per
     family, one over families) are trained and calibrated exactly like the flat default.
     """
-    from nova_graph.graph import default_router
     from nova_graph.roster import AgentSpec
+    from nova_graph.routing.default import default_router
 
     def factory(examples: Mapping[str, list[str]]) -> Router:
         specs = [
@@ -115,7 +115,7 @@ def default_factory() -> tuple[str, RouterBuilder]:
         ]
         return default_router(Roster(specs))
 
-    return "nova_graph.graph.default_router (calibrated SemanticRouter)", factory
+    return "nova_graph.routing.default.default_router (calibrated SemanticRouter)", factory
 
 
 class HierarchicalRouter:

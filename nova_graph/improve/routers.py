@@ -17,10 +17,10 @@ def default_factory(encoder: Any = None) -> RouterFactory:
 
     def build(roster: Roster, settings: Mapping[str, Any]) -> Router:
         from nova_graph.routing import SemanticRouter
+        from nova_graph.routing.default import apply_thresholds
 
         router = SemanticRouter.from_examples(roster.examples(), encoder=encoder)
-        for key, value in settings.items():
-            setattr(router, key, value)
+        apply_thresholds(router, settings)
         return router
 
     def calibrate(router: Router, labelled: Sequence[LabelledRequest]) -> dict[str, Any]:
