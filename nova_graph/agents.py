@@ -25,10 +25,10 @@ from nova_graph.reliability.deadline import acall_with_deadline, call_with_deadl
 from nova_graph.reliability.failures import ATTEMPT_ATTR
 from nova_graph.reliability.redact import scrub_exception
 from nova_graph.roster import AgentSpec
+from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
 from nova_graph.tools.approval import gate_tools
 from nova_graph.tools.context import default_data_dir
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
-from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)

@@ -184,3 +184,15 @@ def test_adjust_stock_after_approval(erp_dir: Path) -> None:
 def test_price_below_cost_is_rejected_before_asking(erp_dir: Path) -> None:
     with pytest.raises(ToolError, match="below our cost"):
         _tools(erp_dir)["update_part_price"].invoke({"part": "SP-1005", "new_price": 0.5})
+
+
+@pytest.mark.parametrize("price", [float("inf"), float("nan"), -5.0, 0.0])
+def test_update_part_price_rejects_infinite_nan_and_negative_prices(
+    erp_dir: Path, price: float
+) -> None:
+    from pydantic import ValidationError
+
+    before = _one(erp_dir, "SELECT unit_price FROM parts WHERE sku='SP-1005'")
+    with pytest.raises((ValidationError, ToolError)):
+        _tools(erp_dir)["update_part_price"].invoke({"part": "SP-1005", "new_price": price})
+    assert _one(erp_dir, "SELECT unit_price FROM parts WHERE sku='SP-1005'") == before

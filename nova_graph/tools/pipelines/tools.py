@@ -16,7 +16,7 @@ from nova_graph.tools.approval import writes
 from nova_graph.tools.context import ToolContext
 from nova_graph.tools.matching import best_matches
 from nova_graph.tools.pipelines.runner import PipelineRunner, PipelineSpec, load_pipelines
-from nova_graph.tools.pipelines.steps import known_sites
+from nova_graph.tools.pipelines.steps import StepFailed, inbox_file, known_sites
 
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b", re.IGNORECASE)
 
@@ -232,7 +232,10 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
     @tool
     def preview_parts_feed() -> str:
         """Preview the supplier stock feed CSV waiting in the inbox before importing it."""
-        path = ctx.data_dir / "inbox" / "parts_feed.csv"
+        try:
+            path = inbox_file(ctx.data_dir, "parts_feed.csv")
+        except StepFailed as exc:
+            raise ToolError(str(exc)) from None
         if not path.exists():
             return f"No feed in {path.parent}; importing will write and use the demo supplier feed."
         with path.open(encoding="utf-8", newline="") as fh:
