@@ -84,6 +84,17 @@ def test_the_registry_declares_exactly_the_audited_write_tools() -> None:
     assert {n for n, t in registry.items() if needs_approval(t)} == set(WRITE_TOOLS)
 
 
+def test_the_roster_table_shows_which_tools_need_approval() -> None:
+    from nova_graph.roster import load_roster
+    from nova_graph.roster_doc import roster_table
+
+    table = roster_table(load_roster())
+    gated = {row.rsplit("|", 2)[1] for row in table.splitlines() if row.startswith("| ")}
+    shown = {t.strip(" `") for cell in gated for t in cell.split(",")} - {"-", "---", "Needs approval"}
+    in_roster = {t for spec in load_roster() for t in spec.tools}
+    assert shown == set(WRITE_TOOLS) & in_roster and "import_parts_feed" in shown
+
+
 def test_no_write_tool_changes_data_before_an_approval_in_the_state_history(
     tmp_path: Path,
 ) -> None:
@@ -179,7 +190,8 @@ def test_kill_9_between_effect_and_checkpoint_then_resume_applies_once(
             [*cmd, args, name, crash], capture_output=True, text=True, timeout=120
         )
 
-    assert json.loads(step("ask").stdout)["pending"] == 1
+    calls = {"writer": ("create_purchase_order", json.loads(args))}
+    assert len(ask(graph_for(tmp_path, calls, script(calls)))["__interrupt__"]) == 1
     assert step("yes", kill).returncode == -9
     assert count(erp, "SELECT COUNT(*) FROM purchase_orders") == before + 1
     resumed = step("yes")
