@@ -39,8 +39,8 @@ def render_outcome(state: dict[str, Any], out: TextIO) -> None:
 
 def render_interrupt(payload: Any, out: TextIO, interrupt_id: str | None = None) -> None:
     """Write a pending clarifying question or approval request (with its id when given)."""
-    tag = f" [{interrupt_id}]" if interrupt_id else ""
+    tag = f"  (id {interrupt_id})" if interrupt_id else ""
     if isinstance(payload, dict) and "question" in payload:
-        out.write(f"nova asks{tag}: {payload['question']}\n")
+        out.write(f"nova asks: {payload['question']}{tag}\n")
     else:
-        out.write(f"nova needs your input{tag}: {payload}\n")
+        out.write(f"nova needs your input: {payload}{tag}\n")
