@@ -208,7 +208,7 @@ def gate(tool: BaseTool, ledger: EffectLedger) -> BaseTool:
     return StructuredTool(
         name=tool.name,
         description=tool.description,
-        args_schema=tool.args_schema,
+        args_schema=tool.args_schema if tool.args_schema is not None else tool.get_input_schema(),
         func=run,
         metadata={**meta, _GATED: True},
         tags=tool.tags,
