@@ -115,6 +115,57 @@ def count(db: Path, sql: str) -> int:
         return int(conn.execute(sql).fetchone()[0])
 
 
+MODES = ("transient", "timeout", "after_effect", "before_record")
+TOOLS: dict[str, dict[str, Any]] = {
+    "create_purchase_order": {"part": "SP-1005", "quantity": 3},
+    "backup_now": {},
+}
+
+
+def effects_made(data: Path, tool: str) -> int:
+    """How many times ``tool``'s side effect happened in ``data`` (purchase orders, backups)."""
+    if tool == "backup_now":
+        return len(list((data / "backups").glob("erp-*.sqlite")))
+    return count(data / "erp.sqlite", "SELECT COUNT(*) FROM purchase_orders")
+
+
+def one_round(data: Path, mode: str, tool: str) -> int:
+    """Approve one write, inject ``mode`` after its effect, finish the thread; how many times
+    the effect happened (1 is right: 0 is lost, 2 or more is duplicated)."""
+    import subprocess
+    import time
+
+    from nova_graph.tools.erp_db import create_demo_erp
+
+    create_demo_erp(data)
+    before = effects_made(data, tool)
+    args = TOOLS[tool]
+    calls = {"writer": (tool, args)}
+    if mode in ("transient", "timeout"):
+        slow: list[bool] = []
+        base = script(calls, fail_once=ConnectionError("reset") if mode == "transient" else None)
+
+        def reply(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage | str:
+            out = base.fn(messages, tools)
+            if mode == "timeout" and isinstance(out, str) and not slow:
+                slow.append(True)
+                time.sleep(0.6)  # overrun the 0.3 s limit once, after the effect
+            return out
+
+        policy = ReliabilityPolicy(
+            timeout_seconds=0.3 if mode == "timeout" else None, initial_interval=0.01, jitter=False
+        )
+        graph = graph_for(data, calls, FunctionChatModel(fn=reply), policy)
+        ask(graph)
+        answer_all(graph, "yes")
+    else:
+        ask(graph_for(data, calls, script(calls)))
+        cmd = [sys.executable, "-m", "tests.side_effects", str(data), tool, json.dumps(args)]
+        subprocess.run([*cmd, "yes", mode], capture_output=True, timeout=300, check=False)
+        subprocess.run([*cmd, "yes"], capture_output=True, timeout=300, check=True)
+    return effects_made(data, tool) - before
+
+
 def main(argv: list[str]) -> int:
     """Run one step of the thread in this process (see the module docstring)."""
     data, tool, args, step = Path(argv[0]), argv[1], json.loads(argv[2]), argv[3]
