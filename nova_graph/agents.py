@@ -27,6 +27,9 @@ from nova_graph.reliability.lanes import WorkerLane
 from nova_graph.reliability.redact import scrub_exception
 from nova_graph.roster import AgentSpec
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
+from nova_graph.tools.approval import gate_tools
+from nova_graph.tools.context import default_data_dir
+from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -37,10 +40,18 @@ MAX_TOOL_STEPS = 8
 
 
 def build_agent_executor(
-    spec: AgentSpec, model: BaseChatModel, tools: Sequence[BaseTool]
+    spec: AgentSpec,
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    ledger: EffectLedger | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """The ReAct loop for one agent: its model, its system prompt and only its own tools."""
-    tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error_message)
+    """The ReAct loop for one agent: its model, its system prompt and only its own tools.
+
+    Every tool that declares a write (``side_effect="write"`` metadata) runs behind the approval
+    gate and the side-effect ``ledger`` (default: ``effects.sqlite`` in the user's data dir).
+    """
+    ledger = ledger or EffectLedger(default_data_dir() / EFFECTS_DB)
+    tool_node = ToolNode(gate_tools(tools, ledger), handle_tool_errors=_tool_error_message)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loop = create_react_agent(
@@ -126,6 +137,7 @@ def make_agent_node(
     timeout: float | None = None,
     breaker: CircuitBreaker | None = None,
     workers: int = 8,
+    ledger: EffectLedger | None = None,
 ) -> AgentNode:
     """A graph node running ``spec``'s agent on its task and writing its result to state.
 
@@ -135,9 +147,11 @@ def make_agent_node(
     agent's circuit open the attempt is skipped with
     :class:`~nova_graph.errors.CircuitOpenError`. Exceptions propagate, scrubbed of secrets and
     tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and the
-    node's error handler records the failure in state.
+    node's error handler records the failure in state. Write tools run behind the approval
+    gate and ``ledger`` (see :func:`build_agent_executor`), so a retried attempt never asks again
+    for, nor repeats, a change already made.
     """
-    executor = build_agent_executor(spec, model, tools)
+    executor = build_agent_executor(spec, model, tools, ledger)
     what = f"agent {spec.name!r}"
     lane = WorkerLane(f"agent-{spec.name}", workers=workers)
 

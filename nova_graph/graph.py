@@ -27,6 +27,7 @@ from nova_graph.state import NovaInput, NovaState
 from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
 from nova_graph.tools import ToolContext, build_tools, select_tools
 from nova_graph.tools.context import default_cache_dir
+from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
@@ -174,6 +175,7 @@ def build_graph(
     if router is None:
         router = default_router(roster, model=model)
     registry = build_tools(ctx)
+    ledger = EffectLedger(ctx.data_dir / EFFECTS_DB)
 
     supervisor = Supervisor(
         roster,
@@ -201,6 +203,7 @@ def build_graph(
             timeout=policy.timeout_seconds,
             breaker=breaker,
             workers=policy.agent_workers,
+            ledger=ledger,
         )
         builder.add_node(
             spec.name,

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from langgraph.types import Command
 
 from nova_graph.cli.render import render_interrupt, render_outcome
+from nova_graph.streaming import resume_command
 
 
 def register(subparsers: Any) -> None:
@@ -66,13 +66,15 @@ def _run_one(graph: Any, i: int, item: dict[str, Any]) -> bool:
     started = time.perf_counter()
     state = graph.invoke({"messages": [{"role": "user", "content": item["request"]}]}, config)
     asked: list[str] = []
-    while state.get("__interrupt__"):
-        payload = state["__interrupt__"][0].value
-        asked.append(str(payload.get("type", "input")) if isinstance(payload, dict) else "input")
-        render_interrupt(payload, out)
+    while pending := state.get("__interrupt__"):
+        for p in pending:
+            payload = p.value
+            kind = payload.get("type", "input") if isinstance(payload, dict) else "input"
+            asked.append(str(kind))
+            render_interrupt(payload, out, p.id)
         answer = item.get("answer", "1")
         out.write(f"demo answers: {answer!r}\n")
-        state = graph.invoke(Command(resume=answer), config)
+        state = graph.invoke(resume_command(pending, [answer]), config)
     render_outcome(state, out)
     out.write(f"({(time.perf_counter() - started) * 1000:.0f} ms)\n")
     problems = check_expectation(item.get("expect") or {}, list(state.get("routes") or []), asked)
