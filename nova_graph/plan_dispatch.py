@@ -172,3 +172,13 @@ def describe_plan(steps: list[PlanStep], status: dict[str, StepStatus]) -> str:
         st = status.get(s["id"])
         parts.append(f"{s['id']} {s['agent']}{after} [{st['state'] if st else '?'}]")
     return "; ".join(parts)
+
+
+def describe_status(status: dict[str, StepStatus]) -> str:
+    """Which steps just started, ended or were skipped (for streaming the ``next_steps`` node)."""
+    shown = [
+        f"{sid} {st['state']}" + (f" ({st['reason']})" if st["reason"] else "")
+        for sid, st in status.items()
+        if st["state"] != "pending"
+    ]
+    return "; ".join(shown) or "waiting"
