@@ -42,6 +42,15 @@ _ORDER = re.compile(
 )
 
 
+_SENTENCE = re.compile(r"[.?!;]\s")
+_FORWARD = frozenset({"these", "this", "those", "them", "it", "its"})
+# Words too common in requests to tie a step to an earlier one.
+_COMMON = frozenset(
+    "then them they that this those these what with from into about after also each list show "
+    "draft email write make give tell find check based their there where which".split()
+)
+
+
 class PlanPolicy(BaseModel):
     """Plan limits (see ``NovaSettings.max_plan_steps`` / ``max_plan_depth``) and the planner."""
 
@@ -133,24 +142,49 @@ def plan_request(
 
 
 def _read_dependencies(text: str, plan: Plan) -> None:
-    """Fill ``depends_on`` from reference and order words; mark the plan unsure when vague."""
+    """Fill ``depends_on`` from reference and order words; mark the plan unsure when vague.
+
+    A dependent step waits for the steps since the last dependent one (its *frontier*); a new
+    sentence without a cue starts a new frontier. When the step names something only some of
+    the frontier's clauses mention ("translate the report"), it waits for those only.
+    """
     lowered, cursor = text.lower(), 0
-    frontier: list[str] = []
+    frontier: list[PlanStep] = []
     for step in plan.steps:
         at = lowered.find(step["request"].lower(), cursor)
         gap = lowered[cursor:at] if at >= 0 else ""
         if at >= 0:
             cursor = at + len(step["request"])
-        request = step["request"]
-        cue = _REFERENCE.search(request) or _ORDER.search(gap) or _ORDER.match(request.strip())
-        if frontier and cue:
-            step["depends_on"] = list(frontier)
-            if len(frontier) > 1 and _SINGULAR.search(request):
+        if frontier and _is_dependent(step["request"], gap):
+            waits = _sharing(step["request"], frontier) or frontier
+            step["depends_on"] = [s["id"] for s in waits]
+            if len(waits) > 1 and _SINGULAR.search(step["request"]):
                 plan.unsure = True
-                plan.notes.append(f"{step['id']}: 'it' could mean any of {', '.join(frontier)}")
-            frontier = [step["id"]]
+                plan.notes.append(f"{step['id']}: 'it' could mean any of {step['depends_on']}")
+            frontier = [step]
+        elif _SENTENCE.search(gap):
+            frontier = [step]
         else:
-            frontier.append(step["id"])
+            frontier.append(step)
+
+
+def _is_dependent(request: str, gap: str) -> bool:
+    """A reference back, or an order word before or at the start of the clause."""
+    head, colon, _ = request.partition(": ")
+    # "turn these requirements into tasks: ..." points forward at its own payload.
+    words = _REFERENCE.findall(head)
+    backward = [w for w in words if not (colon and w.lower() in _FORWARD)]
+    return bool(backward or _ORDER.search(gap) or _ORDER.match(request.strip()))
+
+
+def _sharing(request: str, frontier: list[PlanStep]) -> list[PlanStep]:
+    """The frontier steps whose clause shares a content word with ``request`` (maybe none)."""
+    mine = _content_words(request)
+    return [s for s in frontier if mine & _content_words(s["request"])]
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _COMMON}
 
 
 def _model_dependencies(text: str, plan: Plan, model: BaseChatModel) -> None:

@@ -19,14 +19,36 @@ from langgraph.types import Command
 from nova_graph import build_graph
 from nova_graph.checkpoint import sqlite_checkpointer
 from nova_graph.models import OfflineChatModel
+from nova_graph.routing.decision import ClauseRoute, RouteDecision
+from tests.support.routers import TableRouter
 
 REQUEST = "check stock of brush heads and raise a purchase order for any that are low"
 CONFIG = {"configurable": {"thread_id": "plan-approval"}}
+# The routes the default router gives (tests/test_plans.py checks them); fixed here so the two
+# processes start in a second instead of loading the embedding router.
+ROUTER = TableRouter(
+    {
+        REQUEST: RouteDecision(
+            agents=["erp_inventory", "erp_purchasing"],
+            clauses=[
+                ClauseRoute(text="check stock of brush heads", agent="erp_inventory", score=1),
+                ClauseRoute(
+                    text="raise a purchase order for any that are low",
+                    agent="erp_purchasing",
+                    score=1,
+                ),
+            ],
+        )
+    }
+)
 
 
 def main(mode: str, db: str, data: str) -> None:
     graph = build_graph(
-        checkpointer=sqlite_checkpointer(Path(db)), model=OfflineChatModel(), data_dir=data
+        checkpointer=sqlite_checkpointer(Path(db)),
+        model=OfflineChatModel(),
+        data_dir=data,
+        router=ROUTER,
     )
     payload: object = {"messages": [("user", REQUEST)]} if mode == "start" else Command(resume=True)
     ran: list[str] = []
