@@ -51,11 +51,14 @@ class CaseResult(BaseModel):
     request: str
     kind: str
     exact: bool
+    structure_exact: bool = Field(
+        description="Dependencies right by step position, whatever agents the router chose."
+    )
     predicted: list[dict[str, Any]]
     edges_right: int
     edges_predicted: int
     edges_gold: int
-    dependents: int = Field(description="Gold dependent steps whose agent ran.")
+    dependents: int = Field(description="Gold dependent steps that ran, upstream agents planned.")
     inputs_given: int = Field(description="... of which received every gold upstream result.")
     independent_one_superstep: bool | None
     latency_ms: float
@@ -106,10 +109,15 @@ def score(
         sorted(s["agent"] for s in steps) == sorted(g.agent for g in case.plan)
         and got_edges == gold_edges
     )
+    position = {s["id"]: i for i, s in enumerate(steps)}
+    got_shape = [sorted(position[d] for d in s["depends_on"]) for s in steps]
+    gold_at = {g.agent: i for i, g in enumerate(case.plan)}
+    gold_shape = [sorted(gold_at[u] for u in g.after) for g in case.plan]
     step_of = {s["agent"]: s["id"] for s in steps}
     dependents = given = 0
     for g in case.plan:
-        if g.after and g.agent in results:
+        # Only where the plan has the gold upstream agents (a misrouted one is an exact miss).
+        if g.after and g.agent in results and all(u in step_of for u in g.after):
             dependents += 1
             wanted = {step_of.get(u) for u in g.after}
             given += int(wanted <= set(results[g.agent].get("inputs") or []))
@@ -126,6 +134,7 @@ def score(
         request=case.request,
         kind=case.kind,
         exact=exact,
+        structure_exact=got_shape == gold_shape,
         predicted=[{"agent": s["agent"], "depends_on": s["depends_on"]} for s in steps],
         edges_right=len(got_edges & gold_edges),
         edges_predicted=len(got_edges),
@@ -156,6 +165,7 @@ def summarise(rows: Sequence[CaseResult]) -> dict[str, Any]:
     return {
         "cases": len(rows),
         "exact_plans": sum(r.exact for r in rows) / n,
+        "exact_dependency_structure": sum(r.structure_exact for r in rows) / n,
         "edge_precision": right / edges_p if edges_p else None,
         "edge_recall": right / edges_g if edges_g else None,
         "inputs_delivered": sum(r.inputs_given for r in rows) / deps if deps else None,
