@@ -134,7 +134,9 @@ def describe_update(node: str, update: Any) -> str:
         recalled = _memory_ids(update.get("memories"))
         extra = f"; {len(recalled)} memories" if recalled else ""
         plan = update.get("plan") or []
-        steps = f"; plan: {describe_plan(plan, update.get('plan_status') or {})}" if plan else ""
+        dependent = any(step["depends_on"] for step in plan)  # else the routes say it all
+        status = update.get("plan_status") or {}
+        steps = f"; plan: {describe_plan(plan, status)}" if dependent else ""
         return f"{node}: route → {shown or '(none: out of scope)'}{extra}{steps}"
     if "plan_status" in update:
         return f"{node}: " + describe_status(update["plan_status"])
