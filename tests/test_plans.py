@@ -249,3 +249,31 @@ def test_approval_inside_a_plan_resumes_in_another_process_without_rerunning(
     new = second["orders"][len(before) :]
     assert new and len(new) == len(set(new))  # one order per low part, none twice
     assert second["pauses"] == len(new) - 1  # the first approval was the one asked in process 1
+
+
+def test_a_configured_model_plans_only_when_the_rules_are_unsure() -> None:
+    asked: list[str] = []
+
+    def choose(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
+        asked.append(str(messages[-1].content))
+        return 'Here: {"s2": [], "s3": ["s2"]}'
+
+    decision = RouteDecision(
+        agents=["a", "b", "c"],
+        clauses=[
+            ClauseRoute(text="list the parts", agent="a", score=1),
+            ClauseRoute(text="show the orders", agent="b", score=1),
+            ClauseRoute(text="translate it into French", agent="c", score=1),
+        ],
+    )
+    model = FunctionChatModel(fn=choose)
+    text = "list the parts and also show the orders, then translate it into French"
+    plan = plan_request(text, decision, ["a", "b", "c"], PlanPolicy(), model=model)
+    assert plan.model_calls == 1 and len(asked) == 1 and "translate it" in asked[0]
+    assert [s["depends_on"] for s in plan.steps] == [[], [], ["s2"]]
+    clear = "list the parts, then show the orders for them"
+    two = RouteDecision(agents=["a", "b"], clauses=decision.clauses[:2])
+    two.clauses[1].text = "show the orders for them"
+    sure = plan_request(clear, two, ["a", "b"], PlanPolicy(), model=model)
+    assert sure.model_calls == 0 and len(asked) == 1
+    assert [s["depends_on"] for s in sure.steps] == [[], ["s1"]]
