@@ -19,8 +19,10 @@ from nova_graph.errors import InvalidRequestError
 from nova_graph.models import default_model, is_offline
 from nova_graph.plan_dispatch import NEXT_STEPS_NODE, next_steps
 from nova_graph.planning import PlanPolicy
+from nova_graph.private import private_dir
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
 from nova_graph.reliability.guard import guard_inputs
+from nova_graph.reliability.threadlock import ThreadLocks
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.state import NovaInput, NovaState
@@ -82,7 +84,7 @@ def default_router(
         except RoutingError:
             pass  # unreadable or from another version: rebuild and overwrite below
     router = _calibrated_router(examples, negatives, arbiter)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     router.save(path)
     return router
 
@@ -141,8 +143,9 @@ def build_graph(
             settings (default: ``ReliabilityPolicy()``).
         circuit_breaker: share one breaker between graphs (default: a new one from
             ``reliability``).
-        memory_namespace: the memory namespace recalled and written (a run's
-            ``configurable.user_id`` overrides it for recall).
+        memory_namespace: the memory namespace of runs without a ``configurable.user_id``; a
+            run's ``user_id`` is its namespace for every memory read and write (supervisor
+            recall, the agents' ``remember``/``recall`` tools, ``recall_decisions``).
         planning: plan limits (max steps and depth); ``PlanPolicy(enabled=False)`` runs every
             routed agent at once with no dependencies, as before plans existed.
     """
@@ -170,7 +173,7 @@ def build_graph(
             "use nova_graph.load_roster(path)"
         )
     model = model if model is not None else default_model()
-    ctx = ToolContext(memory=memory, model=model)
+    ctx = ToolContext(memory=memory, model=model, memory_namespace=memory_namespace)
     if data_dir is not None:
         ctx.data_dir = Path(data_dir)
     if router is None:
@@ -205,6 +208,7 @@ def build_graph(
             ],
             timeout=policy.timeout_seconds,
             breaker=breaker,
+            workers=policy.agent_workers,
         )
         builder.add_node(
             spec.name,
@@ -234,11 +238,15 @@ def build_graph(
             else sqlite_checkpointer(default_checkpoint_path(data_dir))
         )
     compiled = builder.compile(checkpointer=saver, name="nova")
-    return guard_inputs(compiled, max_request_bytes=max_request_bytes)
+    locks = None
+    if saver is not None:
+        locks = ThreadLocks.for_checkpointer(saver, wait_seconds=policy.thread_wait_seconds)
+    return guard_inputs(compiled, max_request_bytes=max_request_bytes, thread_locks=locks)
 
 
 def _memory_tools(memory: Any, namespace: str, agent: str) -> list[Any]:
-    """``remember``/``recall`` tools for one agent when a memory is configured."""
+    """``remember``/``recall`` tools for one agent when a memory is configured (``namespace`` is
+    the default; each call uses its run's ``configurable.user_id`` when set)."""
     if memory is None:
         return []
     from nova_graph.memory import make_memory_tools
