@@ -19,7 +19,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import get_runtime
 
 from nova_graph.errors import CircuitOpenError
-from nova_graph.quoting import data_line
+from nova_graph.quoting import data_line, quoted_block
 from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_in_lane, call_with_deadline
 from nova_graph.reliability.failures import ATTEMPT_ATTR
@@ -86,6 +86,14 @@ def agent_messages(task: AgentTask) -> list[BaseMessage]:
     for turn in task.get("history", []):
         cls = HumanMessage if turn["role"] == "user" else AIMessage
         msgs.append(cls(turn["content"]))
+    if task.get("inputs"):
+        msgs.append(
+            SystemMessage(
+                quoted_block(
+                    "upstream_results", "Results of earlier steps of this request", task["inputs"]
+                )
+            )
+        )
     msgs.append(HumanMessage(task["request"]))
     return msgs
 
@@ -126,6 +134,7 @@ def summarize_run(
         model_calls=model_calls,
         latency_ms=(time.perf_counter() - started) * 1000,
         attempts=attempts,
+        inputs=[i["step"] for i in task.get("inputs", [])],
     )
 
 

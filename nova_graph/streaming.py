@@ -19,6 +19,7 @@ from langgraph.types import Command, Interrupt, StreamMode
 
 from nova_graph.errors import InvalidRequestError
 from nova_graph.graph import COMPOSE_NODE
+from nova_graph.plan_dispatch import describe_plan, describe_status
 from nova_graph.supervisor import REFUSE_NODE
 
 EventKind = Literal["update", "token", "interrupt"]
@@ -182,7 +183,13 @@ def describe_update(node: str, update: Any) -> str:
         shown = format_routes(update.get("decision") or {}, update.get("routes") or [])
         recalled = _memory_ids(update.get("memories"))
         extra = f"; {len(recalled)} memories" if recalled else ""
-        return f"{node}: route → {shown or '(none: out of scope)'}{extra}"
+        plan = update.get("plan") or []
+        dependent = any(step["depends_on"] for step in plan)  # else the routes say it all
+        status = update.get("plan_status") or {}
+        steps = f"; plan: {describe_plan(plan, status)}" if dependent else ""
+        return f"{node}: route → {shown or '(none: out of scope)'}{extra}{steps}"
+    if "plan_status" in update:
+        return f"{node}: " + describe_status(update["plan_status"])
     results = update.get("results") or {}
     if results:
         parts = []

@@ -164,7 +164,9 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             return no_match("part", part)
         lines = [
             f"{r['sku']} {r['name']} ({r['machine']}): {r['on_hand']} on hand, "
-            f"{r['reserved']} reserved, {r['on_hand'] - r['reserved']} available, {r['location']}"
+            f"{r['reserved']} reserved, {r['on_hand'] - r['reserved']} available, {r['location']}, "
+            f"reorder level {r['reorder_level']}"
+            + (" (low)" if r["on_hand"] - r["reserved"] <= r["reorder_level"] else "")
             for r in rows
         ]
         return "\n".join(lines)
