@@ -18,14 +18,17 @@ from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.runtime import get_runtime
 
 from nova_graph.errors import CircuitOpenError, RosterError
-from nova_graph.quoting import data_line
+from nova_graph.quoting import data_line, quoted_block
 from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_in_lane, call_with_deadline
 from nova_graph.reliability.failures import ATTEMPT_ATTR
 from nova_graph.reliability.lanes import WorkerLane
 from nova_graph.reliability.redact import scrub_exception
 from nova_graph.roster import AgentSpec
+from nova_graph.settings import default_data_dir
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
+from nova_graph.tools.approval import gate_tools
+from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.tools.registry import import_object
 
 AgentNode = RunnableLambda[AgentTask, dict[str, Any]]
@@ -34,9 +37,16 @@ MODEL_NODE, TOOLS_NODE = "model", "tools"
 
 
 def build_agent_executor(
-    spec: AgentSpec, model: BaseChatModel, tools: Sequence[BaseTool]
+    spec: AgentSpec,
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    ledger: EffectLedger | None = None,
 ) -> Runnable[Any, Any]:
-    """What runs one agent: its own graph when the spec brings one, else :func:`tool_loop`."""
+    """What runs one agent: its own graph when the spec brings one, else :func:`tool_loop`.
+
+    Every tool that declares a write (``side_effect="write"`` metadata) runs behind the approval
+    gate and the side-effect ``ledger`` (default: ``effects.sqlite`` in the user's data dir).
+    """
     if spec.graph is not None:
         graph = spec.graph
         if isinstance(graph, str):
@@ -47,7 +57,8 @@ def build_agent_executor(
                 "compiled graph or Runnable; point it at builder.compile(name=...)"
             )
         return graph
-    return tool_loop(spec.name, model, tools, spec.system_prompt)
+    ledger = ledger or EffectLedger(default_data_dir() / EFFECTS_DB)
+    return tool_loop(spec.name, model, gate_tools(tools, ledger), spec.system_prompt)
 
 
 def tool_loop(
@@ -115,6 +126,14 @@ def agent_messages(task: AgentTask) -> list[BaseMessage]:
     for turn in task.get("history", []):
         cls = HumanMessage if turn["role"] == "user" else AIMessage
         msgs.append(cls(turn["content"]))
+    if task.get("inputs"):
+        msgs.append(
+            SystemMessage(
+                quoted_block(
+                    "upstream_results", "Results of earlier steps of this request", task["inputs"]
+                )
+            )
+        )
     msgs.append(HumanMessage(task["request"]))
     return msgs
 
@@ -155,6 +174,7 @@ def summarize_run(
         model_calls=model_calls,
         latency_ms=(time.perf_counter() - started) * 1000,
         attempts=attempts,
+        inputs=[i["step"] for i in task.get("inputs", [])],
     )
 
 
@@ -166,6 +186,7 @@ def make_agent_node(
     timeout: float | None = None,
     breaker: CircuitBreaker | None = None,
     workers: int = 8,
+    ledger: EffectLedger | None = None,
 ) -> AgentNode:
     """A graph node running ``spec``'s agent on its task and writing its result to state.
 
@@ -175,9 +196,11 @@ def make_agent_node(
     agent's circuit open the attempt is skipped with
     :class:`~nova_graph.errors.CircuitOpenError`. Exceptions propagate, scrubbed of secrets and
     tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and the
-    node's error handler records the failure in state.
+    node's error handler records the failure in state. Write tools run behind the approval
+    gate and ``ledger`` (see :func:`build_agent_executor`), so a retried attempt never asks again
+    for, nor repeats, a change already made.
     """
-    executor = build_agent_executor(spec, model, tools)
+    executor = build_agent_executor(spec, model, tools, ledger)
     what = f"agent {spec.name!r}"
     lane = WorkerLane(f"agent-{spec.name}", workers=workers)
 

@@ -6,7 +6,7 @@ import argparse
 from importlib import import_module
 from typing import Any
 
-from nova_app import ROSTER_PATH
+from nova_app import ROSTER_PATH, build_nova_graph
 
 # name -> module exposing add_arguments(parser) and run(args) -> int
 EVALS: dict[str, str] = {
@@ -14,6 +14,7 @@ EVALS: dict[str, str] = {
     "agents": "nova_graph.evaluation.agents",
     "memory": "nova_graph.evaluation.memory",
     "routing": "nova_graph.evaluation.routing",
+    "plans": "nova_graph.evaluation.plans",
 }
 
 
@@ -25,7 +26,9 @@ def register(subparsers: Any) -> None:
         mod = import_module(mod_name)
         p = which.add_parser(name, help=(mod.__doc__ or name).strip().splitlines()[0])
         mod.add_arguments(p)
-        p.set_defaults(func=_runner(mod), default_roster=str(ROSTER_PATH))
+        p.set_defaults(
+            func=_runner(mod), default_roster=str(ROSTER_PATH), build_graph=build_nova_graph
+        )
 
 
 def _runner(mod: Any) -> Any:
