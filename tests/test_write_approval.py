@@ -76,7 +76,7 @@ def _fingerprint(data: Path) -> str:
     """A hash of every data file except the run's own bookkeeping (checkpoints, ledger)."""
     h = hashlib.sha256()
     for p in sorted(data.rglob("*")):
-        if p.is_file() and p.name.split("-")[0] not in STATE_FILES:
+        if p.is_file() and p.name.split("-")[0].removesuffix(".threads.lock") not in STATE_FILES:
             h.update(str(p.relative_to(data)).encode() + p.read_bytes())
     return h.hexdigest()
 
