@@ -47,7 +47,7 @@ def _run(graph: Any, text: str, thread: str = "t") -> tuple[dict[str, Any], list
     cfg = {"configurable": {"thread_id": thread}}
     payload: Any = {"messages": [("user", text)]}
     agent_steps: dict[str, int] = {}
-    agents = set(load_roster(None).names) if graph.name == "nova" else set()
+    agents = set(nova_roster().names) if graph.name == "nova" else set()
     for _ in range(12):
         paused = False
         for item in graph.stream(payload, cfg, stream_mode="debug"):
