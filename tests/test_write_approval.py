@@ -46,7 +46,7 @@ WRITE_TOOLS = {
     "backup_now": {},
     "run_test_suite": {},
 }
-STATE_FILES = {"checkpoints.sqlite", EFFECTS_DB}
+STATE_FILES = {"checkpoints.sqlite", "checkpoints.sqlite.threads.lock", EFFECTS_DB}
 
 
 def _prepared(data: Path) -> dict[str, dict[str, Any]]:
@@ -76,7 +76,7 @@ def _fingerprint(data: Path) -> str:
     """A hash of every data file except the run's own bookkeeping (checkpoints, ledger)."""
     h = hashlib.sha256()
     for p in sorted(data.rglob("*")):
-        if p.is_file() and p.name.split("-")[0].removesuffix(".threads.lock") not in STATE_FILES:
+        if p.is_file() and p.name.split("-")[0] not in STATE_FILES:
             h.update(str(p.relative_to(data)).encode() + p.read_bytes())
     return h.hexdigest()
 
