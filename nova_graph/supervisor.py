@@ -11,7 +11,7 @@ from langgraph.types import Send, interrupt
 
 from nova_graph.roster import Family, Roster
 from nova_graph.routing.decision import RouteDecision, Router
-from nova_graph.state import AgentTask, MemoryRef, NovaState
+from nova_graph.state import AgentTask, MemoryRef, NovaState, new_turn
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
 
 OutOfScopePolicy = Literal["refuse", "general"]
@@ -68,6 +68,7 @@ class Supervisor:
             "results": None,  # reducer: start this turn with no results
             "failures": None,
             "routing_model_calls": decision.model_calls,
+            "turn": new_turn(),
         }
 
     # -- conditional edge ---------------------------------------------------------------------
@@ -90,6 +91,7 @@ class Supervisor:
                     else state["request"],
                     history=history,
                     memories=memories.get(name, []),
+                    **({"turn": state["turn"]} if "turn" in state else {}),
                 ),
             )
             for name in routes
