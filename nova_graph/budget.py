@@ -49,13 +49,24 @@ class Spend:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, call: ModelCallRecord) -> None:
-        """Count one finished model call."""
+        """Count the tokens and money of one finished model call (reserved with ``reserve``)."""
         with self._lock:
-            self.model_calls += 1
             self.tokens += call["input_tokens"] + call["output_tokens"]
             self.cost += call["cost"]
 
-    def limit_reached(self, budget: Budget, *, now: float | None = None) -> str | None:
+    def reserve(self, budget: Budget | None) -> str | None:
+        """Count one more model call if ``budget`` allows it; else say which limit it reached.
+
+        Check and count are one step, so agents running in parallel cannot both take the last
+        call a budget allows.
+        """
+        with self._lock:
+            reason = self._limit_reached(budget) if budget is not None else None
+            if reason is None:
+                self.model_calls += 1
+            return reason
+
+    def _limit_reached(self, budget: Budget, *, now: float | None = None) -> str | None:
         """Why another model call would exceed ``budget`` (``None`` when it may go ahead)."""
         elapsed = (time.time() if now is None else now) - self.started_at
         if budget.max_model_calls is not None and self.model_calls + 1 > budget.max_model_calls:

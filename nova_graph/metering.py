@@ -90,9 +90,7 @@ class AgentMeter:
         self._model_span, self._call_started = None, 0.0
 
     def _check(self, budget: Budget | None, spend: Spend, who: str, scope: str) -> None:
-        if budget is None:
-            return
-        reason = spend.limit_reached(budget)
+        reason = spend.reserve(budget)
         if reason is None:
             return
         where = (
