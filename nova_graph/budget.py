@@ -34,7 +34,8 @@ class Budget(BaseModel):
     def unlimited(self) -> bool:
         """True when no limit is set."""
         return all(
-            v is None for v in (self.max_model_calls, self.max_tokens, self.max_cost, self.max_seconds)
+            v is None
+            for v in (self.max_model_calls, self.max_tokens, self.max_cost, self.max_seconds)
         )
 
 

@@ -37,7 +37,8 @@ class AgentSpec(BaseModel):
     tools: list[str] = Field(default_factory=list, description="Names in the tool registry.")
     model: str | None = Field(default=None, description="Model name overriding the default.")
     budget: Budget | None = Field(
-        default=None, description="This agent's own limits per request (calls, tokens, money, time)."
+        default=None,
+        description="This agent's own limits per request (calls, tokens, money, time).",
     )
 
     @field_validator("examples")

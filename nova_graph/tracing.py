@@ -144,7 +144,8 @@ def run_attributes(record: Any) -> dict[str, Any]:
 def agent_span(agent: str) -> Any:
     """The span of one agent's part of a request."""
     return _span(
-        f"invoke_agent {agent}", {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent}
+        f"invoke_agent {agent}",
+        {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent},
     )
 
 

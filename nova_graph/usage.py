@@ -44,9 +44,9 @@ def model_call_record(
     message: AIMessage, *, model: str, latency_ms: float, prices: PriceTable
 ) -> ModelCallRecord:
     """The :class:`ModelCallRecord` of the call that produced ``message``."""
-    usage = message.usage_metadata or {}
-    tokens_in = int(usage.get("input_tokens", 0) or 0)
-    tokens_out = int(usage.get("output_tokens", 0) or 0)
+    usage = message.usage_metadata
+    tokens_in = int(usage["input_tokens"]) if usage else 0
+    tokens_out = int(usage["output_tokens"]) if usage else 0
     name = model_name_of(message, model)
     price = prices.get(name) or prices.get(model)
     return ModelCallRecord(

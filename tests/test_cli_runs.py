@@ -45,7 +45,10 @@ def _log_runs(roster: Roster, data_dir: Path, *texts: str) -> tuple[RunLog, list
     log = RunLog(data_dir / "runs.sqlite")
     ids = [
         logged_invoke(
-            graph, {"messages": [{"role": "user", "content": t}]}, {"configurable": {"thread_id": t}}, log
+            graph,
+            {"messages": [{"role": "user", "content": t}]},
+            {"configurable": {"thread_id": t}},
+            log,
         )[1]
         for t in texts
     ]
@@ -72,7 +75,7 @@ def test_nova_runs_lists_and_filters_a_failed_and_an_interrupted_run(
 def test_nova_runs_show_prints_the_tree_with_timings_and_failures(
     small_roster: Roster, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    log, (failed, asked) = _log_runs(small_roster, data_dir, BAD_SUM, AMBIGUOUS)
+    _, (failed, asked) = _log_runs(small_roster, data_dir, BAD_SUM, AMBIGUOUS)
     assert main(["runs", "show", failed, "--data-dir", str(data_dir)]) == 0
     tree = capsys.readouterr().out.splitlines()
     assert tree[0].startswith(f"run {failed}") and "FAILED" in tree[0]

@@ -74,7 +74,10 @@ def _run(
     )
     log = RunLog(data_dir / "runs.sqlite")
     _, run_id = logged_invoke(
-        graph, {"messages": [{"role": "user", "content": text}]}, {"configurable": {"thread_id": text}}, log
+        graph,
+        {"messages": [{"role": "user", "content": text}]},
+        {"configurable": {"thread_id": text}},
+        log,
     )
     return log, log.get(run_id)
 
@@ -90,7 +93,9 @@ def spans() -> Iterator[InMemorySpanExporter]:
 
 
 def _children(all_spans: list[ReadableSpan], parent: ReadableSpan) -> list[ReadableSpan]:
-    return [s for s in all_spans if s.parent is not None and s.parent.span_id == parent.context.span_id]
+    return [
+        s for s in all_spans if s.parent is not None and s.parent.span_id == parent.context.span_id
+    ]
 
 
 def test_spans_of_a_multi_agent_run_form_the_request_tree(
@@ -113,7 +118,11 @@ def test_spans_of_a_multi_agent_run_form_the_request_tree(
         span = kids[f"invoke_agent {agent}"]
         assert span.attributes["gen_ai.agent.name"] == agent
         inner = sorted(_children(finished, span), key=lambda s: s.start_time or 0)
-        assert [s.name for s in inner] == ["chat scripted-1", f"execute_tool {tool}", "chat scripted-1"]
+        assert [s.name for s in inner] == [
+            "chat scripted-1",
+            f"execute_tool {tool}",
+            "chat scripted-1",
+        ]
         logged = next(a for a in record.agents if a.agent == agent)
         chats = [s for s in inner if s.name.startswith("chat")]
         assert [c.attributes["gen_ai.usage.input_tokens"] for c in chats] == [

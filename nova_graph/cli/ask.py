@@ -28,10 +28,10 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one request (or resume one pending question), streaming progress, then the outcome."""
+    from nova_graph.cli.runs import format_cost
     from nova_graph.factory import graph_from_settings, model_from_settings
     from nova_graph.improve.store import active_overrides
     from nova_graph.models import describe_model
-    from nova_graph.cli.runs import format_cost
     from nova_graph.runlog import RUNLOG_FILE, RunLog, record_from_state
     from nova_graph.settings import load_settings
     from nova_graph.tracing import configure_tracing, request_span

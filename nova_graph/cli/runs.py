@@ -44,7 +44,11 @@ def run_list(args: argparse.Namespace) -> int:
         r
         for r in _runlog(args).runs()
         if (args.status is None or r.status == args.status)
-        and (args.agent is None or args.agent in r.routes or any(a.agent == args.agent for a in r.agents))
+        and (
+            args.agent is None
+            or args.agent in r.routes
+            or any(a.agent == args.agent for a in r.agents)
+        )
     ][-args.limit :]
     render_run_list(runs, sys.stdout)
     return 0
@@ -66,9 +70,13 @@ def render_run_list(runs: list[RunRecord], out: TextIO) -> None:
     if not runs:
         out.write("no runs match\n")
         return
-    out.write(f"{'time (UTC)':19}  {'run':12}  {'status':16}  {'route':24}  latency  cost  request\n")
+    out.write(
+        f"{'time (UTC)':19}  {'run':12}  {'status':16}  {'route':24}  latency  cost  request\n"
+    )
     for r in runs:
-        request = r.request if len(r.request) <= _REQUEST_CHARS else r.request[: _REQUEST_CHARS - 1] + "…"
+        request = (
+            r.request if len(r.request) <= _REQUEST_CHARS else r.request[: _REQUEST_CHARS - 1] + "…"
+        )
         route = ",".join(r.routes) or "-"
         out.write(
             f"{r.created_at:%Y-%m-%d %H:%M:%S}  {r.run_id:12}  {r.status:16}  {route:24}  "

@@ -62,7 +62,9 @@ def _with_usage(message: AIMessage, prompt: list[BaseMessage], model_name: str) 
     return message.model_copy(
         update={
             "usage_metadata": UsageMetadata(
-                input_tokens=tokens_in, output_tokens=tokens_out, total_tokens=tokens_in + tokens_out
+                input_tokens=tokens_in,
+                output_tokens=tokens_out,
+                total_tokens=tokens_in + tokens_out,
             ),
             "response_metadata": {**message.response_metadata, "model_name": model_name},
         }
