@@ -21,7 +21,7 @@ from langgraph.runtime import get_runtime
 from nova_graph import metering, tracing
 from nova_graph.budget import Budget
 from nova_graph.errors import BudgetExceededError, CircuitOpenError
-from nova_graph.quoting import data_line
+from nova_graph.quoting import data_line, quoted_block
 from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_in_lane, call_with_deadline
 from nova_graph.reliability.failures import ATTEMPT_ATTR, failure_update
@@ -29,6 +29,9 @@ from nova_graph.reliability.lanes import WorkerLane
 from nova_graph.reliability.redact import scrub_exception
 from nova_graph.roster import AgentSpec
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
+from nova_graph.tools.approval import gate_tools
+from nova_graph.tools.context import default_data_dir
+from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.tools.outcome import tool_failed
 from nova_graph.usage import PriceTable
 
@@ -41,11 +44,19 @@ MAX_TOOL_STEPS = 8
 
 
 def build_agent_executor(
-    spec: AgentSpec, model: BaseChatModel, tools: Sequence[BaseTool]
+    spec: AgentSpec,
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    ledger: EffectLedger | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """The ReAct loop for one agent: its model, its system prompt and only its own tools."""
+    """The ReAct loop for one agent: its model, its system prompt and only its own tools.
+
+    Every tool that declares a write (``side_effect="write"`` metadata) runs behind the approval
+    gate and the side-effect ``ledger`` (default: ``effects.sqlite`` in the user's data dir).
+    """
+    ledger = ledger or EffectLedger(default_data_dir() / EFFECTS_DB)
     tool_node = ToolNode(
-        list(tools),
+        gate_tools(tools, ledger),
         handle_tool_errors=_tool_error_message,
         wrap_tool_call=metering.wrap_tool_call,
     )
@@ -88,6 +99,14 @@ def agent_messages(task: AgentTask) -> list[BaseMessage]:
     for turn in task.get("history", []):
         cls = HumanMessage if turn["role"] == "user" else AIMessage
         msgs.append(cls(turn["content"]))
+    if task.get("inputs"):
+        msgs.append(
+            SystemMessage(
+                quoted_block(
+                    "upstream_results", "Results of earlier steps of this request", task["inputs"]
+                )
+            )
+        )
     msgs.append(HumanMessage(task["request"]))
     return msgs
 
@@ -135,6 +154,7 @@ def summarize_run(
         latency_ms=(time.perf_counter() - started) * 1000,
         attempts=attempts,
         model_call_log=list(meter.model_calls) if meter else [],
+        inputs=[i["step"] for i in task.get("inputs", [])],
     )
 
 
@@ -148,6 +168,7 @@ def make_agent_node(
     workers: int = 8,
     prices: PriceTable | None = None,
     budget: Budget | None = None,
+    ledger: EffectLedger | None = None,
 ) -> AgentNode:
     """A graph node running ``spec``'s agent on its task and writing its result to state.
 
@@ -160,8 +181,11 @@ def make_agent_node(
     node's error handler records the failure in state. Model calls are priced with ``prices``;
     before each one the request's ``budget`` and the spec's own are checked, and a part that
     reached one stops as a failure saying which (see :mod:`nova_graph.budget`).
+    node's error handler records the failure in state. Write tools run behind the approval
+    gate and ``ledger`` (see :func:`build_agent_executor`), so a retried attempt never asks again
+    for, nor repeats, a change already made.
     """
-    executor = build_agent_executor(spec, model, tools)
+    executor = build_agent_executor(spec, model, tools, ledger)
     what = f"agent {spec.name!r}"
     lane = WorkerLane(f"agent-{spec.name}", workers=workers)
 

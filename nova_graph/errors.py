@@ -70,3 +70,7 @@ class ThreadBusyError(NovaError):
 class BudgetExceededError(AgentFailure):
     """A request or agent reached one of its budgets (model calls, tokens, money, wall time);
     that part stops and says which limit it reached."""
+
+
+class PlanError(InvalidRequestError):
+    """A request's plan is not sensible: too many steps, too deep, a cycle or an unknown step."""

@@ -9,7 +9,6 @@ the feedback users give on it, in SQLite (``runs.sqlite`` under the data dir, us
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 import uuid
@@ -22,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from nova_graph.errors import NovaError, RunLogError
+from nova_graph.private import private_dir, private_file
 
 RUNLOG_FILE = "runs.sqlite"
 MAX_COMMENT_CHARS = 2000
@@ -175,10 +175,7 @@ class RunLog:
     # -- storage ------------------------------------------------------------------------------
     def _init(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            os.chmod(self.path, 0o600)
+            private_file(private_dir(self.path.parent) / self.path.name)
             with self._connect() as db:
                 db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:

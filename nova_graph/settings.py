@@ -100,6 +100,10 @@ class NovaSettings(BaseSettings):
     otel_sdk_disabled: bool = Field(
         default=False, validation_alias=AliasChoices("OTEL_SDK_DISABLED", "otel_sdk_disabled")
     )
+    max_plan_steps: int = Field(default=6, ge=1, le=32, description="Most steps in one plan.")
+    max_plan_depth: int = Field(
+        default=4, ge=1, le=32, description="Longest chain of dependent steps in one plan."
+    )
 
     @field_validator("checkpoint_url", "chroma_url", mode="before")
     @classmethod

@@ -56,6 +56,7 @@ class AgentResult(TypedDict):
     latency_ms: float
     attempts: int
     model_call_log: NotRequired[list[ModelCallRecord]]
+    inputs: NotRequired[list[str]]  # ids of the plan steps whose results this agent was given
 
 
 class Failure(TypedDict):
@@ -67,6 +68,32 @@ class Failure(TypedDict):
     attempts: int
 
 
+class PlanStep(TypedDict):
+    """One step of a request's plan: an agent, its part of the request, the steps it waits for."""
+
+    id: str
+    agent: str
+    request: str
+    depends_on: list[str]
+
+
+class StepStatus(TypedDict):
+    """Where a plan step is: ``pending``, ``running``, ``ok``, ``failed`` or ``skipped`` (why)."""
+
+    state: Literal["pending", "running", "ok", "failed", "skipped"]
+    reason: str
+
+
+class StepInput(TypedDict):
+    """An upstream step's result handed to a dependent step (shown to its model as quoted data)."""
+
+    step: str
+    agent: str
+    request: str
+    answer: str
+    tool_outputs: list[dict[str, str]]
+
+
 class AgentTask(TypedDict, total=False):
     """The input one agent node receives through ``Send``."""
 
@@ -75,6 +102,8 @@ class AgentTask(TypedDict, total=False):
     history: list[dict[str, str]]
     memories: list[MemoryRef]
     turn: TurnInfo
+    step: str
+    inputs: list[StepInput]
 
 
 def merge_results(
@@ -106,6 +135,9 @@ class NovaState(TypedDict, total=False):
     failures: Annotated[list[Failure], extend_failures]
     routing_model_calls: int
     turn: TurnInfo
+    plan: list[PlanStep]
+    plan_status: dict[str, StepStatus]
+    plan_model_calls: int
 
 
 class NovaInput(TypedDict):
