@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langgraph.types import Command
 
 from nova_graph import build_graph
 from nova_graph.cli import main
@@ -35,7 +36,9 @@ def _model(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessag
     return AIMessage(content="", tool_calls=[{"name": name, "args": ARGS[name], "id": "c1"}])
 
 
-def _log_runs(roster: Roster, data_dir: Path, *texts: str) -> tuple[RunLog, list[str]]:
+def _log_runs(
+    roster: Roster, data_dir: Path, *texts: str, approve: bool = False
+) -> tuple[RunLog, list[str]]:
     graph = build_graph(
         roster=roster,
         router=TableRouter(TABLE),
@@ -43,15 +46,15 @@ def _log_runs(roster: Roster, data_dir: Path, *texts: str) -> tuple[RunLog, list
         data_dir=data_dir,
     )
     log = RunLog(data_dir / "runs.sqlite")
-    ids = [
-        logged_invoke(
-            graph,
-            {"messages": [{"role": "user", "content": t}]},
-            {"configurable": {"thread_id": t}},
-            log,
-        )[1]
-        for t in texts
-    ]
+    ids = []
+    for t in texts:
+        config: Any = {"configurable": {"thread_id": t}}
+        state, run_id = logged_invoke(
+            graph, {"messages": [{"role": "user", "content": t}]}, config, log
+        )
+        if approve and state.get("__interrupt__"):
+            _, run_id = logged_invoke(graph, Command(resume=True), config, log)
+        ids.append(run_id)
     return log, ids
 
 
@@ -102,7 +105,7 @@ def test_a_failed_pipeline_is_a_failed_tool_call_and_a_failed_run(data_dir: Path
         system_prompt="You deploy sites.",
         tools=["deploy_site"],
     )
-    log, (run_id,) = _log_runs(Roster([deployer]), data_dir, DEPLOY)
+    log, (run_id,) = _log_runs(Roster([deployer]), data_dir, DEPLOY, approve=True)
     record = log.get(run_id)
     call = record.agents[0].tool_calls[0]
     assert call.name == "deploy_site" and not call.ok and "FAILED" in call.output
