@@ -67,8 +67,6 @@ def build_agent_executor(
             tool_node,
             prompt=SystemMessage(spec.system_prompt),
             name=spec.name,
-            pre_model_hook=metering.pre_model_hook,
-            post_model_hook=metering.post_model_hook,
         )
     return loop.with_config(recursion_limit=2 * MAX_TOOL_STEPS + 1)  # type: ignore[return-value]
 
@@ -185,7 +183,7 @@ def make_agent_node(
     gate and ``ledger`` (see :func:`build_agent_executor`), so a retried attempt never asks again
     for, nor repeats, a change already made.
     """
-    executor = build_agent_executor(spec, model, tools, ledger)
+    executor = build_agent_executor(spec, metering.metered(model), tools, ledger)
     what = f"agent {spec.name!r}"
     lane = WorkerLane(f"agent-{spec.name}", workers=workers)
 

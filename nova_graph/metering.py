@@ -15,7 +15,11 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, LLMResult
 
 from nova_graph import tracing
 from nova_graph.budget import REQUEST_SPENDS, Budget, Spend
@@ -109,21 +113,32 @@ def _meter() -> AgentMeter | None:
 
 
 # -- hooks of the agent loop ----------------------------------------------------------------------
-def pre_model_hook(state: dict[str, Any]) -> dict[str, Any]:
-    """Before each model call: enforce budgets and start timing."""
-    meter = _meter()
-    if meter is not None:
-        meter.before_model_call()
-    return {"llm_input_messages": state["messages"]}
+class ModelCallMeter(BaseCallbackHandler):
+    """The agent model's own callback (set on the model, not in the run's config, so callbacks
+    the caller passes, such as LangSmith's, are untouched): budgets before each call, tokens,
+    cost and latency after it. It adds no node to the agent loop."""
+
+    raise_error = True  # a budget stop must stop the call
+    run_inline = True
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        """Before each model call: enforce budgets and start timing."""
+        meter = _meter()
+        if meter is not None:
+            meter.before_model_call()
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        """After each model call: record its tokens, cost and latency."""
+        meter = _meter()
+        gens = response.generations[0] if response.generations else []
+        gen = gens[0] if gens else None
+        if meter is not None and isinstance(gen, ChatGeneration):
+            message = gen.message
+            if isinstance(message, AIMessage):
+                meter.after_model_call(message)
 
 
-def post_model_hook(state: dict[str, Any]) -> dict[str, Any]:
-    """After each model call: record its tokens, cost and latency."""
-    meter = _meter()
-    last = state["messages"][-1] if state.get("messages") else None
-    if meter is not None and isinstance(last, AIMessage):
-        meter.after_model_call(last)
-    return {}
+MODEL_CALL_METER = ModelCallMeter()
 
 
 def wrap_tool_call(request: Any, execute: Callable[[Any], Any]) -> Any:
@@ -139,3 +154,18 @@ def wrap_tool_call(request: Any, execute: Callable[[Any], Any]) -> Any:
     if meter is not None:
         meter.tool_latency_ms[call_id] = (time.perf_counter() - started) * 1000
     return result
+
+
+def metered(model: Any) -> Any:
+    """A copy of ``model`` reporting each call to the current :class:`AgentMeter`."""
+    if not hasattr(model, "callbacks"):
+        return model
+    own = model.callbacks
+    if own is None:
+        callbacks: Any = [MODEL_CALL_METER]
+    elif isinstance(own, list):
+        callbacks = [*own, MODEL_CALL_METER]
+    else:  # a callback manager
+        callbacks = own.copy()
+        callbacks.add_handler(MODEL_CALL_METER, inherit=False)
+    return model.model_copy(update={"callbacks": callbacks})
