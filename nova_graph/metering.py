@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
-
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
