@@ -76,6 +76,20 @@ class ConversationModel(BaseModel):
     clarify: LogisticRule
 
     @classmethod
+    def untrained(cls) -> ConversationModel:
+        """Rules with zero weights (every probability 0.5): a starting point for fitting."""
+        return cls(
+            followup=LogisticRule(
+                features=list(followup.FEATURES), weights=[0.0] * len(followup.FEATURES)
+            ),
+            clarify=LogisticRule(
+                features=list(clarify.FEATURES),
+                weights=[0.0] * len(clarify.FEATURES),
+                threshold=1.0,
+            ),
+        )
+
+    @classmethod
     def load(cls, path: str | Path | None = None) -> ConversationModel:
         """Read the rules from ``path`` (default: the packaged ones)."""
         try:
