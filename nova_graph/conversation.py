@@ -139,6 +139,10 @@ class ConversationRouter:
             )
             p = self.model.followup.probability(row)
             stay, calls = self._arbitrate(p, text, own, previous)
+            # out of scope on its own and not referring back: a new topic no agent covers
+            stay = stay and not (
+                own.out_of_scope and not _refers_back(text) and len(text.split()) > 3
+            )
             context = _carry(previous, text) if stay or _refers_back(text) else None
             if stay:
                 decision = RouteDecision(
@@ -153,7 +157,7 @@ class ConversationRouter:
                     decision=decision, kind="followup", followup_probability=p, context=context
                 )
             own = own.model_copy(update={"model_calls": own.model_calls + calls})
-            turn = self._clarified(part, own)
+            turn = self._clarified(part, own, previous)
             return turn.model_copy(
                 update={"followup_probability": p, "context": context}
             )
@@ -181,14 +185,25 @@ class ConversationRouter:
         choice = self.arbiter.choose(prompt, [*previous.agents, top])
         return choice in previous.agents, 1
 
-    def _clarified(self, part: Part, own: RouteDecision) -> TurnDecision:
-        """The request's own route, asked back when the clarification rule says so."""
+    def _clarified(
+        self, part: Part, own: RouteDecision, previous: PreviousTurn | None = None
+    ) -> TurnDecision:
+        """The request's own route, asked back when the clarification rule says so; in a
+        thread, an option the previous turn used, or the best one for a turn that refers
+        back, settles it without asking."""
+        own = self._whole_unless_requests(own, part.text)
         if len({c.agent for c in own.clauses}) > 1 or own.method == "model":
             return TurnDecision(decision=own)
         row = clarify.features(part.route_text, own, self.starters, self.families)
         p = self.model.clarify.probability(row)
-        opts = clarify.options(own)
-        if self.model.clarify.decide(p) and len(opts) > 1:
+        opts = clarify.options(own, self.families)
+        ask = self.model.clarify.decide(p) and len(opts) > 1
+        if ask and previous is not None:
+            known = [a for a in opts if a in previous.agents]
+            if known or _refers_back(part.route_text):
+                opts, ask = (opts if _refers_back(part.route_text) else known)[:1], False
+                own = own.model_copy(update={"agents": opts, "ambiguous": False})
+        if ask:
             decision = own.model_copy(
                 update={"agents": opts, "ambiguous": True, "out_of_scope": False}
             )
@@ -202,11 +217,30 @@ class ConversationRouter:
             decision = decision.model_copy(update={"clauses": clauses})
         return TurnDecision(decision=decision, clarify_probability=p)
 
+    def _whole_unless_requests(self, d: RouteDecision, text: str) -> RouteDecision:
+        """Undo a split at a bare "and" unless every later half opens like a request ("list
+        ...", "what ..."): "the KM 75 and the KM 85 brushes" is one request."""
+        if len({c.agent for c in d.clauses}) < 2 or d.method != "embedding":
+            return d
+        if all(_opens_request(c.text, self.starters) for c in d.clauses[1:]):
+            return d
+        top = max(d.scores, key=lambda a: d.scores[a]) if d.scores else None
+        if top is None:
+            return d
+        whole = text
+        return d.model_copy(
+            update={
+                "agents": [top],
+                "clauses": [ClauseRoute(text=whole, agent=top, score=d.confidence or 0.0)],
+            }
+        )
+
     def _multi(self, parts: list[Part]) -> RouteDecision:
         """Route every part; a part no agent takes stays in the clauses with agent ``None``."""
         decisions = self._route_many([p.route_text for p in parts])
         found: list[ClauseRoute] = []
         for part, d in zip(parts, decisions, strict=True):
+            d = self._whole_unless_requests(d, part.text)
             score = float(d.confidence or 0.0)
             if d.out_of_scope or not d.agents:
                 found.append(ClauseRoute(text=part.text, agent=None, score=score))
@@ -233,6 +267,11 @@ class ConversationRouter:
             model_calls=sum(d.model_calls for d in decisions),
             confidence=min((c.score for c in found), default=None),
         )
+
+
+def _opens_request(text: str, starters: frozenset[str]) -> bool:
+    w = text.split()
+    return bool(w) and w[0].lower().strip(",.;:!?") in starters
 
 
 def _refers_back(text: str) -> bool:

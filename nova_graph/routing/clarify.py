@@ -57,10 +57,16 @@ def features(
     ]
 
 
-def options(decision: RouteDecision, *, limit: int = MAX_OPTIONS) -> list[str]:
-    """The agents to offer: the leading ones, down to a tenth of the best probability."""
+def options(
+    decision: RouteDecision, families: Mapping[str, str], *, limit: int = MAX_OPTIONS
+) -> list[str]:
+    """The agents to offer: the best two, then the best one's nearest family neighbour (a
+    fragment's scores crowd on one agent; its neighbours are the likely alternatives)."""
     order = ranked(decision)
     if not order:
         return []
-    best = order[0][1]
-    return [a for a, p in order[:limit] if p >= best / 10]
+    fam = families.get(order[0][0])
+    chosen = [a for a, _ in order[:2]]
+    chosen += [a for a, _ in order[2:] if families.get(a) == fam][:1]
+    chosen += [a for a, _ in order[2:] if a not in chosen]
+    return chosen[:limit]

@@ -11,7 +11,7 @@ FOLLOWUP_START = re.compile(
     r"^\s*(?:and|but|ok(?:ay)?,?\s+(?:and|now)|so|also|now|then|what\s+about|how\s+about|"
     r"same\s+(?:for|with|again)|just|only|except|instead|do\s+(?:that|it|the\s+same)|"
     r"put\s+(?:that|it|this)|send\s+(?:that|it|this)|make\s+(?:that|it)|is\s+it|are\s+they|"
-    r"was\s+it|were\s+they|did\s+it|does\s+it|which\s+of\s+(?:them|those)|the\s+\w+\s+ones?\b)",
+    r"was\s+it|were\s+they|did\s+it|does\s+it|which\s+of\s+(?:them|those))",
     re.IGNORECASE,
 )
 _ANAPHOR = re.compile(
