@@ -67,14 +67,18 @@ def memory_block(memories: Sequence[MemoryRef]) -> str:
 
 
 def agent_messages(task: AgentTask) -> list[BaseMessage]:
-    """What one agent sees: quoted memories, recent history, then its part of the request."""
+    """What one agent sees: quoted memories, recent history (per its context policy), then its
+    part of the request with what a follow-up carries from the previous turn."""
     msgs: list[BaseMessage] = []
     if task.get("memories"):
         msgs.append(SystemMessage(memory_block(task["memories"])))
     for turn in task.get("history", []):
         cls = HumanMessage if turn["role"] == "user" else AIMessage
         msgs.append(cls(turn["content"]))
-    msgs.append(HumanMessage(task["request"]))
+    request = task["request"]
+    if task.get("context"):
+        request = f"{request}\n\n({task['context']})"
+    msgs.append(HumanMessage(request))
     return msgs
 
 

@@ -148,7 +148,9 @@ class ConversationRouter:
                 decision = RouteDecision(
                     agents=list(previous.agents),
                     scores=own.scores,
-                    clauses=[ClauseRoute(text=part.text, agent=a, score=1.0) for a in previous.agents],
+                    clauses=[
+                        ClauseRoute(text=part.text, agent=a, score=1.0) for a in previous.agents
+                    ],
                     method="conversation",
                     model_calls=own.model_calls + calls,
                     confidence=own.confidence,
@@ -158,9 +160,7 @@ class ConversationRouter:
                 )
             own = own.model_copy(update={"model_calls": own.model_calls + calls})
             turn = self._clarified(part, own, previous)
-            return turn.model_copy(
-                update={"followup_probability": p, "context": context}
-            )
+            return turn.model_copy(update={"followup_probability": p, "context": context})
         if previous is None and is_followup_cue(text) and has_anaphor(text):
             return TurnDecision(
                 decision=RouteDecision(agents=[], out_of_scope=True, scores=own.scores),
@@ -293,9 +293,7 @@ def previous_turn(messages: Sequence[Any], state: dict[str, Any]) -> PreviousTur
     request = next((m for m in reversed(earlier) if isinstance(m, HumanMessage)), None)
     if request is None:
         return None
-    answer = next(
-        (m for m in reversed(earlier) if isinstance(m, AIMessage) and m.content), None
-    )
+    answer = next((m for m in reversed(earlier) if isinstance(m, AIMessage) and m.content), None)
     return PreviousTurn(
         request=str(message_text(request)),
         agents=list(state.get("routes") or []),

@@ -55,6 +55,7 @@ class AgentTask(TypedDict, total=False):
     request: str
     history: list[dict[str, str]]
     memories: list[MemoryRef]
+    context: str  # what a follow-up carries from the previous turn
 
 
 def merge_results(
@@ -81,6 +82,8 @@ class NovaState(TypedDict, total=False):
     decision: dict[str, Any]
     routes: list[str]
     clarification: dict[str, Any] | None
+    carried: dict[str, Any] | None  # a follow-up's CarriedContext
+    notice: str | None  # a message instead of an agent (e.g. a follow-up on an empty thread)
     memories: dict[str, list[MemoryRef]]
     results: Annotated[dict[str, AgentResult], merge_results]
     failures: Annotated[list[Failure], extend_failures]

@@ -24,7 +24,12 @@ from nova_graph.conversation import (
     PreviousTurn,
     TurnDecision,
 )
-from nova_graph.evaluation.conversation_data import DEFAULT_DIR, ConversationSet, fit_model, load_set
+from nova_graph.evaluation.conversation_data import (
+    DEFAULT_DIR,
+    ConversationSet,
+    fit_model,
+    load_set,
+)
 from nova_graph.routing.decision import RouteDecision
 
 DEFAULT_OUT = Path("evals") / "results" / "conversation.json"
@@ -34,9 +39,7 @@ Decide = Callable[[str, PreviousTurn | None], RouteDecision]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``nova eval conversation``."""
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="folder of the eval sets")
-    parser.add_argument(
-        "--sets", default="dev,heldout", help="comma-separated set names to report"
-    )
+    parser.add_argument("--sets", default="dev,heldout", help="comma-separated set names to report")
     parser.add_argument("--fit", action="store_true", help="refit the rules on dev.yaml first")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON")
 
@@ -89,11 +92,11 @@ def evaluate(
             continue
         payload_right += _agents(d) == {agent}
     found = dropped = 0
-    for text, gold in data.multipart:
+    for text, parts in data.multipart:
         d = timed(text, None)
         routed = {c.agent for c in d.clauses if c.agent}
-        found += set(gold) <= routed
-        dropped += max(0, len(gold) - len(d.clauses))
+        found += set(parts) <= routed
+        dropped += max(0, len(parts) - len(d.clauses))
     false_split = 0
     for text, _ in data.single_and:
         d = timed(text, None)

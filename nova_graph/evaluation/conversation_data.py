@@ -3,6 +3,7 @@ conversation model's two rules on the dev set."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,9 +83,10 @@ def load_set(path: Path) -> ConversationSet:
 
 def fit_model(conv: ConversationRouter, data: ConversationSet) -> ConversationModel:
     """Fit the follow-up and clarification rules on ``data`` (the dev set) with gold history."""
-    stay, move = [], []
+    stay: list[list[float]] = []
+    move: list[list[float]] = []
     for turns in data.conversations:
-        for prev, turn in zip(turns, turns[1:], strict=False):
+        for prev, turn in itertools.pairwise(turns):
             d = conv.router.route(turn.text)
             row = followup.features(turn.text, d, sorted(prev.gold), conv.starters, conv.families)
             (stay if turn.gold == prev.gold and turn.gold else move).append(row)

@@ -65,16 +65,16 @@ class LogisticRule(BaseModel):
             ok = [t for t in grid if (p_neg >= t).mean() <= max_false_positive]
             threshold = float(min(ok)) if ok else float(grid.max()) + 1e-6
         else:
-            acc = [((p_pos >= t).sum() + (p_neg < t).sum()) / (len(p_pos) + len(p_neg)) for t in grid]
+            acc = [
+                ((p_pos >= t).sum() + (p_neg < t).sum()) / (len(p_pos) + len(p_neg)) for t in grid
+            ]
             threshold = float(grid[int(np.argmax(acc))])
         rule.threshold = threshold
         rule.low, rule.high = _band(p_pos, p_neg, threshold, band_accuracy)
         rule.report = {
             "true_positive_rate": float((p_pos >= threshold).mean()) if len(p_pos) else 0.0,
             "false_positive_rate": float((p_neg >= threshold).mean()) if len(p_neg) else 0.0,
-            "unsure_rate": float(
-                np.mean([rule.unsure(p) for p in np.concatenate([p_pos, p_neg])])
-            ),
+            "unsure_rate": float(np.mean([rule.unsure(p) for p in np.concatenate([p_pos, p_neg])])),
             "rows": float(len(p_pos) + len(p_neg)),
         }
         return rule
