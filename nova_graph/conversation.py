@@ -115,6 +115,9 @@ class ConversationRouter:
         self.starters = starter_words(roster.examples())
         self.families = {a.name: a.family.value for a in roster}
         self.arbiter = getattr(router, "arbiter", None)
+        #: Only a scoring router (one with ``route_batch``, scores for every agent) is
+        #: second-guessed; any other router (a table, rules) is taken as it is, whole.
+        self.active = callable(getattr(router, "route_batch", None))
 
     # -- parts ---------------------------------------------------------------------------------
     def parts(self, text: str) -> list[Part]:
@@ -122,12 +125,13 @@ class ConversationRouter:
         return find_parts(text, self.starters)
 
     def _route_many(self, texts: Sequence[str]) -> list[RouteDecision]:
-        batch = getattr(self.router, "route_batch", None)
-        return list(batch(list(texts))) if batch else [self.router.route(t) for t in texts]
+        return list(self.router.route_batch(list(texts)))  # type: ignore[attr-defined]
 
     # -- the decision ---------------------------------------------------------------------------
     def decide(self, text: str, previous: PreviousTurn | None = None) -> TurnDecision:
         """Route ``text`` given the previous turn of its thread (``None`` when it is the first)."""
+        if not self.active:
+            return TurnDecision(decision=self.router.route(text))
         parts = self.parts(text)
         if len(parts) > 1:
             return TurnDecision(decision=self._multi(parts))
