@@ -30,6 +30,9 @@ from nova_graph.validation import message_text
 
 MODEL_FILE = "conversation_model.json"
 TurnKind = Literal["new", "followup", "no_context"]
+#: An out-of-scope request this short, opening with no action word, is a fragment to ask about.
+FRAGMENT_WORDS = 4
+_ACTION = clarify.FEATURES.index("opens_with_action")
 
 
 class PreviousTurn(BaseModel):
@@ -143,10 +146,10 @@ class ConversationRouter:
             )
             p = self.model.followup.probability(row)
             stay, calls = self._arbitrate(p, text, own, previous)
-            # out of scope on its own and not referring back: a new topic no agent covers
-            stay = stay and not (
-                own.out_of_scope and not _refers_back(text) and len(text.split()) > 3
-            )
+            # A turn that neither refers back nor leans to the previous agents' family on its
+            # own ("side brushes" after a translation) is a new topic, however short.
+            prev_family = row[followup.FEATURES.index("previous_family_mass")]
+            stay = stay and (_refers_back(text) or prev_family >= 0.5)
             context = _carry(previous, text) if stay or _refers_back(text) else None
             if stay:
                 decision = RouteDecision(
@@ -202,6 +205,8 @@ class ConversationRouter:
         p = self.model.clarify.probability(row)
         opts = clarify.options(own, self.families)
         ask = self.model.clarify.decide(p) and len(opts) > 1
+        if own.out_of_scope and (len(part.route_text.split()) > FRAGMENT_WORDS or row[_ACTION]):
+            ask = False  # a full request no agent covers is refused, not asked about
         if ask and previous is not None:
             known = [a for a in opts if a in previous.agents]
             if known or _refers_back(part.route_text):
