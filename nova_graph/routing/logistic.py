@@ -48,7 +48,7 @@ class LogisticRule(BaseModel):
         negative: npt.NDArray[np.float32],
         *,
         max_false_positive: float | None = None,
-        band_accuracy: float = 0.97,
+        band_accuracy: float = 0.99,
     ) -> LogisticRule:
         """Fit on labelled rows; pick the threshold and the unsure band on the same rows.
 
