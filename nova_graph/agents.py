@@ -19,13 +19,17 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import get_runtime
 
 from nova_graph.errors import CircuitOpenError
-from nova_graph.quoting import data_line
+from nova_graph.quoting import data_line, quoted_block
 from nova_graph.reliability.breaker import CircuitBreaker
-from nova_graph.reliability.deadline import acall_with_deadline, call_with_deadline
+from nova_graph.reliability.deadline import acall_in_lane, call_with_deadline
 from nova_graph.reliability.failures import ATTEMPT_ATTR
+from nova_graph.reliability.lanes import WorkerLane
 from nova_graph.reliability.redact import scrub_exception
 from nova_graph.roster import AgentSpec
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
+from nova_graph.tools.approval import gate_tools
+from nova_graph.tools.context import default_data_dir
+from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -36,10 +40,18 @@ MAX_TOOL_STEPS = 8
 
 
 def build_agent_executor(
-    spec: AgentSpec, model: BaseChatModel, tools: Sequence[BaseTool]
+    spec: AgentSpec,
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    ledger: EffectLedger | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """The ReAct loop for one agent: its model, its system prompt and only its own tools."""
-    tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error_message)
+    """The ReAct loop for one agent: its model, its system prompt and only its own tools.
+
+    Every tool that declares a write (``side_effect="write"`` metadata) runs behind the approval
+    gate and the side-effect ``ledger`` (default: ``effects.sqlite`` in the user's data dir).
+    """
+    ledger = ledger or EffectLedger(default_data_dir() / EFFECTS_DB)
+    tool_node = ToolNode(gate_tools(tools, ledger), handle_tool_errors=_tool_error_message)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loop = create_react_agent(
@@ -75,6 +87,14 @@ def agent_messages(task: AgentTask) -> list[BaseMessage]:
     for turn in task.get("history", []):
         cls = HumanMessage if turn["role"] == "user" else AIMessage
         msgs.append(cls(turn["content"]))
+    if task.get("inputs"):
+        msgs.append(
+            SystemMessage(
+                quoted_block(
+                    "upstream_results", "Results of earlier steps of this request", task["inputs"]
+                )
+            )
+        )
     request = task["request"]
     if task.get("context"):
         request = f"{request}\n\n({task['context']})"
@@ -118,6 +138,7 @@ def summarize_run(
         model_calls=model_calls,
         latency_ms=(time.perf_counter() - started) * 1000,
         attempts=attempts,
+        inputs=[i["step"] for i in task.get("inputs", [])],
     )
 
 
@@ -128,17 +149,24 @@ def make_agent_node(
     *,
     timeout: float | None = None,
     breaker: CircuitBreaker | None = None,
+    workers: int = 8,
+    ledger: EffectLedger | None = None,
 ) -> AgentNode:
     """A graph node running ``spec``'s agent on its task and writing its result to state.
 
-    Each attempt is limited to ``timeout`` seconds (sync runs: abandoned in a worker thread;
-    async runs: cancelled). When ``breaker`` holds the agent's circuit open the attempt is skipped
-    with :class:`~nova_graph.errors.CircuitOpenError`. Exceptions propagate, scrubbed of secrets
-    and tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and
-    the node's error handler records the failure in state.
+    Each attempt runs on the agent's own :class:`WorkerLane` of at most ``workers`` threads (sync
+    and async runs alike), so a hung agent cannot starve the others, and is limited to
+    ``timeout`` seconds (an overrunning attempt is abandoned). When ``breaker`` holds the
+    agent's circuit open the attempt is skipped with
+    :class:`~nova_graph.errors.CircuitOpenError`. Exceptions propagate, scrubbed of secrets and
+    tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and the
+    node's error handler records the failure in state. Write tools run behind the approval
+    gate and ``ledger`` (see :func:`build_agent_executor`), so a retried attempt never asks again
+    for, nor repeats, a change already made.
     """
-    executor = build_agent_executor(spec, model, tools)
+    executor = build_agent_executor(spec, model, tools, ledger)
     what = f"agent {spec.name!r}"
+    lane = WorkerLane(f"agent-{spec.name}", workers=workers)
 
     def begin() -> int:
         attempt = _attempt_number()
@@ -163,15 +191,23 @@ def make_agent_node(
         with _tagged_failures(attempt):
             # The parent's config (checkpointer, interrupts, callbacks) reaches the loop implicitly.
             out = call_with_deadline(
-                lambda: executor.invoke({"messages": agent_messages(task)}), timeout, what=what
+                lambda: executor.invoke({"messages": agent_messages(task)}),
+                timeout,
+                what=what,
+                lane=lane,
             )
         return finish(task, out, started, attempt)
 
     async def arun_agent(task: AgentTask) -> dict[str, Any]:
         attempt, started = begin(), time.perf_counter()
         with _tagged_failures(attempt):
-            out = await acall_with_deadline(
-                lambda: executor.ainvoke({"messages": agent_messages(task)}), timeout, what=what
+            # Sync, in the agent's lane: the model's and tools' blocking calls would otherwise
+            # go to the event loop's shared default executor, where hung ones starve every agent.
+            out = await acall_in_lane(
+                lambda: executor.invoke({"messages": agent_messages(task)}),
+                timeout,
+                what=what,
+                lane=lane,
             )
         return finish(task, out, started, attempt)
 

@@ -15,7 +15,9 @@ from nova_graph.conversation import (
     agent_context,
     previous_turn,
 )
-from nova_graph.roster import Family, Roster
+from nova_graph.plan_dispatch import initial_status, running_sends
+from nova_graph.planning import PlanPolicy, has_reference, plan_request, split_dependent
+from nova_graph.roster import ContextPolicy, Family, Roster
 from nova_graph.routing.decision import RouteDecision, Router
 from nova_graph.state import AgentTask, MemoryRef, NovaState
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
@@ -39,8 +41,12 @@ class Supervisor:
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         memory_k: int = 5,
         memory_namespace: str = "default",
+        planning: PlanPolicy | None = None,
+        plan_model: Any = None,
     ) -> None:
         self.roster = roster
+        self.planning = planning if planning is not None else PlanPolicy()
+        self.plan_model = plan_model  # a configured model, asked only when a plan is unsure
         self.router = router
         self.memory = memory
         self.out_of_scope = out_of_scope
@@ -58,6 +64,13 @@ class Supervisor:
         text = validate_request(message_text(messages[-1]), max_bytes=self.max_request_bytes)
         turn = self.conversation.decide(text, previous_turn(messages, dict(state)))
         decision, notice = turn.decision, turn.notice
+        if (
+            self.planning.enabled
+            and turn.context is None
+            and len(decision.clauses) <= 1
+            and has_reference(text)
+        ):
+            decision = split_dependent(text, self.router) or decision
         clarification: dict[str, Any] | None = None
         if decision.ambiguous and len(decision.agents) > 1:
             decision, clarification, notice = self._ask(decision)
@@ -65,6 +78,7 @@ class Supervisor:
         if not routes and self.out_of_scope == "general" and notice is None:
             general = self.roster.by_family(Family.GENERAL)
             routes = [general[0].name] if general else []
+        plan = plan_request(text, decision, routes, self.planning, model=self.plan_model)
         return {
             "request": text,
             "decision": decision.model_dump(),
@@ -76,6 +90,9 @@ class Supervisor:
             "results": None,  # reducer: start this turn with no results
             "failures": None,
             "routing_model_calls": decision.model_calls,
+            "plan": plan.steps,
+            "plan_status": initial_status(plan.steps),
+            "plan_model_calls": plan.model_calls,
         }
 
     def _ask(self, decision: RouteDecision) -> tuple[RouteDecision, dict[str, Any], str | None]:
@@ -109,6 +126,8 @@ class Supervisor:
         routes = state.get("routes") or []
         if not routes:
             return REFUSE_NODE
+        if state.get("plan"):
+            return self.plan_sends(state)
         decision = RouteDecision.model_validate(state.get("decision") or {})
         clause_for = decision.clause_texts()
         messages = state.get("messages") or []
@@ -131,6 +150,12 @@ class Supervisor:
                 task["context"] = note
             sends.append(Send(name, task))
         return sends
+
+    def plan_sends(self, state: NovaState) -> list[Send]:
+        """A ``Send`` for each plan step starting now, given its upstream steps' results."""
+        # plan steps share one history: what the default context policy shows
+        history, _ = agent_context(state.get("messages") or [], ContextPolicy(), None)
+        return running_sends(state, history, state.get("memories") or {})
 
     def refuse(self, state: NovaState) -> dict[str, Any]:
         """Out-of-scope node: say honestly that no agent covers the request."""
@@ -192,10 +217,9 @@ class Supervisor:
         """Current memories relevant to each routed agent (stale ones never leave the store)."""
         if self.memory is None or not routes:
             return {}
-        from nova_graph.memory import recall_for_agents
+        from nova_graph.memory import recall_for_agents, run_namespace
 
-        # The LangGraph server sets user_id to "" when no auth is configured: use the default.
-        namespace = (config.get("configurable") or {}).get("user_id") or self.memory_namespace
+        namespace = run_namespace(config, self.memory_namespace)
         now = datetime.now(UTC)
         clauses = decision.clause_texts()
         found = recall_for_agents(

@@ -13,6 +13,7 @@ EVALS: dict[str, str] = {
     "memory": "nova_graph.evaluation.memory",
     "routing": "nova_graph.evaluation.routing",
     "conversation": "nova_graph.evaluation.conversation",
+    "plans": "nova_graph.evaluation.plans",
 }
 
 

@@ -12,10 +12,12 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, tool
 
 from nova_graph.errors import ToolError
 from nova_graph.tools import erp_db
+from nova_graph.tools.approval import writes
 from nova_graph.tools.context import ToolContext
 from nova_graph.tools.matching import keywords
 from nova_graph.tools.private_db import open_private_db
@@ -199,15 +201,19 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         )
 
     @tool
-    def recall_decisions(topic: str) -> str:
+    def recall_decisions(topic: str, config: RunnableConfig) -> str:
         """Recall what I decided before about a topic, from the long-term memory of decisions."""
+        from nova_graph.memory.integration import run_namespace
+
         if ctx.memory is None:
             return (
                 "No long-term memory is configured, so I cannot look up past decisions. "
                 "Build the graph with a memory (nova_graph.memory) to enable this."
             )
         try:
-            found = ctx.memory.recall(topic, namespace="decisions", k=5)
+            # The asking user's own namespace: one user never sees another's decisions.
+            namespace = run_namespace(config, ctx.memory_namespace)
+            found = ctx.memory.recall(topic, namespace=namespace, k=5)
         except Exception as exc:  # the memory is another component; report, don't crash
             return f"The memory could not be searched: {exc}"
         if not found:
@@ -282,6 +288,9 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             return f"No research note mentions {', '.join(sorted(wanted))}."
         return "\n".join(f"#{r['id']} ({r['created_at'][:10]}): {r['text']}" for r in hits[:10])
 
+    writes(add_reminder, action="add the reminder {text!r}")
+    writes(complete_reminder, action="mark reminder #{reminder_id} as done")
+    writes(save_research_note, action="save the research note {note!r}")
     return [
         current_time, calculate, plan_my_day, recall_decisions, project_status,
         add_reminder, list_reminders, complete_reminder, save_research_note,
