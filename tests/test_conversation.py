@@ -189,3 +189,32 @@ def test_an_agent_sees_only_what_its_context_policy_allows() -> None:
     assert [h["content"] for h in history] == ["second request", "second answer"]
     history, _ = agent_context(thread, ContextPolicy(turns=5, max_chars=20), None)
     assert sum(len(h["content"]) for h in history) <= 20
+
+
+def test_an_unsure_follow_up_is_settled_by_one_counted_model_call(
+    roster: Roster, offline_model: Any, data_dir: Path
+) -> None:
+    from langchain_openai import ChatOpenAI
+
+    from tests.support.openai_server import LocalOpenAIServer
+    from tests.test_routing_fallback import answer_with
+
+    with LocalOpenAIServer(answer_with("email_drafter"), max_requests=5) as server:
+        chat = ChatOpenAI(
+            model="test-model", base_url=server.base_url, api_key="t", max_retries=0, timeout=10
+        )
+        graph = build_graph(
+            roster=roster,
+            router=default_router(roster, model=chat),
+            model=offline_model,
+            data_dir=data_dir,
+            checkpointer=InMemorySaver(),
+        )
+        config = _config()
+        first = _say(graph, "draft an email to Acme Cleaning chasing the payment", config)
+        assert first["routes"] == ["email_drafter"] and first["routing_model_calls"] == 0
+        state = _say(graph, "make it friendlier", config)  # the rule is unsure here (p ~ 0.47)
+        assert state["routes"] == ["email_drafter"]
+        assert state["routing_model_calls"] == 1
+        assert len(server.requests) == 1
+        assert "make it friendlier" in str(server.requests[0]["messages"])
