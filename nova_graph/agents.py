@@ -90,7 +90,8 @@ def memory_block(memories: Sequence[MemoryRef]) -> str:
 
 
 def agent_messages(task: AgentTask) -> list[BaseMessage]:
-    """What one agent sees: quoted memories, recent history, then its part of the request."""
+    """What one agent sees: quoted memories, recent history (per its context policy), then its
+    part of the request with what a follow-up carries from the previous turn."""
     msgs: list[BaseMessage] = []
     if task.get("memories"):
         msgs.append(SystemMessage(memory_block(task["memories"])))
@@ -105,7 +106,10 @@ def agent_messages(task: AgentTask) -> list[BaseMessage]:
                 )
             )
         )
-    msgs.append(HumanMessage(task["request"]))
+    request = task["request"]
+    if task.get("context"):
+        request = f"{request}\n\n({task['context']})"
+    msgs.append(HumanMessage(request))
     return msgs
 
 

@@ -24,6 +24,17 @@ class Family(StrEnum):
     LANGUAGE = "language"
 
 
+class ContextPolicy(BaseModel):
+    """How much of the conversation one agent sees (not the whole thread by default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    turns: int = Field(default=1, ge=0, le=20, description="Earlier user requests shown.")
+    previous_answer: bool = Field(default=False, description="Show the previous answer too.")
+    memories: int = Field(default=5, ge=0, le=50, description="Most memories handed over.")
+    max_chars: int = Field(default=4000, ge=0, le=200_000, description="Size budget of all that.")
+
+
 class AgentSpec(BaseModel):
     """One tightly scoped agent: what it does, how it is prompted, which tools it may call."""
 
@@ -39,6 +50,9 @@ class AgentSpec(BaseModel):
     budget: Budget | None = Field(
         default=None,
         description="This agent's own limits per request (calls, tokens, money, time).",
+    )
+    context: ContextPolicy = Field(
+        default_factory=ContextPolicy, description="What this agent sees of the conversation."
     )
 
     @field_validator("examples")

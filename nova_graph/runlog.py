@@ -137,6 +137,16 @@ class RunRecord(BaseModel):
     output_tokens: int = 0
     cost: float = 0.0
     feedback: list[Feedback] = Field(default_factory=list)
+    clarification: dict[str, Any] | None = Field(
+        default=None, description="The clarifying question asked, its options and the answer."
+    )
+
+    @property
+    def clarified_agent(self) -> str | None:
+        """The agent the user chose when asked back: a labelled example for the improvement
+        loop (``None`` when nothing was asked or the answer matched no option)."""
+        chosen = (self.clarification or {}).get("chosen") or []
+        return str(chosen[0]) if len(chosen) == 1 else None
 
     @property
     def top_agent(self) -> str | None:
@@ -148,10 +158,11 @@ class RunRecord(BaseModel):
         """The agent the latest feedback says was right, if feedback settles it.
 
         ``good`` confirms the top route; ``bad --should-be X`` names X; plain ``bad`` says only
-        that the top route was wrong (``None``).
+        that the top route was wrong (``None``). Without feedback, the user's answer to a
+        clarifying question labels the run.
         """
         if not self.feedback:
-            return None
+            return self.clarified_agent
         last = self.feedback[-1]
         if last.verdict == "good":
             return self.top_agent
@@ -441,6 +452,7 @@ def record_from_state(
         input_tokens=sum(a.input_tokens for a in agents),
         output_tokens=sum(a.output_tokens for a in agents),
         cost=sum(a.cost for a in agents),
+        clarification=state.get("clarification"),
     )
 
 

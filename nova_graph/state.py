@@ -102,6 +102,7 @@ class AgentTask(TypedDict, total=False):
     history: list[dict[str, str]]
     memories: list[MemoryRef]
     turn: TurnInfo
+    context: str  # what a follow-up carries from the previous turn
     step: str
     inputs: list[StepInput]
 
@@ -130,6 +131,8 @@ class NovaState(TypedDict, total=False):
     decision: dict[str, Any]
     routes: list[str]
     clarification: dict[str, Any] | None
+    carried: dict[str, Any] | None  # a follow-up's CarriedContext
+    notice: str | None  # a message instead of an agent (e.g. a follow-up on an empty thread)
     memories: dict[str, list[MemoryRef]]
     results: Annotated[dict[str, AgentResult], merge_results]
     failures: Annotated[list[Failure], extend_failures]
