@@ -23,7 +23,7 @@ from nova_graph.quoting import data_line
 from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_with_deadline, call_with_deadline
 from nova_graph.reliability.failures import ATTEMPT_ATTR
-from nova_graph.reliability.redact import scrub_exception
+from nova_graph.reliability.redact import SecretScrubber, scrub_exception
 from nova_graph.roster import AgentSpec
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
 
@@ -38,14 +38,20 @@ MAX_TOOL_STEPS = 8
 def build_agent_executor(
     spec: AgentSpec, model: BaseChatModel, tools: Sequence[BaseTool]
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """The ReAct loop for one agent: its model, its system prompt and only its own tools."""
+    """The ReAct loop for one agent: its model, its system prompt and only its own tools.
+
+    Errors inside the loop are scrubbed of secrets where they are raised (``SecretScrubber``),
+    before LangGraph checkpoints them as the failed step's error.
+    """
     tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error_message)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loop = create_react_agent(
             model, tool_node, prompt=SystemMessage(spec.system_prompt), name=spec.name
         )
-    return loop.with_config(recursion_limit=2 * MAX_TOOL_STEPS + 1)  # type: ignore[return-value]
+    return loop.with_config(  # type: ignore[return-value]
+        recursion_limit=2 * MAX_TOOL_STEPS + 1, callbacks=[SecretScrubber()]
+    )
 
 
 def _tool_error_message(exc: Exception) -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nova_graph.errors import ConfigurationError
+from nova_graph.reliability.redact import redact_url
 from nova_graph.tools.context import default_data_dir
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES
 
@@ -26,7 +27,8 @@ class NovaSettings(BaseSettings):
     """Deployment settings; each field is read from ``NOVA_<FIELD>`` (e.g. ``NOVA_CHECKPOINT_URL``).
 
     The OpenAI key and base URL are also read from the usual ``OPENAI_API_KEY`` /
-    ``OPENAI_BASE_URL``; the key is a ``SecretStr`` and never appears in ``repr`` or logs.
+    ``OPENAI_BASE_URL``; the key is a ``SecretStr`` and never appears in ``repr`` or logs, nor
+    does a password inside any URL setting.
     """
 
     model_config = SettingsConfigDict(
@@ -115,22 +117,15 @@ class NovaSettings(BaseSettings):
         out["openai_api_key"] = "**********" if self.openai_api_key else None
         out["checkpoint_url"] = redact_url(self.checkpoint_url)
         out["chroma_url"] = redact_url(self.chroma_url)
+        out["openai_base_url"] = redact_url(self.openai_base_url or "") or None
         return out
 
     def __repr_args__(self) -> Any:
-        safe = {"checkpoint_url": redact_url(self.checkpoint_url)}
+        safe: dict[str, str | None] = {"checkpoint_url": redact_url(self.checkpoint_url)}
         safe["chroma_url"] = redact_url(self.chroma_url)
+        safe["openai_base_url"] = redact_url(self.openai_base_url or "") or None
         for name, value in super().__repr_args__():
             yield name, safe.get(name or "", value)
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for logs and error messages)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def load_settings(**overrides: Any) -> NovaSettings:
