@@ -18,14 +18,14 @@ from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError
 from nova_graph.models import default_model
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
-from nova_graph.reliability.guard import guard_inputs
+from nova_graph.reliability.guard import GuardedGraph
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.state import NovaInput, NovaState
 from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
 from nova_graph.tools import ToolContext, build_tools, select_tools
 from nova_graph.tools.context import default_cache_dir
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
+from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, InputLimits, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
 COMPOSE_NODE = "compose"
@@ -221,7 +221,7 @@ def build_graph(
             else sqlite_checkpointer(default_checkpoint_path(data_dir))
         )
     compiled = builder.compile(checkpointer=saver, name="nova")
-    return guard_inputs(compiled, max_request_bytes=max_request_bytes)
+    return GuardedGraph.from_compiled(compiled, InputLimits(request_bytes=max_request_bytes))
 
 
 def _memory_tools(memory: Any, namespace: str, agent: str) -> list[Any]:

@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from nova_graph.errors import ConfigurationError
 from nova_graph.reliability.redact import redact_url
 from nova_graph.tools.context import default_data_dir
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES
+from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, InputLimits
 
 CheckpointBackend = Literal["postgres", "sqlite", "memory"]
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
@@ -68,6 +68,21 @@ class NovaSettings(BaseSettings):
         default=None, ge=0.0, le=1.0, description="Top-two probability gap below which it asks."
     )
     max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=16, le=16 * 1024 * 1024)
+    max_history_bytes: int = Field(
+        default=InputLimits().history_bytes,
+        ge=16,
+        description="Largest total size of the messages sent in one input (UTF-8 bytes).",
+    )
+    max_resume_bytes: int = Field(
+        default=InputLimits().resume_bytes,
+        ge=16,
+        description="Largest answer to a pending question (Command(resume=...)).",
+    )
+    max_update_bytes: int = Field(
+        default=InputLimits().update_bytes,
+        ge=16,
+        description="Largest state update (Command(update=...) or update_state).",
+    )
     out_of_scope: Literal["refuse", "general"] = "refuse"
 
     @field_validator("checkpoint_url", "chroma_url", mode="before")
@@ -110,6 +125,15 @@ class NovaSettings(BaseSettings):
     def chroma_path(self) -> Path:
         """The local Chroma directory (only meaningful when ``chroma_is_server`` is false)."""
         return Path(self.chroma_url).expanduser() if self.chroma_url else self.data_dir / "chroma"
+
+    def input_limits(self, request_bytes: int | None = None) -> InputLimits:
+        """The graph's input limits from these settings (``request_bytes`` overrides)."""
+        return InputLimits(
+            request_bytes=request_bytes or self.max_request_bytes,
+            history_bytes=self.max_history_bytes,
+            resume_bytes=self.max_resume_bytes,
+            update_bytes=self.max_update_bytes,
+        )
 
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict safe to print or log: no key, no database password."""
