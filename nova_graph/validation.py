@@ -206,11 +206,10 @@ def validate_command(command: Any, limits: InputLimits) -> None:
         )
     if command.resume is not None:
         resume = command.resume
+        size = value_bytes(resume)
+        _check_size("the resume value", size, limits.resume_bytes, "max_resume_bytes")
         if isinstance(resume, str):
             validate_request(resume, max_bytes=limits.resume_bytes)
-        _check_size(
-            "the resume value", value_bytes(resume), limits.resume_bytes, "max_resume_bytes"
-        )
     if command.update is not None:
         validate_update(command.update, limits)
 
