@@ -55,6 +55,10 @@ class ConfigurationError(NovaError, ValueError):
     """Settings (``NOVA_*`` environment variables) are invalid or name an unreachable service."""
 
 
+class StorageError(NovaError, OSError):
+    """The data directory or a database in it could not be written (disk full, read-only, ...)."""
+
+
 class RunLogError(NovaError):
     """The run log could not be read or written, or a run id / feedback was invalid."""
 

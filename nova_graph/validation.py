@@ -224,6 +224,8 @@ def validate_update(update: Any, limits: InputLimits) -> None:
         raise InvalidRequestError(
             f"a state update must be a mapping of state keys to values, got {type(update).__name__}"
         )
+    if not update:
+        raise InvalidRequestError("the state update is empty; give at least one state key")
     try:
         size = value_bytes(update)
     except (TypeError, ValueError) as exc:

@@ -42,9 +42,7 @@ def _ask(text: str) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": text}]}
 
 
-def test_oversized_history_is_refused_before_it_is_checkpointed(
-    graph: Any, data_dir: Path
-) -> None:
+def test_oversized_history_is_refused_before_it_is_checkpointed(graph: Any, data_dir: Path) -> None:
     history = [{"role": "user", "content": "x" * 20_000} for _ in range(60)]  # 1.2 MB in all
     with pytest.raises(InvalidRequestError, match="max_history_bytes"):
         graph.invoke({"messages": [*history, {"role": "user", "content": WORDS}]}, _cfg("h"))

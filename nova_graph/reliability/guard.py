@@ -7,6 +7,11 @@ from typing import Any, Self
 
 from langgraph.graph.state import CompiledStateGraph
 
+from nova_graph.reliability.storage import (
+    aiter_storage_typed,
+    iter_storage_typed,
+    typed_storage_errors,
+)
 from nova_graph.validation import InputLimits, validate_payload, validate_update
 
 
@@ -18,6 +23,7 @@ class GuardedGraph(CompiledStateGraph):  # type: ignore[type-arg]
     the input to the thread's checkpoint before any node runs, so a check inside the graph would
     come too late: a malformed or oversized payload would be stored and replayed. Here it raises
     ``InvalidRequestError`` and the checkpoint is untouched, leaving the thread usable.
+    A full disk or unwritable data directory while running raises ``StorageError``.
     Build one with :meth:`from_compiled`.
     """
 
@@ -46,22 +52,24 @@ class GuardedGraph(CompiledStateGraph):  # type: ignore[type-arg]
     def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:  # type: ignore[override]
         """Validate ``input``, then stream as LangGraph does."""
         validate_payload(input, limits=self.limits)
-        return super().stream(input, config, **kwargs)
+        return iter_storage_typed(super().stream(input, config, **kwargs))
 
     def astream(self, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:  # type: ignore[override]
         """Validate ``input``, then stream asynchronously as LangGraph does."""
         validate_payload(input, limits=self.limits)
-        return super().astream(input, config, **kwargs)
+        return aiter_storage_typed(super().astream(input, config, **kwargs))
 
     def bulk_update_state(self, config: Any, supersteps: Sequence[Any]) -> Any:
         """Validate every update's values, then apply them as LangGraph does."""
         self._check_updates(supersteps)
-        return super().bulk_update_state(config, supersteps)
+        with typed_storage_errors():
+            return super().bulk_update_state(config, supersteps)
 
     async def abulk_update_state(self, config: Any, supersteps: Sequence[Any]) -> Any:
         """Validate every update's values, then apply them asynchronously."""
         self._check_updates(supersteps)
-        return await super().abulk_update_state(config, supersteps)
+        with typed_storage_errors():
+            return await super().abulk_update_state(config, supersteps)
 
     def _check_updates(self, supersteps: Sequence[Any]) -> None:
         for step in supersteps:
