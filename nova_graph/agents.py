@@ -23,7 +23,11 @@ from nova_graph.quoting import data_line
 from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_with_deadline, call_with_deadline
 from nova_graph.reliability.failures import ATTEMPT_ATTR
-from nova_graph.reliability.redact import SecretScrubber, scrub_exception
+from nova_graph.reliability.redact import (
+    SecretScrubber,
+    register_model_secrets,
+    scrub_exception,
+)
 from nova_graph.roster import AgentSpec
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
 
@@ -43,6 +47,7 @@ def build_agent_executor(
     Errors inside the loop are scrubbed of secrets where they are raised (``SecretScrubber``),
     before LangGraph checkpoints them as the failed step's error.
     """
+    register_model_secrets(model)
     tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error_message)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

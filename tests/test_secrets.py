@@ -26,7 +26,7 @@ from nova_graph.settings import NovaSettings
 from tests.support.openai_server import LocalOpenAIServer
 from tests.support.routers import TableRouter
 
-KEY = "sk-planted-" + secrets.token_hex(16)
+KEY = "planted" + secrets.token_hex(16)  # not key-shaped: only knowing the key redacts it
 URL_PASSWORD = "urlpw" + secrets.token_hex(8)
 WORDS = "how many words: alpha beta"
 OUT_OF_SCOPE = "plan my grandmother's birthday party in Lisbon"
@@ -76,7 +76,7 @@ def test_agent_model_errors_echoing_the_key_reach_no_checkpoint_or_run_log(
         runlog,
     )
     assert state["failures"][0]["agent"] == "words"
-    assert "Authorization: [redacted]" in state["failures"][0]["message"]
+    assert "(key '[redacted]')" in state["failures"][0]["message"]
     assert len(echoing_server.requests) >= 1
     assert _occurrences(data_dir, repr(state)) == 0
 

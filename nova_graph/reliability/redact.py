@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
+from pydantic import SecretStr
 
 _SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 _SECRET_SHAPES = re.compile(
@@ -20,13 +21,27 @@ _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/\s:@]*):([^/\s@]+)@"
 REDACTED = "[redacted]"
 
 
+_REGISTERED: set[str] = set()
+
+
 def secret_values() -> list[str]:
-    """Values of environment variables whose names say they hold a secret (8+ characters)."""
-    return sorted(
-        {v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v.strip()) >= 8},
-        key=len,
-        reverse=True,
-    )
+    """Registered secrets and values of environment variables named like secrets (8+ chars)."""
+    from_env = {v for k, v in os.environ.items() if _SECRET_ENV.search(k) and len(v.strip()) >= 8}
+    return sorted(from_env | _REGISTERED, key=len, reverse=True)
+
+
+def register_secret(value: str | SecretStr | None) -> None:
+    """Redact ``value`` (8+ characters) from now on, e.g. an API key passed in code."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, str) and len(value.strip()) >= 8:
+        _REGISTERED.add(value)
+
+
+def register_model_secrets(model: Any) -> None:
+    """Register a chat model's API key (LangChain's ``openai_api_key`` / ``api_key``) as secret."""
+    for attr in ("openai_api_key", "api_key", "anthropic_api_key"):
+        register_secret(getattr(model, attr, None))
 
 
 def redact_url(url: str) -> str:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from nova_graph.errors import RoutingError, RoutingModelError
 from nova_graph.reliability.classify import is_transient
-from nova_graph.reliability.redact import redact, scrub_exception
+from nova_graph.reliability.redact import redact, register_model_secrets, scrub_exception
 
 _SYSTEM = (
     "You route a user's request to the one assistant best able to handle it. Choose only from "
@@ -53,6 +53,7 @@ class ModelRouteArbiter:
                 "pass a BaseChatModel (e.g. ChatOpenAI) or model=None"
             )
         self.model = model
+        register_model_secrets(model)
         self.descriptions = dict(descriptions or {})
         self.examples = {k: list(v) for k, v in (examples or {}).items()}
         self.examples_shown = examples_shown

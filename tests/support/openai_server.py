@@ -45,7 +45,8 @@ class LocalOpenAIServer:
                 if isinstance(out, int):
                     message = f"test server error {out}"
                     if server.echo_auth:
-                        message += f" for Authorization: {headers.get('authorization', '')}"
+                        auth = headers.get("authorization", "")
+                        message += f" for Authorization: {auth} (key {auth.split()[-1]!r})"
                     self._send(out, {"error": {"message": message}})
                     return
                 message = {"role": "assistant", "content": out.get("content")}
