@@ -85,10 +85,26 @@ def message_text(message: Any) -> Any:
         return message.get("content")
     content = getattr(message, "content", None)
     if isinstance(content, list):
-        return "".join(
-            part.get("text", "") if isinstance(part, dict) else str(part) for part in content
-        )
+        return "".join(_part_text(part) for part in content)
     return content
+
+
+def _part_text(part: Any) -> str:
+    """The text of one content part: a string or a ``{"type": "text", "text": ...}`` dict."""
+    if isinstance(part, str):
+        return part
+    if not isinstance(part, dict):
+        raise InvalidRequestError(
+            f"a message content part must be text or a {{'type': ..., ...}} dict, got "
+            f"{type(part).__name__}"
+        )
+    text = part.get("text", "")
+    if not isinstance(text, str):
+        raise InvalidRequestError(
+            f"a text content part's 'text' must be a string, got {type(text).__name__}; send "
+            "{'type': 'text', 'text': '<text>'}"
+        )
+    return text
 
 
 def check_build_arguments(

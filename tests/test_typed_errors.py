@@ -14,7 +14,7 @@ from langgraph.types import Command
 from nova_graph import build_graph
 from nova_graph.checkpoint import sqlite_checkpointer
 from nova_graph.cli import main
-from nova_graph.errors import NovaError, StorageError
+from nova_graph.errors import InvalidRequestError, NovaError, StorageError
 from nova_graph.memory import ChromaMemory
 from nova_graph.memory.testing import HashingEncoder
 from nova_graph.models import OfflineChatModel
@@ -72,6 +72,29 @@ def test_list_of_parts_content_is_accepted(small_roster: Roster, data_dir: Path)
     assert state["results"]["words"]["status"] == "ok"
 
 
+def test_a_text_part_whose_text_is_not_a_string_is_a_typed_error(
+    small_roster: Roster, data_dir: Path
+) -> None:
+    graph = build_graph(
+        roster=small_roster, router=_router(), data_dir=data_dir, model=OfflineChatModel()
+    )
+    with pytest.raises(InvalidRequestError, match="must be a string"):
+        graph.invoke(
+            _ask([{"type": "text", "text": [WORDS]}]), {"configurable": {"thread_id": "x"}}
+        )
+
+
+def test_cli_with_an_unusable_data_dir_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("NOVA_ROSTER_PATH", str(ROSTER_FILE))
+    monkeypatch.setenv("NOVA_CHROMA_URL", "off")
+    assert main(["ask", WORDS, "--data-dir", str(blocker)]) == 2
+    assert "data directory" in capsys.readouterr().err
+
+
 HOSTILE = st.one_of(
     st.text(max_size=60),
     st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x1F), max_size=20),
@@ -80,8 +103,20 @@ HOSTILE = st.one_of(
     st.just(""),
     st.just(WORDS),
 )
+PARTS = st.lists(
+    st.one_of(
+        HOSTILE,
+        st.fixed_dictionaries(
+            {"type": st.just("text"), "text": st.one_of(HOSTILE, st.lists(HOSTILE))}
+        ),
+        st.fixed_dictionaries({"type": st.just("image_url"), "image_url": st.just({"url": "x"})}),
+        st.integers(),
+    ),
+    max_size=3,
+)
 ODD = st.one_of(
     HOSTILE,
+    PARTS,
     st.none(),
     st.integers(),
     st.floats(allow_nan=True),
