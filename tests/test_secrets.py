@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_openai import ChatOpenAI
@@ -160,3 +161,24 @@ def test_a_password_in_the_model_base_url_is_never_shown(
     for text in [*shown, out, err]:
         assert URL_PASSWORD not in text and KEY not in text
     assert "nova:***@127.0.0.1" in describe_model(model)
+
+
+class _LeakyRouter:
+    """A user's router whose failure quotes the key (as an HTTP client's error might)."""
+
+    def route(self, text: str) -> RouteDecision:
+        raise ConnectionError(f"routing service refused Authorization: {KEY}")
+
+
+def test_a_node_error_quoting_the_key_is_scrubbed_before_it_is_checkpointed(
+    small_roster: Roster, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROUTER_TOKEN", KEY)  # a secret the process knows by its variable name
+    graph = build_graph(roster=small_roster, router=_LeakyRouter(), data_dir=data_dir)
+    with pytest.raises(ConnectionError) as info:
+        graph.invoke({"messages": [{"role": "user", "content": WORDS}]}, _thread("leak"))
+    assert _occurrences(data_dir, str(info.value), repr(info.value)) == 0
+
+
+def _thread(name: str) -> Any:
+    return {"configurable": {"thread_id": name}}

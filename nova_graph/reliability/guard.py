@@ -7,6 +7,7 @@ from typing import Any, Self
 
 from langgraph.graph.state import CompiledStateGraph
 
+from nova_graph.reliability.redact import SecretScrubber
 from nova_graph.reliability.storage import (
     aiter_storage_typed,
     iter_storage_typed,
@@ -23,7 +24,8 @@ class GuardedGraph(CompiledStateGraph):  # type: ignore[type-arg]
     the input to the thread's checkpoint before any node runs, so a check inside the graph would
     come too late: a malformed or oversized payload would be stored and replayed. Here it raises
     ``InvalidRequestError`` and the checkpoint is untouched, leaving the thread usable.
-    A full disk or unwritable data directory while running raises ``StorageError``.
+    A full disk or unwritable data directory while running raises ``StorageError``, and every
+    node's error is scrubbed of secrets (``SecretScrubber``) before it is checkpointed.
     Build one with :meth:`from_compiled`.
     """
 
@@ -36,6 +38,9 @@ class GuardedGraph(CompiledStateGraph):  # type: ignore[type-arg]
         """A guarded copy of ``graph`` (built the way LangGraph's own ``copy`` builds one)."""
         guarded = cls(**_init_fields(graph))
         guarded.limits = limits
+        if not any(isinstance(c, SecretScrubber) for c in _callbacks(graph)):
+            # every node's error is scrubbed before LangGraph checkpoints it
+            guarded = guarded.with_config(callbacks=[SecretScrubber()])
         return guarded
 
     def with_limits(self, limits: InputLimits) -> GuardedGraph:
@@ -76,6 +81,11 @@ class GuardedGraph(CompiledStateGraph):  # type: ignore[type-arg]
             for update in step:
                 if update.values is not None:
                     validate_update(update.values, self.limits)
+
+
+def _callbacks(graph: CompiledStateGraph[Any, Any, Any, Any]) -> list[Any]:
+    callbacks = (graph.config or {}).get("callbacks")
+    return list(callbacks) if isinstance(callbacks, list) else []
 
 
 def _init_fields(graph: CompiledStateGraph[Any, Any, Any, Any]) -> dict[str, Any]:
