@@ -140,6 +140,7 @@ def test_cli_ask_against_an_echoing_server_prints_and_stores_no_key(
     out, err = capsys.readouterr()
     assert codes == [0, 0]
     assert "[redacted]" in out
+    assert "routing model failed after 3 attempt(s)" in out  # the router fallback path ran
     assert _occurrences(data_dir, out, err) == 0
 
 
