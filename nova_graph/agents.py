@@ -21,8 +21,9 @@ from langgraph.runtime import get_runtime
 from nova_graph.errors import CircuitOpenError
 from nova_graph.quoting import data_line
 from nova_graph.reliability.breaker import CircuitBreaker
-from nova_graph.reliability.deadline import acall_with_deadline, call_with_deadline
+from nova_graph.reliability.deadline import acall_in_lane, call_with_deadline
 from nova_graph.reliability.failures import ATTEMPT_ATTR
+from nova_graph.reliability.lanes import WorkerLane
 from nova_graph.reliability.redact import (
     SecretScrubber,
     register_model_secrets,
@@ -135,17 +136,21 @@ def make_agent_node(
     *,
     timeout: float | None = None,
     breaker: CircuitBreaker | None = None,
+    workers: int = 8,
 ) -> AgentNode:
     """A graph node running ``spec``'s agent on its task and writing its result to state.
 
-    Each attempt is limited to ``timeout`` seconds (sync runs: abandoned in a worker thread;
-    async runs: cancelled). When ``breaker`` holds the agent's circuit open the attempt is skipped
-    with :class:`~nova_graph.errors.CircuitOpenError`. Exceptions propagate, scrubbed of secrets
-    and tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and
-    the node's error handler records the failure in state.
+    Each attempt runs on the agent's own :class:`WorkerLane` of at most ``workers`` threads (sync
+    and async runs alike), so a hung agent cannot starve the others, and is limited to
+    ``timeout`` seconds (an overrunning attempt is abandoned). When ``breaker`` holds the
+    agent's circuit open the attempt is skipped with
+    :class:`~nova_graph.errors.CircuitOpenError`. Exceptions propagate, scrubbed of secrets and
+    tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and the
+    node's error handler records the failure in state.
     """
     executor = build_agent_executor(spec, model, tools)
     what = f"agent {spec.name!r}"
+    lane = WorkerLane(f"agent-{spec.name}", workers=workers)
 
     def begin() -> int:
         attempt = _attempt_number()
@@ -170,15 +175,23 @@ def make_agent_node(
         with _tagged_failures(attempt):
             # The parent's config (checkpointer, interrupts, callbacks) reaches the loop implicitly.
             out = call_with_deadline(
-                lambda: executor.invoke({"messages": agent_messages(task)}), timeout, what=what
+                lambda: executor.invoke({"messages": agent_messages(task)}),
+                timeout,
+                what=what,
+                lane=lane,
             )
         return finish(task, out, started, attempt)
 
     async def arun_agent(task: AgentTask) -> dict[str, Any]:
         attempt, started = begin(), time.perf_counter()
         with _tagged_failures(attempt):
-            out = await acall_with_deadline(
-                lambda: executor.ainvoke({"messages": agent_messages(task)}), timeout, what=what
+            # Sync, in the agent's lane: the model's and tools' blocking calls would otherwise
+            # go to the event loop's shared default executor, where hung ones starve every agent.
+            out = await acall_in_lane(
+                lambda: executor.invoke({"messages": agent_messages(task)}),
+                timeout,
+                what=what,
+                lane=lane,
             )
         return finish(task, out, started, attempt)
 

@@ -73,3 +73,7 @@ class AgentTimeoutError(AgentFailure, TimeoutError):
 
 class CircuitOpenError(AgentFailure):
     """An agent kept failing, so it is skipped until its circuit breaker's cool-down ends."""
+
+
+class ThreadBusyError(NovaError):
+    """Another turn on the same conversation thread is still running; one writer at a time."""

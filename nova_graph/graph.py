@@ -17,8 +17,10 @@ from nova_graph.checkpoint import default_checkpoint_path, sqlite_checkpointer
 from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError
 from nova_graph.models import default_model
+from nova_graph.private import private_dir
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
 from nova_graph.reliability.guard import GuardedGraph
+from nova_graph.reliability.threadlock import ThreadLocks
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.state import NovaInput, NovaState
@@ -80,7 +82,7 @@ def default_router(
         except RoutingError:
             pass  # unreadable or from another version: rebuild and overwrite below
     router = _calibrated_router(examples, negatives, arbiter)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     router.save(path)
     return router
 
@@ -138,8 +140,9 @@ def build_graph(
             settings (default: ``ReliabilityPolicy()``).
         circuit_breaker: share one breaker between graphs (default: a new one from
             ``reliability``).
-        memory_namespace: the memory namespace recalled and written (a run's
-            ``configurable.user_id`` overrides it for recall).
+        memory_namespace: the memory namespace of runs without a ``configurable.user_id``; a
+            run's ``user_id`` is its namespace for every memory read and write (supervisor
+            recall, the agents' ``remember``/``recall`` tools, ``recall_decisions``).
     """
     check_build_arguments(
         router=router,
@@ -165,7 +168,7 @@ def build_graph(
             "use nova_graph.load_roster(path)"
         )
     model = model if model is not None else default_model()
-    ctx = ToolContext(memory=memory, model=model)
+    ctx = ToolContext(memory=memory, model=model, memory_namespace=memory_namespace)
     if data_dir is not None:
         ctx.data_dir = Path(data_dir)
     if router is None:
@@ -197,6 +200,7 @@ def build_graph(
             ],
             timeout=policy.timeout_seconds,
             breaker=breaker,
+            workers=policy.agent_workers,
         )
         builder.add_node(
             spec.name,
@@ -221,11 +225,16 @@ def build_graph(
             else sqlite_checkpointer(default_checkpoint_path(data_dir))
         )
     compiled = builder.compile(checkpointer=saver, name="nova")
-    return GuardedGraph.from_compiled(compiled, InputLimits(request_bytes=max_request_bytes))
+    locks = None
+    if saver is not None:
+        locks = ThreadLocks.for_checkpointer(saver, wait_seconds=policy.thread_wait_seconds)
+    limits = InputLimits(request_bytes=max_request_bytes)
+    return GuardedGraph.from_compiled(compiled, limits, thread_locks=locks)
 
 
 def _memory_tools(memory: Any, namespace: str, agent: str) -> list[Any]:
-    """``remember``/``recall`` tools for one agent when a memory is configured."""
+    """``remember``/``recall`` tools for one agent when a memory is configured (``namespace`` is
+    the default; each call uses its run's ``configurable.user_id`` when set)."""
     if memory is None:
         return []
     from nova_graph.memory import make_memory_tools

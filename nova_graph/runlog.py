@@ -9,7 +9,6 @@ the feedback users give on it, in SQLite (``runs.sqlite`` under the data dir, us
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 import uuid
@@ -22,12 +21,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from nova_graph.errors import NovaError, RunLogError
+from nova_graph.private import private_dir, private_file
 from nova_graph.reliability.redact import redact, scrub_exception
 
 RUNLOG_FILE = "runs.sqlite"
 MAX_COMMENT_CHARS = 2000
 Verdict = Literal["good", "bad"]
-RunStatus = Literal["ok", "failed", "out_of_scope", "interrupted", "error"]
+RunStatus = Literal["ok", "failed", "out_of_scope", "interrupted", "waiting_approval", "error"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -104,6 +104,7 @@ class RunRecord(BaseModel):
     failures: list[FailureLog] = Field(default_factory=list)
     answer: str = ""
     status: RunStatus = "ok"
+    pending: list[str] = Field(default_factory=list)
     latency_ms: float = 0.0
     model_calls: int = 0
     feedback: list[Feedback] = Field(default_factory=list)
@@ -145,10 +146,7 @@ class RunLog:
     # -- storage ------------------------------------------------------------------------------
     def _init(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            os.chmod(self.path, 0o600)
+            private_file(private_dir(self.path.parent) / self.path.name)
             with self._connect() as db:
                 db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
@@ -348,7 +346,11 @@ def record_from_state(
     agents = [
         AgentRunLog(
             agent=name,
-            status=res.get("status", "ok"),
+            # a tool that failed (a TOOL ERROR, a failed pipeline) fails its agent's part
+            status="failed"
+            if res.get("status") == "failed"
+            or any(not c.get("ok", True) for c in res.get("tool_calls", []))
+            else "ok",
             answer=str(res.get("answer", "")),
             tool_calls=[
                 ToolCallLog(
@@ -377,11 +379,13 @@ def record_from_state(
         failures.append(
             FailureLog(agent="graph", error_type=type(error).__name__, message=redact(str(error)))
         )
+    pending = [_question(i) for i in state.get("__interrupt__") or []]
     status: RunStatus
     if error is not None:
         status = "error"
-    elif state.get("__interrupt__"):
-        status = "interrupted"
+    elif pending:
+        approval = any(_interrupt_type(i) == "approval" for i in state["__interrupt__"])
+        status = "waiting_approval" if approval else "interrupted"
     elif failures or any(a.status == "failed" for a in agents):
         status = "failed"
     elif not routes:
@@ -398,11 +402,25 @@ def record_from_state(
         routes=routes,
         agents=agents,
         failures=failures,
-        answer=_final_answer(state) if status != "interrupted" else "",
+        answer="" if pending else _final_answer(state),
         status=status,
+        pending=pending,
         latency_ms=float(latency_ms),
         model_calls=model_calls,
     )
+
+
+def _interrupt_type(item: Any) -> str | None:
+    value = getattr(item, "value", item)
+    return value.get("type") if isinstance(value, Mapping) else None
+
+
+def _question(item: Any) -> str:
+    """The question a pending interrupt asks the user."""
+    value = getattr(item, "value", item)
+    if isinstance(value, Mapping) and "question" in value:
+        return str(value["question"])
+    return str(value)
 
 
 def _last_user_text(state: Mapping[str, Any]) -> str | None:

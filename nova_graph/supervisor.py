@@ -154,10 +154,9 @@ class Supervisor:
         """Current memories relevant to each routed agent (stale ones never leave the store)."""
         if self.memory is None or not routes:
             return {}
-        from nova_graph.memory import recall_for_agents
+        from nova_graph.memory import recall_for_agents, run_namespace
 
-        # The LangGraph server sets user_id to "" when no auth is configured: use the default.
-        namespace = (config.get("configurable") or {}).get("user_id") or self.memory_namespace
+        namespace = run_namespace(config, self.memory_namespace)
         now = datetime.now(UTC)
         clauses = decision.clause_texts()
         found = recall_for_agents(

@@ -40,7 +40,7 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     for t in range(8):
         for i in range(50):
             # exact lookup: recall's approximate (HNSW) index may rank a near-twin first
-            stored = mem.get(ids[t][i])
+            stored = mem.get(ids[t][i], namespace=NS)
             assert stored is not None and stored.text == fact(t, i)
 
 

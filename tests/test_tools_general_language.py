@@ -54,7 +54,7 @@ class _Memory:
     """A minimal stand-in memory store (not our code): recall returns stored strings."""
 
     def recall(self, query: str, namespace: str, k: int) -> list[str]:
-        assert namespace == "decisions"
+        assert namespace == "default"  # the run's namespace (no user_id here), never a shared one
         return ["2025-03-01: Find a Sign commission stays at 8%"] if "commission" in query else []
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
 
 from nova_graph.errors import NovaError
+from nova_graph.private import PRIVATE_UMASK
 from nova_graph.reliability.redact import redact, scrub_exception
 
 # Each module exposes ``register(subparsers)``; its parser sets ``func(args) -> int``.
@@ -33,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nova`` command."""
     args = build_parser().parse_args(argv)
+    # Everything the command creates (data dir, Chroma, SQLite, caches) is user-only.
+    os.umask(PRIVATE_UMASK)
     try:
         return int(args.func(args))
     except NovaError as exc:

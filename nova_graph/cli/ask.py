@@ -61,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
             break
         render_interrupt(pending, sys.stdout)
         if not sys.stdin.isatty():
-            print(f'answer with: nova ask --thread {thread} --resume "..."')
+            waiting = {**graph.get_state(config).values, "__interrupt__": [pending]}
+            run_id = RunLog(settings.data_dir / RUNLOG_FILE).record(
+                waiting, busy_s * 1000, thread_id=thread
+            )
+            print(f'answer with: nova ask --thread {thread} --resume "..."  (run: {run_id})')
             return 0
         payload = Command(resume=input("> "))
     final = graph.get_state(config).values

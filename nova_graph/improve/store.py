@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from nova_graph.errors import ImprovementError
 from nova_graph.improve.setup import RoutingSetup, roster_to_yaml
+from nova_graph.private import private_dir
 from nova_graph.roster import Roster, load_roster
 
 IMPROVE_DIR = "improve"
@@ -151,7 +152,7 @@ class VersionStore:
         return meta
 
     def _write(self, setup: RoutingSetup, *, parent: str | None, change: str, **scores: Any) -> str:
-        self.versions_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(self.versions_dir)
         existing = [int(m.version[1:]) for m in self.versions()]
         version = f"v{(max(existing) + 1) if existing else 0:04d}"
         roster_yaml, settings_json = setup_text(setup)

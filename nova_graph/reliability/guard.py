@@ -13,7 +13,15 @@ from nova_graph.reliability.storage import (
     iter_storage_typed,
     typed_storage_errors,
 )
+from nova_graph.reliability.threadlock import (
+    ThreadLocks,
+    alocked_stream,
+    locked_stream,
+    thread_id_of,
+)
 from nova_graph.validation import InputLimits, validate_payload, validate_update
+
+_OWN_FIELDS = ("__orig_class__", "limits", "thread_locks")
 
 
 class GuardedGraph(CompiledStateGraph):  # type: ignore[type-arg]
@@ -25,19 +33,26 @@ class GuardedGraph(CompiledStateGraph):  # type: ignore[type-arg]
     come too late: a malformed or oversized payload would be stored and replayed. Here it raises
     ``InvalidRequestError`` and the checkpoint is untouched, leaving the thread usable.
     A full disk or unwritable data directory while running raises ``StorageError``, and every
-    node's error is scrubbed of secrets (``SecretScrubber``) before it is checkpointed.
-    Build one with :meth:`from_compiled`.
+    node's error is scrubbed of secrets (``SecretScrubber``) before it is checkpointed. With
+    ``thread_locks`` set, turns on one ``thread_id`` run one at a time (see
+    :mod:`nova_graph.reliability.threadlock`). Build one with :meth:`from_compiled`.
     """
 
     limits: InputLimits = InputLimits()
+    thread_locks: ThreadLocks | None = None
 
     @classmethod
     def from_compiled(
-        cls, graph: CompiledStateGraph[Any, Any, Any, Any], limits: InputLimits
+        cls,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        limits: InputLimits,
+        *,
+        thread_locks: ThreadLocks | None = None,
     ) -> GuardedGraph:
         """A guarded copy of ``graph`` (built the way LangGraph's own ``copy`` builds one)."""
         guarded = cls(**_init_fields(graph))
         guarded.limits = limits
+        guarded.thread_locks = thread_locks
         if not any(isinstance(c, SecretScrubber) for c in _callbacks(graph)):
             # every node's error is scrubbed before LangGraph checkpoints it
             guarded = guarded.with_config(callbacks=[SecretScrubber()])
@@ -45,24 +60,43 @@ class GuardedGraph(CompiledStateGraph):  # type: ignore[type-arg]
 
     def with_limits(self, limits: InputLimits) -> GuardedGraph:
         """This graph with other input limits."""
-        return GuardedGraph.from_compiled(self, limits)
+        return GuardedGraph.from_compiled(self, limits, thread_locks=self.thread_locks)
 
     def copy(self, update: dict[str, Any] | None = None) -> Self:
-        """As LangGraph's ``copy`` (used by ``with_config``), keeping the limits."""
+        """As LangGraph's ``copy`` (used by ``with_config``), keeping the limits and locks."""
         attrs = {**_init_fields(self), **(update or {})}
         copied = self.__class__(**attrs)
         copied.limits = self.limits
+        copied.thread_locks = self.thread_locks
         return copied
 
     def stream(self, input: Any, config: Any = None, **kwargs: Any) -> Iterator[Any]:  # type: ignore[override]
-        """Validate ``input``, then stream as LangGraph does."""
+        """Validate ``input``, then stream as LangGraph does (one turn per thread at a time)."""
         validate_payload(input, limits=self.limits)
-        return iter_storage_typed(super().stream(input, config, **kwargs))
+        thread_id = thread_id_of(config)
+        if self.thread_locks is None or thread_id is None:
+            return iter_storage_typed(super().stream(input, config, **kwargs))
+        return iter_storage_typed(
+            locked_stream(
+                self.thread_locks,
+                thread_id,
+                lambda: CompiledStateGraph.stream(self, input, config, **kwargs),
+            )
+        )
 
     def astream(self, input: Any, config: Any = None, **kwargs: Any) -> AsyncIterator[Any]:  # type: ignore[override]
         """Validate ``input``, then stream asynchronously as LangGraph does."""
         validate_payload(input, limits=self.limits)
-        return aiter_storage_typed(super().astream(input, config, **kwargs))
+        thread_id = thread_id_of(config)
+        if self.thread_locks is None or thread_id is None:
+            return aiter_storage_typed(super().astream(input, config, **kwargs))
+        return aiter_storage_typed(
+            alocked_stream(
+                self.thread_locks,
+                thread_id,
+                lambda: CompiledStateGraph.astream(self, input, config, **kwargs),
+            )
+        )
 
     def bulk_update_state(self, config: Any, supersteps: Sequence[Any]) -> Any:
         """Validate every update's values, then apply them as LangGraph does."""
@@ -89,4 +123,4 @@ def _callbacks(graph: CompiledStateGraph[Any, Any, Any, Any]) -> list[Any]:
 
 
 def _init_fields(graph: CompiledStateGraph[Any, Any, Any, Any]) -> dict[str, Any]:
-    return {k: v for k, v in graph.__dict__.items() if k not in ("__orig_class__", "limits")}
+    return {k: v for k, v in graph.__dict__.items() if k not in _OWN_FIELDS}

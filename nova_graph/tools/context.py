@@ -38,8 +38,11 @@ class ToolContext:
     data_dir: Path = field(default_factory=default_data_dir)
     memory: Any = None
     model: Any = None
+    #: The memory namespace of runs without ``configurable.user_id`` (see ``run_namespace``).
+    memory_namespace: str = "default"
 
     def ensure_data_dir(self) -> Path:
         """Create the data directory (user-only permissions) and return it."""
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return self.data_dir
+        from nova_graph.private import private_dir
+
+        return private_dir(self.data_dir)

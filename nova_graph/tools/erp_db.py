@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import tempfile
+from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -146,26 +148,43 @@ def connect(data_dir: Path) -> sqlite3.Connection:
 
 
 def create_demo_erp(data_dir: Path, *, overwrite: bool = False) -> Path:
-    """Create and seed the demo ERP atomically (a temp file renamed into place); return its path."""
+    """Create and seed the demo ERP atomically; return its path.
+
+    Each caller seeds its own uniquely named temp file, then publishes it in one step: a hard
+    link that fails if another thread or process published first (whose copy is then kept, so
+    no open connection ever sees its file swapped), or a rename when ``overwrite`` is set.
+    """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = erp_path(data_dir)
     if path.exists() and not overwrite:
         return path
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
-    os.close(fd)
-    conn = sqlite3.connect(tmp)
+    fd, name = tempfile.mkstemp(dir=data_dir, prefix=f".{ERP_FILE}.", suffix=".tmp")
+    os.close(fd)  # mkstemp creates it 0o600
+    tmp = Path(name)
     try:
-        conn.executescript(SCHEMA)
-        _seed(conn, random.Random(SEED))
-        conn.commit()
+        with closing(sqlite3.connect(tmp)) as conn:
+            conn.executescript(SCHEMA)
+            _seed(conn, random.Random(SEED))
+            conn.commit()
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            _publish_once(tmp, path)
     finally:
-        conn.close()
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+        tmp.unlink(missing_ok=True)
     return path
+
+
+def _publish_once(tmp: Path, path: Path) -> None:
+    """Make ``tmp`` appear at ``path`` unless something is already there."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass  # another creator won; its database is identical
+    except OSError:  # a file system without hard links
+        if not path.exists():
+            os.replace(tmp, path)
 
 
 def _day(d: date) -> str:

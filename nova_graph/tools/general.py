@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, tool
 
 from nova_graph.errors import ToolError
@@ -199,15 +200,19 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         )
 
     @tool
-    def recall_decisions(topic: str) -> str:
+    def recall_decisions(topic: str, config: RunnableConfig) -> str:
         """Recall what I decided before about a topic, from the long-term memory of decisions."""
+        from nova_graph.memory.integration import run_namespace
+
         if ctx.memory is None:
             return (
                 "No long-term memory is configured, so I cannot look up past decisions. "
                 "Build the graph with a memory (nova_graph.memory) to enable this."
             )
         try:
-            found = ctx.memory.recall(topic, namespace="decisions", k=5)
+            # The asking user's own namespace: one user never sees another's decisions.
+            namespace = run_namespace(config, ctx.memory_namespace)
+            found = ctx.memory.recall(topic, namespace=namespace, k=5)
         except Exception as exc:  # the memory is another component; report, don't crash
             return f"The memory could not be searched: {exc}"
         if not found:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -33,6 +35,19 @@ CREATE TABLE IF NOT EXISTS schedules (
     pipeline TEXT PRIMARY KEY, time_of_day TEXT NOT NULL, created_at TEXT NOT NULL,
     last_run_on TEXT);
 """
+_ACTIVE: set[tuple[str, int]] = set()  # (database, run id) of the runs this process is executing
+_ACTIVE_LOCK = threading.Lock()
+_PASSED = ("succeeded", "skipped")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
 
 
 class StepSpec(BaseModel):
@@ -108,6 +123,7 @@ class PipelineRunner:
         self.data_dir = Path(data_dir)
         self.pipelines = dict(pipelines) if pipelines is not None else load_pipelines()
         self._steps = dict(steps) if steps is not None else STEPS
+        self._checked = False
         for spec in self.pipelines.values():
             for s in spec.steps:
                 if s.step not in self._steps:
@@ -120,7 +136,48 @@ class PipelineRunner:
         """A connection to the run store (created with mode 0o600 on first use)."""
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         with open_private_db(self.data_dir / PIPELINES_DB, _SCHEMA) as conn:
+            if not self._checked:
+                self._checked = True
+                with conn:
+                    self._prepare(conn)
             yield conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """Add the owner column to older stores, then fail runs whose process is gone."""
+        columns = {r["name"] for r in conn.execute("PRAGMA table_info(runs)")}
+        if "owner_pid" not in columns:
+            conn.execute("ALTER TABLE runs ADD COLUMN owner_pid INTEGER")
+        for run in conn.execute("SELECT id, owner_pid FROM runs WHERE status='running'").fetchall():
+            if self._still_running(run["id"], run["owner_pid"]):
+                continue
+            who = f"its process (pid {run['owner_pid']})" if run["owner_pid"] else "its process"
+            conn.execute(
+                "UPDATE step_runs SET status='failed', finished_at=?, "
+                "log=log || 'INTERRUPTED: the run stopped during this step' "
+                "WHERE run_id=? AND status='running'",
+                (_now(), run["id"]),
+            )
+            conn.execute(
+                "UPDATE runs SET status='failed', finished_at=?, summary=? WHERE id=?",
+                (
+                    _now(),
+                    f"interrupted: {who} stopped before the run finished; retry run "
+                    f"{run['id']} to continue from the step it stopped in",
+                    run["id"],
+                ),
+            )
+
+    def _still_running(self, run_id: int, pid: int | None) -> bool:
+        if pid is None:
+            return False  # recorded before runs had owners: no process can still own it
+        if pid == os.getpid():
+            with _ACTIVE_LOCK:
+                return (self._db_key, run_id) in _ACTIVE
+        return _process_alive(pid)
+
+    @property
+    def _db_key(self) -> str:
+        return str((self.data_dir / PIPELINES_DB).resolve())
 
     def spec(self, name: str) -> PipelineSpec:
         """The pipeline called ``name``."""
@@ -136,36 +193,54 @@ class PipelineRunner:
         spec = self.spec(name)
         with self.db() as conn, conn:
             cur = conn.execute(
-                "INSERT INTO runs(pipeline, status, trigger, started_at) VALUES (?,?,?,?)",
-                (name, "running", trigger, _now()),
+                "INSERT INTO runs(pipeline, status, trigger, started_at, owner_pid) "
+                "VALUES (?,?,?,?,?)",
+                (name, "running", trigger, _now(), os.getpid()),
             )
             run_id = int(cur.lastrowid or 0)
         return self._execute(spec, run_id, start=0)
 
     def retry(self, run_id: int) -> sqlite3.Row:
-        """Start a new run of a failed run's pipeline from the step that failed."""
+        """Start a new run of a failed (or interrupted) run's pipeline from the step that
+        failed or was interrupted; the steps before it are not run again."""
         old = self.run_record(run_id)
         if old["status"] != "failed":
             raise PipelineError(
                 f"run {run_id} is {old['status']}, not failed; only failed runs can be retried"
             )
         with self.db() as conn:
-            failed = conn.execute(
-                "SELECT idx FROM step_runs WHERE run_id=? AND status='failed'", (run_id,)
-            ).fetchone()
-        start = int(failed["idx"]) if failed else 0
+            passed = {
+                int(r["idx"])
+                for r in conn.execute(
+                    "SELECT idx, status FROM step_runs WHERE run_id=?", (run_id,)
+                ).fetchall()
+                if r["status"] in _PASSED
+            }
         spec = self.spec(old["pipeline"])
+        start = next((i for i in range(len(spec.steps)) if i not in passed), 0)
         with self.db() as conn, conn:
             cur = conn.execute(
-                "INSERT INTO runs(pipeline, status, trigger, retry_of, start_step, started_at) "
-                "VALUES (?,?,?,?,?,?)",
-                (spec.name, "running", "retry", run_id, start, _now()),
+                "INSERT INTO runs(pipeline, status, trigger, retry_of, start_step, started_at, "
+                "owner_pid) VALUES (?,?,?,?,?,?,?)",
+                (spec.name, "running", "retry", run_id, start, _now(), os.getpid()),
             )
             new_id = int(cur.lastrowid or 0)
         return self._execute(spec, new_id, start=start, earlier_run=run_id)
 
     def _execute(
         self, spec: PipelineSpec, run_id: int, *, start: int, earlier_run: int | None = None
+    ) -> sqlite3.Row:
+        key = (self._db_key, run_id)
+        with _ACTIVE_LOCK:
+            _ACTIVE.add(key)
+        try:
+            return self._execute_steps(spec, run_id, start=start, earlier_run=earlier_run)
+        finally:
+            with _ACTIVE_LOCK:
+                _ACTIVE.discard(key)
+
+    def _execute_steps(
+        self, spec: PipelineSpec, run_id: int, *, start: int, earlier_run: int | None
     ) -> sqlite3.Row:
         workspace = self.data_dir / "workspace" / spec.name
         workspace.mkdir(parents=True, exist_ok=True)
@@ -175,6 +250,7 @@ class PipelineRunner:
                 self._record(run_id, idx, step.step, "skipped", f"passed in run {earlier_run}")
                 continue
             started = _now()
+            self._record(run_id, idx, step.step, "running", "", started)
             ctx = StepRun(self.data_dir, workspace, dict(step.params), run_id)
             try:
                 summary = self._steps[step.step](ctx)
