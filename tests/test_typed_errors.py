@@ -170,8 +170,8 @@ def test_fuzzed_memory_api_raises_only_typed_errors(text: Any, key: Any, namespa
     memory = _MEMORY
     _only_typed(lambda: memory.remember(text, key=key, namespace=namespace))
     _only_typed(lambda: memory.recall(text, namespace=namespace))
-    _only_typed(lambda: memory.get(text))
-    _only_typed(lambda: memory.forget(text))
+    _only_typed(lambda: memory.get(text, namespace=namespace))
+    _only_typed(lambda: memory.forget(text, namespace=namespace))
 
 
 _MEMORY = ChromaMemory(encoder=HashingEncoder(), update_detector=None)
