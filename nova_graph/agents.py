@@ -19,7 +19,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import get_runtime
 
 from nova_graph.errors import CircuitOpenError
-from nova_graph.quoting import data_line
+from nova_graph.quoting import data_line, quoted_block
 from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_in_lane, call_with_deadline
 from nova_graph.reliability.failures import ATTEMPT_ATTR
@@ -31,6 +31,9 @@ from nova_graph.reliability.redact import (
 )
 from nova_graph.roster import AgentSpec
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
+from nova_graph.tools.approval import gate_tools
+from nova_graph.tools.context import default_data_dir
+from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -41,15 +44,21 @@ MAX_TOOL_STEPS = 8
 
 
 def build_agent_executor(
-    spec: AgentSpec, model: BaseChatModel, tools: Sequence[BaseTool]
+    spec: AgentSpec,
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    ledger: EffectLedger | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The ReAct loop for one agent: its model, its system prompt and only its own tools.
 
+    Every tool that declares a write (``side_effect="write"`` metadata) runs behind the approval
+    gate and the side-effect ``ledger`` (default: ``effects.sqlite`` in the user's data dir).
     Errors inside the loop are scrubbed of secrets where they are raised (``SecretScrubber``),
     before LangGraph checkpoints them as the failed step's error.
     """
     register_model_secrets(model)
-    tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error_message)
+    ledger = ledger or EffectLedger(default_data_dir() / EFFECTS_DB)
+    tool_node = ToolNode(gate_tools(tools, ledger), handle_tool_errors=_tool_error_message)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loop = create_react_agent(
@@ -86,6 +95,14 @@ def agent_messages(task: AgentTask) -> list[BaseMessage]:
     for turn in task.get("history", []):
         cls = HumanMessage if turn["role"] == "user" else AIMessage
         msgs.append(cls(turn["content"]))
+    if task.get("inputs"):
+        msgs.append(
+            SystemMessage(
+                quoted_block(
+                    "upstream_results", "Results of earlier steps of this request", task["inputs"]
+                )
+            )
+        )
     msgs.append(HumanMessage(task["request"]))
     return msgs
 
@@ -126,6 +143,7 @@ def summarize_run(
         model_calls=model_calls,
         latency_ms=(time.perf_counter() - started) * 1000,
         attempts=attempts,
+        inputs=[i["step"] for i in task.get("inputs", [])],
     )
 
 
@@ -137,6 +155,7 @@ def make_agent_node(
     timeout: float | None = None,
     breaker: CircuitBreaker | None = None,
     workers: int = 8,
+    ledger: EffectLedger | None = None,
 ) -> AgentNode:
     """A graph node running ``spec``'s agent on its task and writing its result to state.
 
@@ -146,9 +165,11 @@ def make_agent_node(
     agent's circuit open the attempt is skipped with
     :class:`~nova_graph.errors.CircuitOpenError`. Exceptions propagate, scrubbed of secrets and
     tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and the
-    node's error handler records the failure in state.
+    node's error handler records the failure in state. Write tools run behind the approval
+    gate and ``ledger`` (see :func:`build_agent_executor`), so a retried attempt never asks again
+    for, nor repeats, a change already made.
     """
-    executor = build_agent_executor(spec, model, tools)
+    executor = build_agent_executor(spec, model, tools, ledger)
     what = f"agent {spec.name!r}"
     lane = WorkerLane(f"agent-{spec.name}", workers=workers)
 

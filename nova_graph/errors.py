@@ -77,3 +77,7 @@ class CircuitOpenError(AgentFailure):
 
 class ThreadBusyError(NovaError):
     """Another turn on the same conversation thread is still running; one writer at a time."""
+
+
+class PlanError(InvalidRequestError):
+    """A request's plan is not sensible: too many steps, too deep, a cycle or an unknown step."""

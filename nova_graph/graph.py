@@ -16,7 +16,9 @@ from nova_graph.agents import make_agent_node
 from nova_graph.checkpoint import default_checkpoint_path, sqlite_checkpointer
 from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError
-from nova_graph.models import default_model
+from nova_graph.models import default_model, is_offline
+from nova_graph.plan_dispatch import NEXT_STEPS_NODE, next_steps
+from nova_graph.planning import PlanPolicy
 from nova_graph.private import private_dir
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
 from nova_graph.reliability.guard import GuardedGraph
@@ -27,6 +29,7 @@ from nova_graph.state import NovaInput, NovaState
 from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
 from nova_graph.tools import ToolContext, build_tools, select_tools
 from nova_graph.tools.context import default_cache_dir
+from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, InputLimits, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
@@ -119,6 +122,7 @@ def build_graph(
     reliability: ReliabilityPolicy | None = None,
     circuit_breaker: CircuitBreaker | None = None,
     memory_namespace: str = "default",
+    planning: PlanPolicy | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build and compile the Nova graph.
 
@@ -143,6 +147,8 @@ def build_graph(
         memory_namespace: the memory namespace of runs without a ``configurable.user_id``; a
             run's ``user_id`` is its namespace for every memory read and write (supervisor
             recall, the agents' ``remember``/``recall`` tools, ``recall_decisions``).
+        planning: plan limits (max steps and depth); ``PlanPolicy(enabled=False)`` runs every
+            routed agent at once with no dependencies, as before plans existed.
     """
     check_build_arguments(
         router=router,
@@ -174,6 +180,7 @@ def build_graph(
     if router is None:
         router = default_router(roster, model=model)
     registry = build_tools(ctx)
+    ledger = EffectLedger(ctx.data_dir / EFFECTS_DB)
 
     supervisor = Supervisor(
         roster,
@@ -182,11 +189,14 @@ def build_graph(
         out_of_scope=out_of_scope,
         max_request_bytes=max_request_bytes,
         memory_namespace=memory_namespace,
+        planning=planning,
+        plan_model=None if is_offline(model) else model,
     )
     builder = StateGraph(NovaState, input_schema=NovaInput)
     builder.add_node(SUPERVISOR_NODE, supervisor)
     builder.add_node(REFUSE_NODE, supervisor.refuse)
     builder.add_node(COMPOSE_NODE, make_compose_node(roster))
+    builder.add_node(NEXT_STEPS_NODE, next_steps)
     for spec in roster:
         agent_model = model
         if spec.model is not None:
@@ -201,17 +211,23 @@ def build_graph(
             timeout=policy.timeout_seconds,
             breaker=breaker,
             workers=policy.agent_workers,
+            ledger=ledger,
         )
         builder.add_node(
             spec.name,
             node,
             retry_policy=policy.retry_policy(),
-            error_handler=make_error_handler(spec.name, breaker, goto=COMPOSE_NODE),
+            error_handler=make_error_handler(spec.name, breaker, goto=NEXT_STEPS_NODE),
         )
-        builder.add_edge(spec.name, COMPOSE_NODE)
+        builder.add_edge(spec.name, NEXT_STEPS_NODE)
     builder.add_edge(START, SUPERVISOR_NODE)
     builder.add_conditional_edges(
         SUPERVISOR_NODE, supervisor.dispatch, [*roster.names, REFUSE_NODE]
+    )
+    builder.add_conditional_edges(
+        NEXT_STEPS_NODE,
+        lambda state: supervisor.plan_sends(state) or COMPOSE_NODE,
+        [*roster.names, COMPOSE_NODE],
     )
     builder.add_edge(REFUSE_NODE, END)
     builder.add_edge(COMPOSE_NODE, END)

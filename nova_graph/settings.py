@@ -84,6 +84,10 @@ class NovaSettings(BaseSettings):
         description="Largest state update (Command(update=...) or update_state).",
     )
     out_of_scope: Literal["refuse", "general"] = "refuse"
+    max_plan_steps: int = Field(default=6, ge=1, le=32, description="Most steps in one plan.")
+    max_plan_depth: int = Field(
+        default=4, ge=1, le=32, description="Longest chain of dependent steps in one plan."
+    )
 
     @field_validator("checkpoint_url", "chroma_url", mode="before")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph import add_messages
@@ -37,6 +37,7 @@ class AgentResult(TypedDict):
     model_calls: int
     latency_ms: float
     attempts: int
+    inputs: NotRequired[list[str]]  # ids of the plan steps whose results this agent was given
 
 
 class Failure(TypedDict):
@@ -48,6 +49,32 @@ class Failure(TypedDict):
     attempts: int
 
 
+class PlanStep(TypedDict):
+    """One step of a request's plan: an agent, its part of the request, the steps it waits for."""
+
+    id: str
+    agent: str
+    request: str
+    depends_on: list[str]
+
+
+class StepStatus(TypedDict):
+    """Where a plan step is: ``pending``, ``running``, ``ok``, ``failed`` or ``skipped`` (why)."""
+
+    state: Literal["pending", "running", "ok", "failed", "skipped"]
+    reason: str
+
+
+class StepInput(TypedDict):
+    """An upstream step's result handed to a dependent step (shown to its model as quoted data)."""
+
+    step: str
+    agent: str
+    request: str
+    answer: str
+    tool_outputs: list[dict[str, str]]
+
+
 class AgentTask(TypedDict, total=False):
     """The input one agent node receives through ``Send``."""
 
@@ -55,6 +82,8 @@ class AgentTask(TypedDict, total=False):
     request: str
     history: list[dict[str, str]]
     memories: list[MemoryRef]
+    step: str
+    inputs: list[StepInput]
 
 
 def merge_results(
@@ -85,6 +114,9 @@ class NovaState(TypedDict, total=False):
     results: Annotated[dict[str, AgentResult], merge_results]
     failures: Annotated[list[Failure], extend_failures]
     routing_model_calls: int
+    plan: list[PlanStep]
+    plan_status: dict[str, StepStatus]
+    plan_model_calls: int
 
 
 class NovaInput(TypedDict):

@@ -9,6 +9,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Overwrite, Send, interrupt
 
+from nova_graph.plan_dispatch import initial_status, running_sends
+from nova_graph.planning import PlanPolicy, has_reference, plan_request, split_dependent
 from nova_graph.roster import Family, Roster
 from nova_graph.routing.decision import RouteDecision, Router
 from nova_graph.state import AgentTask, Failure, MemoryRef, NovaState
@@ -32,8 +34,12 @@ class Supervisor:
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         memory_k: int = 5,
         memory_namespace: str = "default",
+        planning: PlanPolicy | None = None,
+        plan_model: Any = None,
     ) -> None:
         self.roster = roster
+        self.planning = planning if planning is not None else PlanPolicy()
+        self.plan_model = plan_model  # a configured model, asked only when a plan is unsure
         self.router = router
         self.memory = memory
         self.out_of_scope = out_of_scope
@@ -49,6 +55,8 @@ class Supervisor:
             validate_request(None)
         text = validate_request(message_text(messages[-1]), max_bytes=self.max_request_bytes)
         decision = self.router.route(text)
+        if self.planning.enabled and len(decision.clauses) <= 1 and has_reference(text):
+            decision = split_dependent(text, self.router) or decision
         clarification: dict[str, Any] | None = None
         if decision.ambiguous and len(decision.agents) > 1:
             question = self.clarifying_question(decision)
@@ -59,6 +67,7 @@ class Supervisor:
         if not routes and self.out_of_scope == "general":
             general = self.roster.by_family(Family.GENERAL)
             routes = [general[0].name] if general else []
+        plan = plan_request(text, decision, routes, self.planning, model=self.plan_model)
         return {
             "request": text,
             "decision": decision.model_dump(),
@@ -68,6 +77,9 @@ class Supervisor:
             "results": None,  # reducer: start this turn with no results
             "failures": _routing_failures(decision),
             "routing_model_calls": decision.model_calls,
+            "plan": plan.steps,
+            "plan_status": initial_status(plan.steps),
+            "plan_model_calls": plan.model_calls,
         }
 
     # -- conditional edge ---------------------------------------------------------------------
@@ -76,6 +88,8 @@ class Supervisor:
         routes = state.get("routes") or []
         if not routes:
             return REFUSE_NODE
+        if state.get("plan"):
+            return self.plan_sends(state)
         decision = RouteDecision.model_validate(state.get("decision") or {})
         clause_for = decision.clause_texts()
         history = _history(state.get("messages") or [])
@@ -94,6 +108,11 @@ class Supervisor:
             )
             for name in routes
         ]
+
+    def plan_sends(self, state: NovaState) -> list[Send]:
+        """A ``Send`` for each plan step starting now, given its upstream steps' results."""
+        history = _history(state.get("messages") or [])
+        return running_sends(state, history, state.get("memories") or {})
 
     def refuse(self, state: NovaState) -> dict[str, Any]:
         """Out-of-scope node: say honestly that no agent covers the request."""

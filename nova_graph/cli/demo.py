@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from langgraph.types import Command
 
 from nova_graph.cli.render import render_interrupt, render_outcome
+from nova_graph.streaming import resume_command
 
 
 def register(subparsers: Any) -> None:
@@ -66,23 +66,46 @@ def _run_one(graph: Any, i: int, item: dict[str, Any]) -> bool:
     started = time.perf_counter()
     state = graph.invoke({"messages": [{"role": "user", "content": item["request"]}]}, config)
     asked: list[str] = []
-    while state.get("__interrupt__"):
-        payload = state["__interrupt__"][0].value
-        asked.append(str(payload.get("type", "input")) if isinstance(payload, dict) else "input")
-        render_interrupt(payload, out)
+    while pending := state.get("__interrupt__"):
+        for p in pending:
+            payload = p.value
+            kind = payload.get("type", "input") if isinstance(payload, dict) else "input"
+            asked.append(str(kind))
+            render_interrupt(payload, out, p.id)
         answer = item.get("answer", "1")
         out.write(f"demo answers: {answer!r}\n")
-        state = graph.invoke(Command(resume=answer), config)
+        state = graph.invoke(resume_command(pending, [answer]), config)
     render_outcome(state, out)
     out.write(f"({(time.perf_counter() - started) * 1000:.0f} ms)\n")
-    problems = check_expectation(item.get("expect") or {}, list(state.get("routes") or []), asked)
+    problems = check_expectation(
+        item.get("expect") or {}, list(state.get("routes") or []), asked, state=state
+    )
     out.write("as scripted\n\n" if not problems else f"NOT AS SCRIPTED: {'; '.join(problems)}\n\n")
     return not problems
 
 
-def check_expectation(expect: dict[str, Any], routes: list[str], asked: list[str]) -> list[str]:
-    """What differs between a scripted ``expect`` and what happened (empty when nothing)."""
+def check_expectation(
+    expect: dict[str, Any],
+    routes: list[str],
+    asked: list[str],
+    *,
+    state: dict[str, Any] | None = None,
+) -> list[str]:
+    """What differs between a scripted ``expect`` and what happened (empty when nothing).
+
+    ``after: {agent: [upstream agents]}`` also checks the plan's dependencies and that the agent
+    was given those agents' results.
+    """
     problems = []
+    steps = (state or {}).get("plan") or []
+    results = (state or {}).get("results") or {}
+    ids = {s["agent"]: s["id"] for s in steps}
+    for agent, wanted in (expect.get("after") or {}).items():
+        want = sorted(ids.get(a, a) for a in wanted)
+        got = sorted(next((s["depends_on"] for s in steps if s["agent"] == agent), []))
+        given = sorted(results.get(agent, {}).get("inputs") or [])
+        if got != want or given != want:
+            problems.append(f"expected {agent} after {wanted}: waited for {got}, given {given}")
     if "agents" in expect and set(routes) != set(expect["agents"]):
         problems.append(f"expected agents {sorted(expect['agents'])}, got {sorted(routes)}")
     if list(expect.get("asks") or []) != asked:

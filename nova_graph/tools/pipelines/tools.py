@@ -12,10 +12,11 @@ from typing import Any
 from langchain_core.tools import BaseTool, tool
 
 from nova_graph.errors import PipelineError, ToolError
+from nova_graph.tools.approval import writes
 from nova_graph.tools.context import ToolContext
 from nova_graph.tools.matching import best_matches
 from nova_graph.tools.pipelines.runner import PipelineRunner, PipelineSpec, load_pipelines
-from nova_graph.tools.pipelines.steps import known_sites
+from nova_graph.tools.pipelines.steps import StepFailed, inbox_file, known_sites
 
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b", re.IGNORECASE)
 
@@ -231,7 +232,10 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
     @tool
     def preview_parts_feed() -> str:
         """Preview the supplier stock feed CSV waiting in the inbox before importing it."""
-        path = ctx.data_dir / "inbox" / "parts_feed.csv"
+        try:
+            path = inbox_file(ctx.data_dir, "parts_feed.csv")
+        except StepFailed as exc:
+            raise ToolError(str(exc)) from None
         if not path.exists():
             return f"No feed in {path.parent}; importing will write and use the demo supplier feed."
         with path.open(encoding="utf-8", newline="") as fh:
@@ -271,6 +275,15 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             return head + f"all {len(report['results'])} tests passed."
         return head + "; ".join(f"FAILED {r['test']} ({r['offending_rows']} rows)" for r in failed)
 
+    writes(run_pipeline, action="run the pipeline matching {pipeline!r}")
+    writes(retry_failed_run, action="retry failed pipeline run {run_id}")
+    writes(retry_last_failure, action="retry the most recent failed pipeline run")
+    writes(schedule_pipeline, action="schedule {pipeline!r} daily at {time_of_day!r}")
+    writes(run_due_pipelines, action="run every scheduled pipeline that is due now")
+    writes(deploy_site, action="deploy (publish) the website matching {site!r}")
+    writes(import_parts_feed, action="import the supplier feed into ERP stock levels")
+    writes(backup_now, action="back up the databases now")
+    writes(run_test_suite, action="run the CI test suite (records a run and a report)")
     return [
         list_pipelines, run_pipeline, pipeline_status, list_pipeline_runs, run_logs,
         last_failure_log, retry_failed_run, retry_last_failure, schedule_pipeline,
