@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nova_graph.budget import Budget
 from nova_graph.errors import RosterError
 
 
@@ -35,6 +36,10 @@ class AgentSpec(BaseModel):
     system_prompt: str = Field(min_length=1)
     tools: list[str] = Field(default_factory=list, description="Names in the tool registry.")
     model: str | None = Field(default=None, description="Model name overriding the default.")
+    budget: Budget | None = Field(
+        default=None,
+        description="This agent's own limits per request (calls, tokens, money, time).",
+    )
 
     @field_validator("examples")
     @classmethod

@@ -60,6 +60,17 @@ class ToolCallLog(BaseModel):
     ok: bool
     args: dict[str, Any] = Field(default_factory=dict)
     output: str = ""
+    latency_ms: float = 0.0
+
+
+class ModelCallLog(BaseModel):
+    """One model call an agent made: model, tokens in/out, money, latency."""
+
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    latency_ms: float = 0.0
 
 
 class AgentRunLog(BaseModel):
@@ -71,6 +82,22 @@ class AgentRunLog(BaseModel):
     tool_calls: list[ToolCallLog] = Field(default_factory=list)
     model_calls: int = 0
     latency_ms: float = 0.0
+    model_call_log: list[ModelCallLog] = Field(default_factory=list)
+
+    @property
+    def input_tokens(self) -> int:
+        """Input tokens over this agent's model calls."""
+        return sum(c.input_tokens for c in self.model_call_log)
+
+    @property
+    def output_tokens(self) -> int:
+        """Output tokens over this agent's model calls."""
+        return sum(c.output_tokens for c in self.model_call_log)
+
+    @property
+    def cost(self) -> float:
+        """Money over this agent's model calls."""
+        return sum(c.cost for c in self.model_call_log)
 
 
 class FailureLog(BaseModel):
@@ -107,6 +134,9 @@ class RunRecord(BaseModel):
     pending: list[str] = Field(default_factory=list)
     latency_ms: float = 0.0
     model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
     feedback: list[Feedback] = Field(default_factory=list)
 
     @property
@@ -358,11 +388,13 @@ def record_from_state(
                     ok=bool(c.get("ok", True)),
                     args=dict(c.get("args") or {}),
                     output=str(c.get("output", ""))[:4000],
+                    latency_ms=float(c.get("latency_ms", 0.0)),
                 )
                 for c in res.get("tool_calls", [])
             ],
             model_calls=int(res.get("model_calls", 0)),
             latency_ms=float(res.get("latency_ms", 0.0)),
+            model_call_log=[ModelCallLog.model_validate(c) for c in res.get("model_call_log", [])],
         )
         for name, res in results.items()
     ]
@@ -407,6 +439,9 @@ def record_from_state(
         pending=pending,
         latency_ms=float(latency_ms),
         model_calls=model_calls,
+        input_tokens=sum(a.input_tokens for a in agents),
+        output_tokens=sum(a.output_tokens for a in agents),
+        cost=sum(a.cost for a in agents),
     )
 
 
@@ -448,7 +483,21 @@ def logged_invoke(
     A graph error is recorded as a failed run (status ``error``) and then re-raised; typed
     nova_graph errors on bad input (raised before anything ran) are re-raised unrecorded.
     """
+    from nova_graph.tracing import mark_failed, request_span, run_attributes
+
     thread_id = (config.get("configurable") or {}).get("thread_id")
+    with request_span(thread_id) as span:
+        state, record = _invoke_and_record(graph, payload, config, runlog, thread_id)
+        if span is not None:
+            span.set_attributes(run_attributes(record))
+            if record.status in ("failed", "error"):
+                mark_failed(span, record.status)
+    return state, record.run_id
+
+
+def _invoke_and_record(
+    graph: Any, payload: Any, config: Mapping[str, Any], runlog: RunLog, thread_id: str | None
+) -> tuple[dict[str, Any], RunRecord]:
     started = time.perf_counter()
     try:
         state = graph.invoke(payload, config)
@@ -462,8 +511,9 @@ def logged_invoke(
             runlog.record({}, latency, thread_id=thread_id, error=exc, request=request)
         raise
     latency = (time.perf_counter() - started) * 1000
-    run_id = runlog.record(state, latency, thread_id=thread_id)
-    return state, run_id
+    record = record_from_state(state, latency, thread_id=thread_id)
+    runlog.add(record)
+    return state, record
 
 
 def _payload_text(payload: Any) -> str | None:

@@ -13,7 +13,7 @@ from nova_graph.plan_dispatch import initial_status, running_sends
 from nova_graph.planning import PlanPolicy, has_reference, plan_request, split_dependent
 from nova_graph.roster import Family, Roster
 from nova_graph.routing.decision import RouteDecision, Router
-from nova_graph.state import AgentTask, Failure, MemoryRef, NovaState
+from nova_graph.state import AgentTask, Failure, MemoryRef, NovaState, new_turn
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
 
 OutOfScopePolicy = Literal["refuse", "general"]
@@ -77,6 +77,7 @@ class Supervisor:
             "results": None,  # reducer: start this turn with no results
             "failures": _routing_failures(decision),
             "routing_model_calls": decision.model_calls,
+            "turn": new_turn(),
             "plan": plan.steps,
             "plan_status": initial_status(plan.steps),
             "plan_model_calls": plan.model_calls,
@@ -104,6 +105,7 @@ class Supervisor:
                     else state["request"],
                     history=history,
                     memories=memories.get(name, []),
+                    **({"turn": state["turn"]} if "turn" in state else {}),
                 ),
             )
             for name in routes

@@ -143,7 +143,7 @@ def test_purchasing_gets_low_stock_parts_and_asks_approval_for_each(
     while "__interrupt__" in out:
         value = out["__interrupt__"][0].value
         assert value["type"] == "approval"
-        asked.append(value["change"]["sku"])
+        asked.append(value["change"]["args"]["part"])
         out = graph.invoke(Command(resume=True), cfg)
     stock = out["results"]["erp_inventory"]["tool_calls"][0]["output"]
     low = [line.split()[0] for line in stock.splitlines() if line.endswith("(low)")]

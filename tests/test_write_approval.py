@@ -44,7 +44,7 @@ WRITE_TOOLS = {
     "backup_now": {},
     "run_test_suite": {},
 }
-STATE_FILES = {"checkpoints.sqlite", EFFECTS_DB}
+STATE_FILES = {"checkpoints.sqlite", "checkpoints.sqlite.threads.lock", EFFECTS_DB}
 
 
 def _prepared(data: Path) -> dict[str, dict[str, Any]]:
@@ -90,7 +90,11 @@ def test_the_roster_table_shows_which_tools_need_approval() -> None:
 
     table = roster_table(load_roster())
     gated = {row.rsplit("|", 2)[1] for row in table.splitlines() if row.startswith("| ")}
-    shown = {t.strip(" `") for cell in gated for t in cell.split(",")} - {"-", "---", "Needs approval"}
+    shown = {t.strip(" `") for cell in gated for t in cell.split(",")} - {
+        "-",
+        "---",
+        "Needs approval",
+    }
     in_roster = {t for spec in load_roster() for t in spec.tools}
     assert shown == set(WRITE_TOOLS) & in_roster and "import_parts_feed" in shown
 
