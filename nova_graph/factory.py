@@ -18,6 +18,7 @@ from nova_graph.checkpoint_postgres import postgres_checkpointer
 from nova_graph.errors import ConfigurationError
 from nova_graph.graph import build_graph, default_router
 from nova_graph.models import default_model
+from nova_graph.reliability.guard import GuardedGraph
 from nova_graph.roster import Family, Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.settings import NovaSettings, load_settings
@@ -117,7 +118,10 @@ def graph_from_settings(
     parts.setdefault("out_of_scope", settings.out_of_scope)
     parts.setdefault("data_dir", settings.data_dir)
     parts.setdefault("max_request_bytes", settings.max_request_bytes)
-    return build_graph(**parts)
+    graph = build_graph(**parts)
+    if isinstance(graph, GuardedGraph):
+        graph = graph.with_limits(settings.input_limits(parts["max_request_bytes"]))
+    return graph
 
 
 def family_graph(

@@ -22,7 +22,7 @@ from nova_graph.plan_dispatch import NEXT_STEPS_NODE, next_steps
 from nova_graph.planning import PlanPolicy
 from nova_graph.private import private_dir
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
-from nova_graph.reliability.guard import guard_inputs
+from nova_graph.reliability.guard import GuardedGraph
 from nova_graph.reliability.threadlock import ThreadLocks
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
@@ -33,7 +33,7 @@ from nova_graph.tools.context import default_cache_dir
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.tracing import traced_supervisor
 from nova_graph.usage import PriceTable
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
+from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, InputLimits, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
 COMPOSE_NODE = "compose"
@@ -256,7 +256,8 @@ def build_graph(
     locks = None
     if saver is not None:
         locks = ThreadLocks.for_checkpointer(saver, wait_seconds=policy.thread_wait_seconds)
-    return guard_inputs(compiled, max_request_bytes=max_request_bytes, thread_locks=locks)
+    limits = InputLimits(request_bytes=max_request_bytes)
+    return GuardedGraph.from_compiled(compiled, limits, thread_locks=locks)
 
 
 def _memory_tools(memory: Any, namespace: str, agent: str) -> list[Any]:
