@@ -31,10 +31,22 @@ class AgentScore(BaseModel):
 
 
 class RoutingScore(BaseModel):
-    """How well a router did on a labelled set."""
+    """How well a router did on a labelled set.
+
+    ``accuracy`` is the share of the set's non-ambiguous requests (in scope, multi-domain and
+    out of scope) routed right: the one accuracy figure every command reports for a set.
+    """
 
     n: int
     accuracy: float
+    oos_recall: float | None = Field(
+        default=None, description="Out-of-scope requests refused (None: the set has none)."
+    )
+    clarify_rate: float | None = Field(
+        default=None,
+        description="Ambiguous requests answered with a question among their candidates "
+        "(None: the set has none).",
+    )
     per_agent: dict[str, AgentScore]
     confusion: dict[str, dict[str, int]] = Field(
         description="expected label -> predicted label -> count ('(out of scope)' for none)."
@@ -74,6 +86,11 @@ def route_all(router: Router, texts: Sequence[str]) -> list[RouteDecision]:
     return [router.route(t) for t in texts]
 
 
+def asks_to_clarify(item: LabelledRequest, decision: RouteDecision) -> bool:
+    """An ambiguous request is met with a question whose choices include a candidate."""
+    return decision.ambiguous and bool(set(decision.agents) & set(item.agents))
+
+
 def is_correct(item: LabelledRequest, decision: RouteDecision) -> bool:
     """Single-label items: the top agent matches; multi-label items: the routed set matches."""
     if len(item.agents) > 1:
@@ -95,11 +112,19 @@ def score_decisions(
     correct: Counter[str] = Counter()
     confusion: dict[str, dict[str, int]] = {}
     preds: list[str | None] = []
-    hits = 0
+    hits = scored = oos = refused = unclear = asked = 0
     for item, decision in zip(items, decisions, strict=True):
         top = top_agent(decision)
         preds.append(top)
+        if item.ambiguous:
+            unclear += 1
+            asked += asks_to_clarify(item, decision)
+            continue
+        scored += 1
         ok = is_correct(item, decision)
+        if not item.agents:
+            oos += 1
+            refused += ok
         hits += ok
         exp_key = item.label or OUT_OF_SCOPE
         pred_key = top or OUT_OF_SCOPE
@@ -123,8 +148,10 @@ def score_decisions(
         for a in sorted(names)
     }
     return RoutingScore(
-        n=len(items),
-        accuracy=hits / len(items) if items else 0.0,
+        n=scored,
+        accuracy=hits / scored if scored else 0.0,
+        oos_recall=refused / oos if oos else None,
+        clarify_rate=asked / unclear if unclear else None,
         per_agent=per_agent,
         confusion=confusion,
         predictions=preds,
