@@ -3,6 +3,8 @@ clarifying questions guarded, bad flags refused with a clear message, the packag
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nova_graph.cli import main
@@ -99,7 +101,7 @@ def test_bad_flags_are_clear_errors_not_tracebacks(
 
 
 def test_the_acceptance_set_is_packaged_with_oos_and_ambiguous_requests(
-    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # outside the repository folder
     items = packaged_acceptance_set()
