@@ -10,6 +10,7 @@ from nova_graph.improve import ImprovementLoop, LabelledRequest, RoutingSetup, V
 from nova_graph.improve.factory import default_factory
 from nova_graph.improve.store import improved_setup
 from nova_graph.roster import Roster, load_roster
+from nova_graph.routing import SemanticRouter
 
 TEXTS = [
     "what time is it in the evening",
@@ -50,12 +51,16 @@ def test_a_version_router_is_the_default_router_with_settings_pinned(
     loop = ImprovementLoop(factory, [LabelledRequest(text="what time is it", agents=["clock"])])
     base = RoutingSetup(small_roster)
     packaged = default_router(small_roster, cache_dir=cache)
-    assert [d.model_dump() for d in factory.router(base).route_batch(TEXTS)] == [
+    assert isinstance(packaged, SemanticRouter)
+    first = factory.router(base)
+    assert isinstance(first, SemanticRouter)
+    assert [d.model_dump() for d in first.route_batch(TEXTS)] == [
         d.model_dump() for d in packaged.route_batch(TEXTS)
     ]
     pinned = loop.pinned(base)
     assert pinned.settings["threshold"] == packaged.thresholds["threshold"]
     same = factory.router(pinned)  # same examples and out-of-scope negatives, same settings
+    assert isinstance(same, SemanticRouter)
     decisions = [d.model_dump() for d in same.route_batch(TEXTS)]
     assert decisions == [d.model_dump() for d in packaged.route_batch(TEXTS)]
     assert decisions[4]["out_of_scope"]  # trained with the packaged out-of-scope requests
@@ -72,6 +77,7 @@ def test_an_improved_version_changes_only_what_the_change_says(
     loop = ImprovementLoop(factory, [LabelledRequest(text="what time is it", agents=["clock"])])
     pinned = loop.pinned(RoutingSetup(small_roster))
     changed = RoutingSetup(_with_example(small_roster, "math", "zorp the numbers"), pinned.settings)
-    router = factory.router(changed)
-    assert router.thresholds == factory.router(pinned).thresholds
+    router, before = factory.router(changed), factory.router(pinned)
+    assert isinstance(router, SemanticRouter) and isinstance(before, SemanticRouter)
+    assert router.thresholds == before.thresholds
     assert router.route("zorp the numbers please").agents == ["math"]

@@ -108,3 +108,27 @@ def test_the_acceptance_set_is_packaged_with_oos_and_ambiguous_requests(
     assert sum(not i.agents and not i.ambiguous for i in items) >= 20
     assert sum(i.ambiguous for i in items) >= 10
     assert any(i.text == "book me a flight to Lisbon for next Tuesday" for i in items)
+
+
+def test_per_agent_figures_share_one_unit_and_never_exceed_100_percent() -> None:
+    items = [
+        LabelledRequest(text="a1", agents=["a"]),
+        LabelledRequest(text="b1", agents=["b"]),
+        LabelledRequest(text="ab", agents=["a", "b"]),  # routed right to both: accuracy only
+        LabelledRequest(text="ab2", agents=["b", "a"]),
+    ]
+    decisions = [
+        RouteDecision(agents=["a"]),
+        RouteDecision(agents=["a"]),
+        RouteDecision(agents=["a", "b"], scores={"a": 0.9, "b": 0.8}),
+        RouteDecision(agents=["a", "b"], scores={"a": 0.9, "b": 0.8}),
+    ]
+    score = score_decisions(items, decisions)
+    a, b = score.per_agent["a"], score.per_agent["b"]
+    assert (a.support, a.predicted, a.correct) == (1, 2, 1)
+    assert (a.precision, a.recall) == (0.5, 1.0)
+    assert (b.support, b.predicted, b.correct, b.recall) == (1, 0, 0, 0.0)
+    assert score.accuracy == 0.75
+    assert all(
+        0.0 <= x <= 1.0 for s in score.per_agent.values() for x in (s.precision, s.recall, s.f1)
+    )

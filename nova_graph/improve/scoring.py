@@ -15,7 +15,9 @@ OUT_OF_SCOPE = "(out of scope)"
 
 
 class AgentScore(BaseModel):
-    """Routing quality of one agent on a labelled set."""
+    """Routing quality of one agent on a labelled set's single-answer requests (in scope and
+    out of scope), counted on the top agent: precision = correct / predicted, recall =
+    correct / support, F1 their harmonic mean; each between 0 and 1."""
 
     support: int = Field(description="Labelled requests that belong to this agent.")
     predicted: int = Field(description="Requests the router sent to this agent.")
@@ -130,10 +132,13 @@ def score_decisions(
         pred_key = top or OUT_OF_SCOPE
         row = confusion.setdefault(exp_key, {})
         row[pred_key] = row.get(pred_key, 0) + 1
+        if len(item.agents) > 1:
+            continue  # multi-domain requests count in accuracy, not in per-agent figures
+        # Per-agent figures share one unit, the top agent of single-answer requests:
+        # correct <= predicted and correct <= support, so no figure exceeds 100 %.
         if item.label is not None:
             support[item.label] += 1
-            if ok:
-                correct[item.label] += 1
+            correct[item.label] += top == item.label
         if top is not None:
             names.add(top)
             predicted[top] += 1
