@@ -14,6 +14,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from nova_graph.agents import make_agent_node
+from nova_graph.budget import Budget
 from nova_graph.checkpoint import default_checkpoint_path, sqlite_checkpointer
 from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError
@@ -31,6 +32,8 @@ from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
 from nova_graph.tools import ToolContext, build_tools, select_tools
 from nova_graph.tools.context import default_cache_dir
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
+from nova_graph.tracing import traced_supervisor
+from nova_graph.usage import PriceTable
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
@@ -144,6 +147,8 @@ def build_graph(
     reliability: ReliabilityPolicy | None = None,
     circuit_breaker: CircuitBreaker | None = None,
     memory_namespace: str = "default",
+    prices: PriceTable | None = None,
+    budget: Budget | None = None,
     planning: PlanPolicy | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build and compile the Nova graph.
@@ -166,6 +171,11 @@ def build_graph(
             settings (default: ``ReliabilityPolicy()``).
         circuit_breaker: share one breaker between graphs (default: a new one from
             ``reliability``).
+        memory_namespace: the memory namespace recalled and written (a run's
+            ``configurable.user_id`` overrides it for recall).
+        prices: price per model (``{"gpt-4o": ModelPrice(...)}``) to put money on tokens.
+        budget: limits per request (model calls, tokens, money, wall time); agents' own
+            limits come from their specs' ``budget``.
         memory_namespace: the memory namespace of runs without a ``configurable.user_id``; a
             run's ``user_id`` is its namespace for every memory read and write (supervisor
             recall, the agents' ``remember``/``recall`` tools, ``recall_decisions``).
@@ -215,7 +225,7 @@ def build_graph(
         plan_model=None if is_offline(model) else model,
     )
     builder = StateGraph(NovaState, input_schema=NovaInput)
-    builder.add_node(SUPERVISOR_NODE, supervisor)
+    builder.add_node(SUPERVISOR_NODE, traced_supervisor(supervisor))
     builder.add_node(REFUSE_NODE, supervisor.refuse)
     builder.add_node(COMPOSE_NODE, make_compose_node(roster))
     builder.add_node(NEXT_STEPS_NODE, next_steps)
@@ -233,6 +243,8 @@ def build_graph(
             timeout=policy.timeout_seconds,
             breaker=breaker,
             workers=policy.agent_workers,
+            prices=prices,
+            budget=budget,
             ledger=ledger,
         )
         builder.add_node(
