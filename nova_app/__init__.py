@@ -12,7 +12,7 @@ from typing import Any
 from langgraph.graph.state import CompiledStateGraph
 
 from nova_graph import Roster, build_graph, load_roster
-from nova_graph.from_settings import graph_from_settings, roster_from_settings
+from nova_graph.from_settings import graph_from_settings
 from nova_graph.settings import NovaSettings, load_settings
 
 #: Nova's roster file: 34 agents, their example requests and out-of-scope examples.
@@ -42,12 +42,9 @@ def nova_graph_from_settings(
     settings: NovaSettings | None = None, **overrides: Any
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The Nova graph from ``NOVA_*`` settings (``NOVA_ROSTER_PATH`` or Nova's roster)."""
-    settings = settings if settings is not None else load_settings()
-    if "roster" not in overrides:
-        overrides["roster"] = (
-            roster_from_settings(settings) if settings.roster_path is not None else nova_roster()
-        )
-    return graph_from_settings(settings, build=build_nova_graph, **overrides)
+    return graph_from_settings(
+        settings, build=build_nova_graph, default_roster=nova_roster, **overrides
+    )
 
 
 def nova_family_graph(
@@ -55,8 +52,13 @@ def nova_family_graph(
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """A graph of one Nova family's agents only (e.g. ``"erp"``), for Studio."""
     from nova_graph.from_settings import family_roster
+    from nova_graph.improve.store import improved_setup
 
-    roster = overrides.pop("roster", None) or nova_roster()
+    settings = settings if settings is not None else load_settings()
+    roster = overrides.pop("roster", None)
+    if roster is None:
+        improved = improved_setup(settings.data_dir) if settings.roster_path is None else None
+        roster = improved.roster if improved is not None else nova_roster()
     return nova_graph_from_settings(settings, roster=family_roster(family, roster), **overrides)
 
 

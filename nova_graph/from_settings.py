@@ -19,6 +19,7 @@ from nova_graph.checkpoint_postgres import postgres_checkpointer
 from nova_graph.errors import ConfigurationError
 from nova_graph.graph import build_graph
 from nova_graph.models import default_model
+from nova_graph.reliability.guard import GuardedGraph
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.routing.default import apply_thresholds, default_router
@@ -67,10 +68,14 @@ def roster_from_settings(settings: NovaSettings) -> Roster:
 
 
 def router_from_settings(
-    settings: NovaSettings, roster: Roster, model: BaseChatModel | None = None
+    settings: NovaSettings,
+    roster: Roster,
+    model: BaseChatModel | None = None,
+    thresholds: dict[str, Any] | None = None,
 ) -> Router:
-    """The default router (calibrated, cached under the data dir) with the settings' thresholds."""
-    router = default_router(roster, model=model)
+    """The default router (calibrated, cached) with the settings' thresholds; ``thresholds``
+    are an improved version's pinned router settings."""
+    router = default_router(roster, model=model, thresholds=thresholds)
     knobs = {"threshold": settings.route_threshold, "ambiguity_margin": settings.ambiguity_margin}
     apply_thresholds(router, knobs)
     return router
@@ -91,6 +96,7 @@ def graph_from_settings(
     settings: NovaSettings | None = None,
     *,
     build: Callable[..., CompiledStateGraph[Any, Any, Any, Any]] = build_graph,
+    default_roster: Callable[[], Roster] | None = None,
     **overrides: Any,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build the Nova graph from settings (default: the ``NOVA_*`` environment).
@@ -98,21 +104,46 @@ def graph_from_settings(
     Any ``build_graph`` keyword in ``overrides`` wins and its part is not built from settings,
     e.g. ``graph_from_settings(checkpointer=False)`` for the LangGraph server, which brings its
     own checkpointer. ``build`` builds the graph from the parts (default: ``build_graph``; an
-    app passes its own, e.g. ``nova_app.build_nova_graph``).
+    app passes its own, e.g. ``nova_app.build_nova_graph``). The roster is, in order: the
+    ``roster`` override, the active ``nova improve`` version, ``NOVA_ROSTER_PATH``, then
+    ``default_roster()`` (an app's own roster).
     """
     settings = settings if settings is not None else load_settings()
     parts: dict[str, Any] = dict(overrides)
+    thresholds = None
     if "roster" not in parts:
-        parts["roster"] = roster_from_settings(settings)
+        improved = _improved_setup(settings)
+        if improved is not None:
+            parts["roster"], thresholds = improved.roster, improved.settings
+        elif settings.roster_path is None and default_roster is not None:
+            parts["roster"] = default_roster()
+        else:
+            parts["roster"] = roster_from_settings(settings)
     if "model" not in parts:
         parts["model"] = model_from_settings(settings)
     if "router" not in parts:
-        parts["router"] = router_from_settings(settings, parts["roster"], parts["model"])
+        parts["router"] = router_from_settings(
+            settings, parts["roster"], parts["model"], thresholds or None
+        )
     if "memory" not in parts:
         parts["memory"] = memory_from_settings(settings)
     if "checkpointer" not in parts:
         parts["checkpointer"] = checkpointer_from_settings(settings)
+    parts.setdefault("prices", settings.prices)
+    parts.setdefault("budget", settings.budget)
     parts.setdefault("out_of_scope", settings.out_of_scope)
     parts.setdefault("data_dir", settings.data_dir)
     parts.setdefault("max_request_bytes", settings.max_request_bytes)
-    return build(**parts)
+    graph = build(**parts)
+    if isinstance(graph, GuardedGraph):
+        graph = graph.with_limits(settings.input_limits(parts["max_request_bytes"]))
+    return graph
+
+
+def _improved_setup(settings: NovaSettings) -> Any:
+    """The active ``nova improve`` version under the data dir (none with an explicit roster)."""
+    if settings.roster_path is not None:
+        return None
+    from nova_graph.improve.store import improved_setup
+
+    return improved_setup(settings.data_dir)

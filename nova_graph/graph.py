@@ -13,15 +13,16 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from nova_graph.agents import make_agent_node
+from nova_graph.budget import Budget
 from nova_graph.checkpoint import default_checkpoint_path, sqlite_checkpointer
 from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError, RosterError
-from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
+from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES, InputLimits, check_build_arguments
 from nova_graph.models import default_model, is_offline, resolve_model
 from nova_graph.plan_dispatch import NEXT_STEPS_NODE, next_steps
 from nova_graph.planning import PlanPolicy
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
-from nova_graph.reliability.guard import guard_inputs
+from nova_graph.reliability.guard import GuardedGraph
 from nova_graph.reliability.threadlock import ThreadLocks
 from nova_graph.roster import AgentSpec, Roster
 from nova_graph.routing.decision import Router
@@ -32,6 +33,8 @@ from nova_graph.tools import ToolContext, ToolSet
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.tools.mcp import agent_mcp_tools
 from nova_graph.tools.registry import resolve_tools, tool_registry
+from nova_graph.tracing import traced_supervisor
+from nova_graph.usage import PriceTable
 
 SUPERVISOR_NODE = "supervisor"
 COMPOSE_NODE = "compose"
@@ -53,6 +56,8 @@ def build_graph(
     reliability: ReliabilityPolicy | None = None,
     circuit_breaker: CircuitBreaker | None = None,
     memory_namespace: str = "default",
+    prices: PriceTable | None = None,
+    budget: Budget | None = None,
     planning: PlanPolicy | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build and compile the Nova graph.
@@ -82,6 +87,11 @@ def build_graph(
             settings (default: ``ReliabilityPolicy()``).
         circuit_breaker: share one breaker between graphs (default: a new one from
             ``reliability``).
+        memory_namespace: the memory namespace recalled and written (a run's
+            ``configurable.user_id`` overrides it for recall).
+        prices: price per model (``{"gpt-4o": ModelPrice(...)}``) to put money on tokens.
+        budget: limits per request (model calls, tokens, money, wall time); agents' own
+            limits come from their specs' ``budget``.
         memory_namespace: the memory namespace of runs without a ``configurable.user_id``; a
             run's ``user_id`` is its namespace for every memory read and write (supervisor
             recall, the agents' ``remember``/``recall`` tools, ``recall_decisions``).
@@ -139,7 +149,7 @@ def build_graph(
     )
     from_mcp = agent_mcp_tools(roster, roster.mcp_servers)
     builder = StateGraph(NovaState, input_schema=NovaInput)
-    builder.add_node(SUPERVISOR_NODE, supervisor)
+    builder.add_node(SUPERVISOR_NODE, traced_supervisor(supervisor))
     builder.add_node(REFUSE_NODE, supervisor.refuse)
     builder.add_node(COMPOSE_NODE, make_compose_node(roster))
     builder.add_node(NEXT_STEPS_NODE, next_steps)
@@ -158,6 +168,8 @@ def build_graph(
             timeout=policy.timeout_seconds,
             breaker=breaker,
             workers=policy.agent_workers,
+            prices=prices,
+            budget=budget,
             ledger=ledger,
         )
         builder.add_node(
@@ -191,7 +203,8 @@ def build_graph(
     locks = None
     if saver is not None:
         locks = ThreadLocks.for_checkpointer(saver, wait_seconds=policy.thread_wait_seconds)
-    return guard_inputs(compiled, max_request_bytes=max_request_bytes, thread_locks=locks)
+    limits = InputLimits(request_bytes=max_request_bytes)
+    return GuardedGraph.from_compiled(compiled, limits, thread_locks=locks)
 
 
 def _memory_tools(memory: Any, namespace: str, agent: str) -> list[Any]:

@@ -132,6 +132,8 @@ def running_sends(
             memories=memories.get(s["agent"], []),
             step=s["id"],
         )
+        if "turn" in state:
+            task["turn"] = state["turn"]  # request budgets span every step
         if s["depends_on"]:
             task["inputs"] = [
                 step_input(by_id[d], results[by_id[d]["agent"]]) for d in s["depends_on"]

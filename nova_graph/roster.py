@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from nova_graph.budget import Budget
 from nova_graph.errors import RosterError
 
 #: A family is any short lowercase name the roster chooses (Nova's are general, erp, ...).
@@ -33,6 +34,17 @@ ToolRef = Annotated[
     ),
 ]
 """One tool of an agent: a registry name, an import path, a ``BaseTool`` or a plain function."""
+
+
+class ContextPolicy(BaseModel):
+    """How much of the conversation one agent sees (not the whole thread by default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    turns: int = Field(default=1, ge=0, le=20, description="Earlier user requests shown.")
+    previous_answer: bool = Field(default=False, description="Show the previous answer too.")
+    memories: int = Field(default=5, ge=0, le=50, description="Most memories handed over.")
+    max_chars: int = Field(default=4000, ge=0, le=200_000, description="Size budget of all that.")
 
 
 class McpServer(BaseModel):
@@ -89,6 +101,13 @@ class AgentSpec(BaseModel):
     model: Annotated[
         Any, WithJsonSchema({"type": "string", "description": "A model name or provider:model"})
     ] = Field(default=None, description="A model name, 'provider:model' or chat model object.")
+    budget: Budget | None = Field(
+        default=None,
+        description="This agent's own limits per request (calls, tokens, money, time).",
+    )
+    context: ContextPolicy = Field(
+        default_factory=ContextPolicy, description="What this agent sees of the conversation."
+    )
 
     @field_validator("examples")
     @classmethod

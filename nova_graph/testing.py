@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from nova_graph.embeddings import Vectors
@@ -30,6 +31,8 @@ class FunctionChatModel(ToolSchemaChatModel):
     """A chat model whose every reply is computed by a Python function."""
 
     fn: ModelFunction
+    model_name: str = "nova-function"
+    report_usage: bool = False
 
     @property
     def _llm_type(self) -> str:
@@ -44,7 +47,33 @@ class FunctionChatModel(ToolSchemaChatModel):
     ) -> ChatResult:
         reply = self.fn(list(messages), list(self.bound_tools))
         message = reply if isinstance(reply, AIMessage) else AIMessage(content=str(reply))
+        if self.report_usage and message.usage_metadata is None:
+            message = _with_usage(message, messages, self.model_name)
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+def word_tokens(message: BaseMessage) -> int:
+    """The token count :class:`FunctionChatModel` reports for ``message``: its words (tool calls
+    count their name and argument values)."""
+    words = len(message.text.split()) if isinstance(message.text, str) else 0
+    for call in getattr(message, "tool_calls", None) or []:
+        words += 1 + sum(len(str(v).split()) for v in call["args"].values())
+    return words
+
+
+def _with_usage(message: AIMessage, prompt: list[BaseMessage], model_name: str) -> AIMessage:
+    tokens_in = sum(word_tokens(m) for m in prompt)
+    tokens_out = word_tokens(message)
+    return message.model_copy(
+        update={
+            "usage_metadata": UsageMetadata(
+                input_tokens=tokens_in,
+                output_tokens=tokens_out,
+                total_tokens=tokens_in + tokens_out,
+            ),
+            "response_metadata": {**message.response_metadata, "model_name": model_name},
+        }
+    )
 
 
 class TableRouter:

@@ -89,7 +89,7 @@ def uncalibrated(roster: Roster, dev: HeldoutSet) -> None:
 def ambiguity(roster: Roster, dev: HeldoutSet) -> None:
     """Ask back when the top two share a family within a wider margin: costs and gains on dev."""
     router = _default(roster)
-    family = {spec.name: spec.family.value for spec in roster}
+    family = {spec.name: spec.family for spec in roster}
     singles = dev.singles()
 
     def top_two(texts: list[str]) -> list[tuple[str, str, float]]:

@@ -218,13 +218,17 @@ def active_roster(default: Roster, data_dir: str | Path | None = None) -> Roster
     return store.load(version).roster
 
 
-def active_overrides(data_dir: str | Path | None = None) -> dict[str, Any]:
-    """``build_graph`` keywords (roster, router) of the active improved version; ``{}`` if none."""
+def improved_setup(data_dir: str | Path | None = None) -> RoutingSetup | None:
+    """The active improved version's setup, or ``None`` when the packaged roster is in use
+    (no version stored, or the active one is the first version's roster with no pinned
+    settings, as after ``nova improve --rollback v0000``): then the caller builds exactly the
+    packaged router, from the same cache."""
     store = VersionStore(data_dir)
     version = store.active()
     if version is None:
-        return {}
-    from nova_graph.improve.routers import default_factory
-
+        return None
     setup = store.load(version)
-    return {"roster": setup.roster, "router": default_factory().router(setup)}
+    first = store.versions()[0].version  # v0000: the packaged roster the loop started from
+    if not setup.settings and setup_text(setup) == setup_text(store.load(first)):
+        return None
+    return setup

@@ -47,8 +47,14 @@ def default_router(
     *,
     model: BaseChatModel | None = None,
     cache_dir: str | Path | Literal[False] | None = None,
+    thresholds: Mapping[str, Any] | None = None,
 ) -> Router:
     """The calibrated embedding router learned from the roster's example requests.
+
+    This is the one router builder: the graph's default, improved versions (``nova improve``),
+    the CLI and the Studio graphs all call it. ``thresholds`` (a router's ``thresholds``, as an
+    improved version stores them) pins the settings instead of calibrating: the router is trained
+    exactly as the default one and only the roster's examples differ.
 
     A probe router trained on three quarters of each agent's examples and half the roster's
     out-of-scope requests (``Roster.out_of_scope``) is calibrated on the rest; the router
@@ -63,30 +69,41 @@ def default_router(
 
     arbiter = model if model is not None and not is_offline(model) else None
     examples, negatives = roster.examples(), list(roster.out_of_scope)
+    pinned = dict(thresholds) if thresholds else None
     if cache_dir is False:
-        return _calibrated_router(examples, negatives, arbiter)
+        return _calibrated_router(examples, negatives, arbiter, pinned)
     if cache_dir is None:
         cache_dir = default_cache_dir() / "routers"
-    blob = json.dumps(
-        [ROUTER_CACHE_FORMAT, _CALIBRATION_FOLD, MIN_CALIBRATION_EXAMPLES, examples, negatives],
-        sort_keys=True,
-    )
+    key: list[Any] = [
+        ROUTER_CACHE_FORMAT,
+        _CALIBRATION_FOLD,
+        MIN_CALIBRATION_EXAMPLES,
+        examples,
+        negatives,
+    ]
+    if pinned:
+        key.append(pinned)
+    blob = json.dumps(key, sort_keys=True)
     path = Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
     if path.exists():
         try:
             return SemanticRouter.load(path, model=arbiter)
         except RoutingError:
             pass  # unreadable or from another version: rebuild and overwrite below
-    router = _calibrated_router(examples, negatives, arbiter)
+    router = _calibrated_router(examples, negatives, arbiter, pinned)
     private_dir(path.parent)
     router.save(path)
     return router
 
 
 def _calibrated_router(
-    examples: dict[str, list[str]], negatives: list[str], arbiter: BaseChatModel | None
+    examples: dict[str, list[str]],
+    negatives: list[str],
+    arbiter: BaseChatModel | None,
+    pinned: dict[str, Any] | None = None,
 ) -> Any:
-    """Train on every example, with thresholds calibrated on a probe that did not see some.
+    """Train on every example, with thresholds calibrated on a probe that did not see some
+    (or set to ``pinned``, an improved version's settings).
 
     A roster with an agent of fewer than ``MIN_CALIBRATION_EXAMPLES`` examples keeps the
     router's default thresholds, and so does one whose calibrated router would refuse more than
@@ -95,6 +112,9 @@ def _calibrated_router(
     from nova_graph.routing import SemanticRouter
 
     router = SemanticRouter.from_examples(examples, out_of_scope_examples=negatives, model=arbiter)
+    if pinned:
+        apply_thresholds(router, pinned)
+        return router
     few = {a: len(ts) for a, ts in examples.items() if len(ts) < MIN_CALIBRATION_EXAMPLES}
     if few:
         shown = ", ".join(f"{a}: {n}" for a, n in list(few.items())[:5])
