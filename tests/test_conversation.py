@@ -12,8 +12,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from nova_app import nova_roster
-from nova_graph import build_graph
+from nova_app import build_nova_graph, nova_roster
 from nova_graph.conversation import ConversationRouter, agent_context
 from nova_graph.improve.proposals import evidence_from_runs
 from nova_graph.roster import ContextPolicy, Roster
@@ -39,7 +38,7 @@ def router(roster: Roster) -> Any:
 
 @pytest.fixture()
 def graph(roster: Roster, router: Any, offline_model: Any, data_dir: Path) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=roster,
         router=router,
         model=offline_model,
@@ -204,7 +203,7 @@ def test_an_unsure_follow_up_is_settled_by_one_counted_model_call(
         chat = ChatOpenAI(
             model="test-model", base_url=server.base_url, api_key="t", max_retries=0, timeout=10
         )
-        graph = build_graph(
+        graph = build_nova_graph(
             roster=roster,
             router=default_router(roster, model=chat),
             model=offline_model,
