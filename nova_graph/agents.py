@@ -4,48 +4,118 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphBubbleUp
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.prebuilt import ToolNode
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.runtime import get_runtime
 
-from nova_graph.errors import CircuitOpenError
-from nova_graph.quoting import data_line
+from nova_graph import metering, tracing
+from nova_graph.budget import Budget
+from nova_graph.errors import BudgetExceededError, CircuitOpenError, RosterError
+from nova_graph.quoting import data_line, quoted_block
 from nova_graph.reliability.breaker import CircuitBreaker
-from nova_graph.reliability.deadline import acall_with_deadline, call_with_deadline
-from nova_graph.reliability.failures import ATTEMPT_ATTR
-from nova_graph.reliability.redact import scrub_exception
+from nova_graph.reliability.deadline import acall_in_lane, call_with_deadline
+from nova_graph.reliability.failures import ATTEMPT_ATTR, failure_update
+from nova_graph.reliability.lanes import WorkerLane
+from nova_graph.reliability.redact import (
+    SecretScrubber,
+    register_model_secrets,
+    scrub_exception,
+)
 from nova_graph.roster import AgentSpec
+from nova_graph.settings import default_data_dir
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from langgraph.prebuilt import create_react_agent
+from nova_graph.tools.approval import gate_tools
+from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
+from nova_graph.tools.outcome import tool_failed
+from nova_graph.tools.registry import import_object
+from nova_graph.usage import PriceTable
 
 AgentNode = RunnableLambda[AgentTask, dict[str, Any]]
 MAX_TOOL_STEPS = 8
+MODEL_NODE, TOOLS_NODE = "model", "tools"
 
 
 def build_agent_executor(
-    spec: AgentSpec, model: BaseChatModel, tools: Sequence[BaseTool]
-) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """The ReAct loop for one agent: its model, its system prompt and only its own tools."""
-    tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error_message)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        loop = create_react_agent(
-            model, tool_node, prompt=SystemMessage(spec.system_prompt), name=spec.name
+    spec: AgentSpec,
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    ledger: EffectLedger | None = None,
+) -> Runnable[Any, Any]:
+    """What runs one agent: its own graph when the spec brings one, else :func:`tool_loop`.
+
+    Every tool that declares a write (``side_effect="write"`` metadata) runs behind the approval
+    gate and the side-effect ``ledger`` (default: ``effects.sqlite`` in the user's data dir).
+    Errors inside the loop are scrubbed of secrets where they are raised (``SecretScrubber``),
+    before LangGraph checkpoints them as the failed step's error.
+    """
+    if spec.graph is not None:
+        graph = spec.graph
+        if isinstance(graph, str):
+            graph = import_object(graph, agent=spec.name)
+        if not isinstance(graph, Runnable):
+            raise RosterError(
+                f"agent {spec.name!r}: graph {spec.graph!r} is a {type(graph).__name__}, not a "
+                "compiled graph or Runnable; point it at builder.compile(name=...)"
+            )
+        return graph
+    register_model_secrets(model)
+    ledger = ledger or EffectLedger(default_data_dir() / EFFECTS_DB)
+    return tool_loop(spec.name, model, gate_tools(tools, ledger), spec.system_prompt)
+
+
+def tool_loop(
+    name: str, model: BaseChatModel, tools: Sequence[BaseTool], system_prompt: str
+) -> Runnable[Any, Any]:
+    """The tool-calling loop of one agent: its model, its system prompt and only its own tools.
+
+    The model answers or calls tools; tool results go back to the model, at most
+    ``MAX_TOOL_STEPS`` times. Tool errors become messages the model can read.
+    """
+    bound: Runnable[Any, BaseMessage] = model.bind_tools(list(tools)) if tools else model
+    prompt = SystemMessage(system_prompt)
+
+    def call_model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [bound.invoke([prompt, *state["messages"]])]}
+
+    async def acall_model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [await bound.ainvoke([prompt, *state["messages"]])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node(MODEL_NODE, RunnableLambda(call_model, afunc=acall_model))
+    builder.add_edge(START, MODEL_NODE)
+    if tools:
+        tool_node = ToolNode(
+            list(tools),
+            handle_tool_errors=_tool_error_message,
+            wrap_tool_call=metering.wrap_tool_call,
         )
-    return loop.with_config(recursion_limit=2 * MAX_TOOL_STEPS + 1)  # type: ignore[return-value]
+        builder.add_node(TOOLS_NODE, tool_node)
+        builder.add_conditional_edges(MODEL_NODE, tools_condition, [TOOLS_NODE, END])
+        builder.add_edge(TOOLS_NODE, MODEL_NODE)
+    else:
+        builder.add_edge(MODEL_NODE, END)
+    loop = builder.compile(name=name)
+    # Errors inside the loop are scrubbed of secrets where they are raised (SecretScrubber),
+    # before LangGraph checkpoints them as the failed step's error.
+    return loop.with_config(recursion_limit=2 * MAX_TOOL_STEPS + 1, callbacks=[SecretScrubber()])
+
+
+def agent_output_messages(out: Any) -> list[BaseMessage]:
+    """The messages an agent run produced: a ``{"messages": ...}`` state, a message or text."""
+    if isinstance(out, dict) and "messages" in out:
+        return list(out["messages"])
+    if isinstance(out, BaseMessage):
+        return [out]
+    return [AIMessage(out if isinstance(out, str) else json.dumps(out, default=str))]
 
 
 def _tool_error_message(exc: Exception) -> str:
@@ -67,19 +137,36 @@ def memory_block(memories: Sequence[MemoryRef]) -> str:
 
 
 def agent_messages(task: AgentTask) -> list[BaseMessage]:
-    """What one agent sees: quoted memories, recent history, then its part of the request."""
+    """What one agent sees: quoted memories, recent history (per its context policy), then its
+    part of the request with what a follow-up carries from the previous turn."""
     msgs: list[BaseMessage] = []
     if task.get("memories"):
         msgs.append(SystemMessage(memory_block(task["memories"])))
     for turn in task.get("history", []):
         cls = HumanMessage if turn["role"] == "user" else AIMessage
         msgs.append(cls(turn["content"]))
-    msgs.append(HumanMessage(task["request"]))
+    if task.get("inputs"):
+        msgs.append(
+            SystemMessage(
+                quoted_block(
+                    "upstream_results", "Results of earlier steps of this request", task["inputs"]
+                )
+            )
+        )
+    request = task["request"]
+    if task.get("context"):
+        request = f"{request}\n\n({task['context']})"
+    msgs.append(HumanMessage(request))
     return msgs
 
 
 def summarize_run(
-    spec: AgentSpec, task: AgentTask, messages: Sequence[BaseMessage], started: float, attempts: int
+    spec: AgentSpec,
+    task: AgentTask,
+    messages: Sequence[BaseMessage],
+    started: float,
+    attempts: int,
+    meter: metering.AgentMeter | None = None,
 ) -> AgentResult:
     """Turn the agent loop's messages into an :class:`AgentResult`."""
     calls: dict[str, Mapping[str, Any]] = {}
@@ -101,7 +188,8 @@ def summarize_run(
                     name=m.name or call.get("name", "?"),
                     args=dict(call.get("args", {})),
                     output=output,
-                    ok=m.status != "error" and not output.startswith("TOOL ERROR"),
+                    ok=not tool_failed(m),
+                    latency_ms=meter.tool_latency_ms.get(m.tool_call_id, 0.0) if meter else 0.0,
                 )
             )
     return AgentResult(
@@ -114,6 +202,8 @@ def summarize_run(
         model_calls=model_calls,
         latency_ms=(time.perf_counter() - started) * 1000,
         attempts=attempts,
+        model_call_log=list(meter.model_calls) if meter else [],
+        inputs=[i["step"] for i in task.get("inputs", [])],
     )
 
 
@@ -124,17 +214,28 @@ def make_agent_node(
     *,
     timeout: float | None = None,
     breaker: CircuitBreaker | None = None,
+    workers: int = 8,
+    prices: PriceTable | None = None,
+    budget: Budget | None = None,
+    ledger: EffectLedger | None = None,
 ) -> AgentNode:
     """A graph node running ``spec``'s agent on its task and writing its result to state.
 
-    Each attempt is limited to ``timeout`` seconds (sync runs: abandoned in a worker thread;
-    async runs: cancelled). When ``breaker`` holds the agent's circuit open the attempt is skipped
-    with :class:`~nova_graph.errors.CircuitOpenError`. Exceptions propagate, scrubbed of secrets
-    and tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and
-    the node's error handler records the failure in state.
+    Each attempt runs on the agent's own :class:`WorkerLane` of at most ``workers`` threads (sync
+    and async runs alike), so a hung agent cannot starve the others, and is limited to
+    ``timeout`` seconds (an overrunning attempt is abandoned). When ``breaker`` holds the
+    agent's circuit open the attempt is skipped with
+    :class:`~nova_graph.errors.CircuitOpenError`. Exceptions propagate, scrubbed of secrets and
+    tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and the
+    node's error handler records the failure in state. Model calls are priced with ``prices``;
+    before each one the request's ``budget`` and the spec's own are checked, and a part that
+    reached one stops as a failure saying which (see :mod:`nova_graph.budget`). Write tools run
+    behind the approval gate and ``ledger`` (see :func:`build_agent_executor`), so a retried
+    attempt never asks again for, nor repeats, a change already made.
     """
-    executor = build_agent_executor(spec, model, tools)
+    executor = build_agent_executor(spec, metering.metered(model), tools, ledger)
     what = f"agent {spec.name!r}"
+    lane = WorkerLane(f"agent-{spec.name}", workers=workers)
 
     def begin() -> int:
         attempt = _attempt_number()
@@ -146,32 +247,92 @@ def make_agent_node(
                 raise
         return attempt
 
+    model_label = _model_label(model)
+
+    def new_meter(task: AgentTask) -> metering.AgentMeter:
+        return metering.AgentMeter(
+            spec.name,
+            model=model_label,
+            prices=prices or {},
+            agent_budget=spec.budget,
+            request_budget=budget,
+            turn=task.get("turn"),
+        )
+
     def finish(
-        task: AgentTask, out: dict[str, Any], started: float, attempt: int
+        task: AgentTask,
+        out: Any,
+        started: float,
+        attempt: int,
+        meter: metering.AgentMeter,
     ) -> dict[str, Any]:
+        if isinstance(out, BudgetExceededError):  # that part stops; the others carry on
+            update = failure_update(spec.name, task, out, attempt)
+            update["results"][spec.name].update(
+                model_calls=len(meter.model_calls), model_call_log=list(meter.model_calls)
+            )
+            return update
         if breaker is not None:
             breaker.record_success(spec.name)
-        result = summarize_run(spec, task, out["messages"], started, attempts=attempt)
+        result = summarize_run(spec, task, agent_output_messages(out), started, attempt, meter)
         return {"results": {spec.name: result}}
 
     def run_agent(task: AgentTask) -> dict[str, Any]:
-        attempt, started = begin(), time.perf_counter()
-        with _tagged_failures(attempt):
-            # The parent's config (checkpointer, interrupts, callbacks) reaches the loop implicitly.
-            out = call_with_deadline(
-                lambda: executor.invoke({"messages": agent_messages(task)}), timeout, what=what
-            )
-        return finish(task, out, started, attempt)
+        attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
+        out: dict[str, Any] | BudgetExceededError
+        with tracing.agent_span(spec.name) as span, _tagged_failures(attempt), meter.active():
+            try:
+                # The parent's config (checkpointer, interrupts, callbacks) reaches the loop
+                # implicitly; so does the meter (context variables are copied).
+                out = call_with_deadline(
+                    lambda: executor.invoke({"messages": agent_messages(task)}),
+                    timeout,
+                    what=what,
+                    lane=lane,
+                )
+            except BudgetExceededError as exc:
+                out = exc
+            return traced(span, finish(task, out, started, attempt, meter))
 
     async def arun_agent(task: AgentTask) -> dict[str, Any]:
-        attempt, started = begin(), time.perf_counter()
-        with _tagged_failures(attempt):
-            out = await acall_with_deadline(
-                lambda: executor.ainvoke({"messages": agent_messages(task)}), timeout, what=what
-            )
-        return finish(task, out, started, attempt)
+        attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
+        out: dict[str, Any] | BudgetExceededError
+        with tracing.agent_span(spec.name) as span, _tagged_failures(attempt), meter.active():
+            try:
+                # Sync, in the agent's lane: the model's and tools' blocking calls would otherwise
+                # go to the event loop's shared default executor, where hung ones starve every
+                # agent.
+                out = await acall_in_lane(
+                    lambda: executor.invoke({"messages": agent_messages(task)}),
+                    timeout,
+                    what=what,
+                    lane=lane,
+                )
+            except BudgetExceededError as exc:
+                out = exc
+            return traced(span, finish(task, out, started, attempt, meter))
 
     return RunnableLambda(run_agent, afunc=arun_agent, name=f"agent_{spec.name}")
+
+
+def traced(span: Any, update: dict[str, Any]) -> dict[str, Any]:
+    """Mark the agent's span failed when its update records a failure; return the update."""
+    failures = update.get("failures") or []
+    result = next(iter((update.get("results") or {}).values()), None)
+    if failures:
+        tracing.mark_failed(span, failures[0]["error_type"])
+    elif result is not None and any(not c["ok"] for c in result["tool_calls"]):
+        tracing.mark_failed(span, "tool_failed")
+    return update
+
+
+def _model_label(model: BaseChatModel) -> str:
+    """The model's name as configured (``model_name``/``model``), else its LangChain type."""
+    for attr in ("model_name", "model"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return str(getattr(model, "_llm_type", type(model).__name__))
 
 
 def _attempt_number() -> int:

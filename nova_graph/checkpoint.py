@@ -18,7 +18,9 @@ from langgraph.checkpoint.base import (
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from nova_graph.errors import InvalidRequestError
-from nova_graph.tools.context import default_data_dir
+from nova_graph.private import private_dir, private_file
+from nova_graph.reliability.storage import storage_typed
+from nova_graph.settings import default_data_dir
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
 
@@ -79,6 +81,7 @@ def default_checkpoint_path(data_dir: str | Path | None = None) -> Path:
     return (Path(data_dir) if data_dir is not None else default_data_dir()) / CHECKPOINT_FILE
 
 
+@storage_typed
 def sqlite_checkpointer(path: str | Path | None = None) -> NovaSqliteSaver:
     """A SQLite checkpointer at ``path`` (default ``<data dir>/checkpoints.sqlite``), user-only.
 
@@ -91,11 +94,8 @@ def sqlite_checkpointer(path: str | Path | None = None) -> NovaSqliteSaver:
     db = Path(path) if path is not None else default_checkpoint_path()
     if db.exists() and db.is_dir():
         raise InvalidRequestError(f"checkpoint path {db} is a directory; give a file path")
-    if not db.parent.exists():
-        db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not db.exists():
-        db.touch(mode=0o600)
-    os.chmod(db, 0o600)  # SQLite gives its -wal/-shm files the database file's permissions
+    private_dir(db.parent)
+    private_file(db)  # SQLite gives its -wal/-shm files the database file's permissions
     conn = sqlite3.connect(str(db), check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA busy_timeout=5000")

@@ -12,7 +12,7 @@ from langchain_core.runnables import RunnableLambda
 from nova_graph.embeddings import default_encoder
 from nova_graph.memory import ChromaMemory, ModelUpdateDetector, UpdateVerdict
 from nova_graph.memory.detector import Candidate, SimilarityUpdateDetector
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 WEEK = timedelta(days=7)
@@ -42,7 +42,7 @@ def test_a_changed_value_supersedes_the_close_old_memory(
     ns = "det-" + hashlib.sha1(old.encode()).hexdigest()[:8]
     old_id = mem.remember(old, namespace=ns, now=T0)
     new_id = mem.remember(new, namespace=ns, now=T0 + WEEK)
-    stale = mem.get(old_id)
+    stale = mem.get(old_id, namespace=ns)
     assert stale is not None and stale.superseded_by == new_id
     assert why in (stale.stale_reason or "")
     assert [m.text for m in mem.recall(old, namespace=ns, now=T0 + 2 * WEEK, k=5)] == [new]
@@ -101,7 +101,7 @@ def test_model_detector_supersedes_what_the_model_names() -> None:
     old = mem.remember("lunch with the CFO on friday", namespace=NS, now=T0)
     model.answer = UpdateVerdict(replaces=[old, "invented-id"], reason="meeting moved")
     new = mem.remember("lunch with the CFO moved to monday", namespace=NS, now=T0 + WEEK)
-    stale = mem.get(old)
+    stale = mem.get(old, namespace=NS)
     assert stale is not None and stale.superseded_by == new
     assert stale.stale_reason == "model: meeting moved"
     assert '"text": "lunch with the CFO on friday"' in model.prompts[-1]

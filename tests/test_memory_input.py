@@ -11,7 +11,7 @@ import pytest
 from nova_graph.embeddings import Vectors
 from nova_graph.errors import MemoryStoreError, NovaError
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 NS = "user:ana"
@@ -110,9 +110,17 @@ def test_add_rejected_by_chroma_applies_no_supersession_marks() -> None:
 
 def test_forget_rejects_a_non_string_id(mem: ChromaMemory) -> None:
     with pytest.raises(MemoryStoreError, match="bad memory id"):
-        mem.forget(123)  # type: ignore[arg-type]
+        mem.forget(123, namespace=NS)  # type: ignore[arg-type]
 
 
 def test_bad_chroma_url_is_rejected() -> None:
     with pytest.raises(MemoryStoreError, match="bad Chroma URL"):
         ChromaMemory(url="127.0.0.1:8000", encoder=HashingEncoder())
+
+
+def test_lone_surrogates_are_a_typed_error_and_nothing_is_stored(mem: ChromaMemory) -> None:
+    for kwargs in ({}, {"key": "k\udc80"}, {"metadata": {"note": "\ud800"}}):
+        text = "pin \udc80 1234" if not kwargs else "pin 1234"
+        with pytest.raises(MemoryStoreError, match="lone surrogate"):
+            mem.remember(text, namespace=NS, **kwargs)  # type: ignore[arg-type]
+    assert mem.count(namespace=NS) == 0

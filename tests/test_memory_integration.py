@@ -13,7 +13,7 @@ from nova_graph.memory import (
     recall_for_agents,
 )
 from nova_graph.memory.prompt import END
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 NS = "user:ana"
@@ -62,8 +62,9 @@ def test_remember_and_recall_tools_round_trip() -> None:
     assert (remember.name, recall.name) == ("remember", "recall")
     out = remember.invoke({"text": "quarterly review is on june 3", "key": "review"})
     assert out.startswith("remembered as ")
-    stored = mem.get(out.removeprefix("remembered as "))
-    assert stored is not None and stored.metadata == {"source_agent": "planner"}
+    stored = mem.get(out.removeprefix("remembered as "), namespace=NS)
+    assert stored is not None
+    assert stored.metadata == {"source_agent": "planner", "agent": "planner"}
     assert "quarterly review is on june 3" in recall.invoke({"query": "quarterly review"})
 
 

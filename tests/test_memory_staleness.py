@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 NS = "user:ana"
@@ -120,7 +120,7 @@ def test_recall_scores_are_cosine_similarities_best_first(mem: ChromaMemory) -> 
 
 def test_forget_removes_a_memory_from_recall_and_history(mem: ChromaMemory) -> None:
     mid = mem.remember("door code 1234", namespace=NS, key="door", now=T0)
-    assert mem.forget(mid) is True
+    assert mem.forget(mid, namespace=NS) is True
     assert mem.recall("door code", namespace=NS, now=T0) == []
     assert mem.history("door", namespace=NS) == []
-    assert mem.forget(mid) is False
+    assert mem.forget(mid, namespace=NS) is False

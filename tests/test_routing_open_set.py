@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nova_graph.graph import default_router
-from nova_graph.roster import load_roster
+from nova_app import nova_roster
 from nova_graph.routing import SemanticRouter
 from nova_graph.routing.calibration import balanced_negatives, in_scope_threshold
+from nova_graph.routing.default import default_router
 from nova_graph.routing.scoring import FEATURES
 
 NEW_KINDS = ["book me a flight to Lisbon", "what's my heart rate trend"]
@@ -122,7 +122,7 @@ def test_known_negatives_weigh_as_much_as_held_out_groups() -> None:
 
 
 def test_nova_roster_refuses_never_seen_kinds() -> None:
-    router = default_router(load_roster())  # the tests' router cache (conftest)
+    router = default_router(nova_roster())  # the tests' router cache (conftest)
     for text in NEW_KINDS:
         decision = router.route(text)
         assert decision.out_of_scope, decision

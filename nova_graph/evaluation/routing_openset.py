@@ -219,15 +219,16 @@ def clinc_split(
 
 
 def roster_family_holdout(args: argparse.Namespace) -> dict[str, Any]:
-    """The Nova roster with each agent family held out in turn (heldout.yaml as test set)."""
+    """The roster (``args.default_roster``: the app's, Nova's for ``nova eval``) with each agent
+    family held out in turn (heldout.yaml as test set)."""
     from nova_graph.evaluation.roster import load_heldout
-    from nova_graph.graph import _calibrated_router, default_out_of_scope
     from nova_graph.roster import load_roster
+    from nova_graph.routing.default import _calibrated_router
 
-    roster = load_roster()
+    roster = load_roster(args.default_roster)
     held = load_heldout(roster=roster).singles()
-    family = {a.name: a.family.value for a in roster}
-    negatives = default_out_of_scope()
+    family = {a.name: a.family for a in roster}
+    negatives = list(roster.out_of_scope)
     out: dict[str, Any] = {}
     for fam in sorted(set(family.values())):
         examples = {a: ts for a, ts in roster.examples().items() if family[a] != fam}

@@ -26,8 +26,12 @@ or untagged); :func:`make_memory_tools` builds ``remember``/``recall`` tools for
 (quoted data, not instructions) and :func:`memory_citations` lists the memories an answer used
 with their ages.
 
-Concurrency: one ``ChromaMemory`` is safe to share between threads (supersession is a locked
-read-modify-write). Several processes writing the same keys are not coordinated.
+Concurrency: supersession is a read-modify-write under a lock file in the store's directory,
+so threads, instances and processes writing one path leave one current version per key; a writer
+killed mid-write (or writers sharing a Chroma server) is resolved on read (see
+:mod:`nova_graph.memory.versions`). Users: every read and write takes a namespace; in a graph it
+is the run's ``configurable.user_id`` (:func:`run_namespace`), and ``get``/``forget`` never reach
+another namespace's ids. Agents are handed their own tool-written memories and untagged ones only.
 """
 
 from nova_graph.memory.detector import (
@@ -38,7 +42,7 @@ from nova_graph.memory.detector import (
     UpdateDetector,
     UpdateVerdict,
 )
-from nova_graph.memory.integration import make_memory_tools, recall_for_agents
+from nova_graph.memory.integration import make_memory_tools, recall_for_agents, run_namespace
 from nova_graph.memory.model import NEVER, Memory
 from nova_graph.memory.prompt import format_memories_for_prompt, memory_citations
 from nova_graph.memory.staleness import current_where
@@ -59,4 +63,5 @@ __all__ = [
     "make_memory_tools",
     "memory_citations",
     "recall_for_agents",
+    "run_namespace",
 ]

@@ -1,4 +1,15 @@
-"""Graph integration: per-agent recall before dispatch, and memory tools agents can call."""
+"""Graph integration: per-agent recall before dispatch, and memory tools agents can call.
+
+Namespaces: every read and write made on behalf of a run uses :func:`run_namespace`, the run's
+``configurable.user_id`` (else the graph's default namespace), resolved when the call happens, so
+one user's memories are never read, superseded or written by another user's run.
+
+Scoping (what an agent is handed): memories written through an agent's ``remember`` tool are
+tagged for that agent (``agent`` = its name) and recalled only for it; memories stored through
+the memory API without an ``agent``/``family`` tag (the user's or the application's own) are
+shared by every agent. So text one agent stored (perhaps copied from an untrusted email or web
+page) is never handed to the other agents.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +17,25 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
 from nova_graph.errors import MemoryStoreError
 from nova_graph.memory.model import Memory, utc_now
 from nova_graph.memory.prompt import format_memories_for_prompt
+from nova_graph.memory.validation import check_namespace
+
+
+def run_namespace(config: Mapping[str, Any] | None, default: str) -> str:
+    """The memory namespace of a run: its ``configurable.user_id``, else ``default``.
+
+    An empty ``user_id`` (the LangGraph server's value without auth) means ``default``. A
+    ``user_id`` that is not a valid namespace raises :class:`MemoryStoreError`.
+    """
+    configurable = (config or {}).get("configurable") or {}
+    user = configurable.get("user_id")
+    return check_namespace(default if user is None or user == "" else user)
 
 
 def recall_for_agents(
@@ -66,32 +90,46 @@ class RecallInput(BaseModel):
 
 
 def make_memory_tools(
-    memory: Any, namespace: str, agent_name: str, *, private: bool = False
+    memory: Any, namespace: str, agent_name: str, *, private: bool = True
 ) -> list[BaseTool]:
-    """``remember`` and ``recall`` tools bound to ``namespace`` for agent ``agent_name``.
+    """``remember`` and ``recall`` tools for agent ``agent_name``.
 
-    Memories an agent writes record it as ``source_agent``; with ``private=True`` they are also
-    tagged ``agent=agent_name`` so only that agent recalls them. ``recall`` returns current
-    memories only, formatted as quoted data with ages. Bad input comes back as an error message
-    the agent can read, never as a half-written memory.
+    Each call uses the namespace of the run it is part of (:func:`run_namespace`: the run's
+    ``configurable.user_id``, else ``namespace``). Memories an agent writes record it as
+    ``source_agent``; with ``private=True`` (the default) they are also tagged
+    ``agent=agent_name``, so only that agent is handed them (see the module docstring).
+    ``recall`` returns current memories only, formatted as quoted data with ages. Bad input comes
+    back as an error message the agent can read, never as a half-written memory.
     """
+    check_namespace(namespace)
 
-    def remember(text: str, key: str | None = None, ttl_seconds: float | None = None) -> str:
+    def remember(
+        text: str,
+        config: RunnableConfig,
+        key: str | None = None,
+        ttl_seconds: float | None = None,
+    ) -> str:
         meta: dict[str, Any] = {"source_agent": agent_name}
         if private:
             meta["agent"] = agent_name
         try:
             mid = memory.remember(
-                text, namespace=namespace, key=key, ttl=ttl_seconds, metadata=meta
+                text,
+                namespace=run_namespace(config, namespace),
+                key=key,
+                ttl=ttl_seconds,
+                metadata=meta,
             )
         except MemoryStoreError as exc:
             return f"error: not remembered: {exc}"
         return f"remembered as {mid}"
 
-    def recall(query: str, k: int = 5) -> str:
+    def recall(query: str, config: RunnableConfig, k: int = 5) -> str:
         now = utc_now()
         try:
-            found = memory.recall(query, namespace=namespace, k=k, now=now, agent=agent_name)
+            found = memory.recall(
+                query, namespace=run_namespace(config, namespace), k=k, now=now, agent=agent_name
+            )
         except MemoryStoreError as exc:
             return f"error: {exc}"
         return format_memories_for_prompt(found, now) or "no current memories match"

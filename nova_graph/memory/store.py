@@ -16,6 +16,17 @@ the query can never push a current memory out. Superseded memories leave the liv
 write time, so they never crowd the pool. For a ``now`` earlier than the latest supersession in the
 namespace (an "as of" query), the history collection is also queried with the filter, so a memory
 superseded after ``now`` is still current at ``now``.
+
+Supersession: the new version is added first, then the old ones are copied to history and
+removed from the live collection. Writers of one store path are serialised by a lock file
+(``nova_memory.lock``) across threads, instances and processes; should a writer die between the
+steps (or writers share a Chroma server, which no file lock reaches), readers apply
+:func:`~nova_graph.memory.versions.resolve_versions`, so recall and history only ever show the
+newest version of a key as current, and the next write of the key retires the extras.
+
+Ids carry their namespace's tag: :meth:`ChromaMemory.get` and :meth:`ChromaMemory.forget` take
+the namespace and never reach another namespace's memory. Files the store creates are user-only
+(see :mod:`nova_graph.private`).
 """
 
 from __future__ import annotations
@@ -24,8 +35,9 @@ import contextlib
 import hashlib
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -44,9 +56,13 @@ from nova_graph.memory.model import (
     utc_now,
 )
 from nova_graph.memory.staleness import Where, current_where, matches
+from nova_graph.memory.versions import resolve_versions
+from nova_graph.private import private_dir, private_file, private_umask
 
 _INCLUDE: Any = ["metadatas", "documents", "distances"]
 _MAX_HWM_KEY = "nova_max_superseded_at"
+LOCK_FILE = "nova_memory.lock"
+SEQ_KEY = "seq"
 
 
 def _settings() -> Any:
@@ -82,7 +98,9 @@ class ChromaMemory:
     ) -> None:
         if sum(x is not None for x in (path, url, client)) > 1:
             raise MemoryStoreError("pass at most one of path, url and client")
-        self._client = client if client is not None else _make_client(path, url)
+        self._file_lock = _file_lock(path if client is None else None)
+        with self._file_lock:  # two processes creating one fresh store must not race
+            self._client = client if client is not None else _make_client(path, url)
         if path is None and url is None and client is None:
             # EphemeralClients of one process share a store: keep each instance's data apart.
             collection_prefix = f"{collection_prefix}_{uuid.uuid4().hex[:8]}"
@@ -146,12 +164,16 @@ class ChromaMemory:
         )
         new_id = f"{self._tag(ns)}:{uuid.uuid4().hex}"
 
-        with self._lock:
+        with self._writing():
             live, hist = self._collections_for(ns)
             try:
                 replaced = self._to_supersede(live, text, vec, key, now_dt)
             except Exception as exc:  # nothing written yet
                 raise MemoryStoreError(f"could not look up memories to supersede: {exc}") from exc
+            # Write order of a key's versions (the lock makes it strictly increasing).
+            meta[SEQ_KEY] = 1 + max(
+                (int(r[1].get(SEQ_KEY, 0)) for r in replaced.values()), default=0
+            )
             self._write(live, hist, ns, new_id, text, vec, meta, replaced, valid)
         return new_id
 
@@ -201,7 +223,7 @@ class ChromaMemory:
         where = current_where(now_dt, max_age=age, agent=agent, family=family)
         live, hist = self._collections_for(ns)
         vec = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-        rows = self._query_current(live, vec, k, where)
+        rows = self._resolve_keys(live, self._query_current(live, vec, k, where), vec, where)
         if self._hwm.get(ns, 0.0) > to_epoch(now_dt):  # "as of" a time before a supersession
             rows += _rows(self._query(hist, vec, k, where), where)
         rows.sort(key=lambda r: r[3])
@@ -213,16 +235,19 @@ class ChromaMemory:
                 out.append(memory_from_chroma(id_, doc, meta, score=1.0 - dist))
         return out[:k]
 
-    def forget(self, id: str) -> bool:
-        """Delete a memory (every version stored under this id). True if something was deleted."""
-        id_ = v.check_id(id)
-        tag = id_.split(":", 1)[0]
+    def forget(self, id: str, *, namespace: str) -> bool:
+        """Delete a memory of ``namespace`` (every version stored under this id).
+
+        True if something was deleted; an id of another namespace is never touched (False).
+        """
+        found = self._locate(id, namespace)
+        if found is None:
+            return False
         deleted = False
-        with self._lock:
-            for suffix in ("live", "hist"):
-                col = self._existing(f"{self._prefix}_{tag}_{suffix}")
-                if col is not None and col.get(ids=[id_], include=[])["ids"]:
-                    col.delete(ids=[id_])
+        with self._writing():
+            for col in self._collections_for(found):
+                if col.get(ids=[id], include=[])["ids"]:
+                    col.delete(ids=[id])
                     deleted = True
         return deleted
 
@@ -234,21 +259,29 @@ class ChromaMemory:
         found: dict[str, Memory] = {}
         for col in (live, hist):  # hist last: its copy carries the supersession marks
             got = col.get(where={"key": key_}, include=["metadatas", "documents"])
-            for id_, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                found[id_] = memory_from_chroma(id_, doc, dict(meta))
+            metas = dict(zip(got["ids"], (dict(m) for m in got["metadatas"]), strict=True))
+            if col is live:
+                metas = resolve_versions(list(metas.items()))
+            for id_, doc in zip(got["ids"], got["documents"], strict=True):
+                found[id_] = memory_from_chroma(id_, doc, metas[id_])
         return sorted(found.values(), key=lambda m: (m.created_at, m.valid_from, m.id))
 
-    def get(self, id: str) -> Memory | None:
-        """The memory with this id (current or superseded), or ``None``."""
-        id_ = v.check_id(id)
-        tag = id_.split(":", 1)[0]
-        for suffix in ("hist", "live"):
-            col = self._existing(f"{self._prefix}_{tag}_{suffix}")
-            if col is None:
-                continue
-            got = col.get(ids=[id_], include=["metadatas", "documents"])
-            if got["ids"]:
-                return memory_from_chroma(id_, got["documents"][0], dict(got["metadatas"][0]))
+    def get(self, id: str, *, namespace: str) -> Memory | None:
+        """The memory of ``namespace`` with this id (current or superseded), or ``None``.
+
+        An id of another namespace gives ``None``: ids never reach across namespaces.
+        """
+        ns = self._locate(id, namespace)
+        if ns is None:
+            return None
+        live, hist = self._collections_for(ns)
+        for col in (hist, live):  # hist first: its copy carries the supersession marks
+            got = col.get(ids=[id], include=["metadatas", "documents"])
+            if got["ids"] and got["metadatas"][0].get("namespace") == ns:
+                meta = dict(got["metadatas"][0])
+                if col is live and meta.get("key"):
+                    meta = self._key_versions(live, [str(meta["key"])]).get(id, meta)
+                return memory_from_chroma(id, got["documents"][0], meta)
         return None
 
     def count(self, *, namespace: str) -> int:
@@ -262,6 +295,57 @@ class ChromaMemory:
         return self._collections_for(v.check_namespace(namespace))
 
     # -- internals ------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold this store's write lock (threads) and lock file (instances, processes)."""
+        with self._lock, self._file_lock, private_umask():
+            yield
+
+    def _locate(self, id: str, namespace: str) -> str | None:
+        """``namespace`` (checked) if ``id`` is one of its ids by its tag, else ``None``."""
+        id_ = v.check_id(id)
+        ns = v.check_namespace(namespace)
+        return ns if id_.split(":", 1)[0] == self._tag(ns) else None
+
+    def _key_versions(self, live: Any, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """Resolved metadata of every live version of ``keys`` (see :mod:`versions`)."""
+        got = live.get(where={"key": {"$in": keys}}, include=["metadatas"])
+        groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for id_, meta in zip(got["ids"], got["metadatas"], strict=True):
+            groups.setdefault(str(meta["key"]), []).append((id_, dict(meta)))
+        out: dict[str, dict[str, Any]] = {}
+        for rows in groups.values():
+            out.update(resolve_versions(rows) if len(rows) > 1 else dict(rows))
+        return out
+
+    def _resolve_keys(self, live: Any, rows: list[Any], vec: np.ndarray, where: Where) -> list[Any]:
+        """``rows`` with, for each key, only the version :mod:`versions` says is current."""
+        keys = sorted({str(r[2]["key"]) for r in rows if r[2].get("key")})
+        if not keys:
+            return rows
+        got = live.get(
+            where={"key": {"$in": keys}}, include=["metadatas", "documents", "embeddings"]
+        )
+        if len(got["ids"]) == len(keys):  # one live version per key: nothing to resolve
+            return rows
+        groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        found: dict[str, tuple[str, np.ndarray]] = {}
+        for id_, doc, meta, emb in zip(
+            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+        ):
+            groups.setdefault(str(meta["key"]), []).append((id_, dict(meta)))
+            found[id_] = (doc, np.asarray(emb, dtype=np.float32))
+        out = [r for r in rows if not r[2].get("key")]
+        q = vec.reshape(-1)
+        for group in groups.values():
+            for id_, meta in resolve_versions(group).items():
+                if matches(where, meta):
+                    doc, emb = found[id_]
+                    cos = float(q @ emb) / (float(np.linalg.norm(q) * np.linalg.norm(emb)) or 1.0)
+                    out.append((id_, doc, meta, 1.0 - cos))
+        out.sort(key=lambda r: r[3])
+        return out
 
     def _now(self, now: datetime | None) -> datetime:
         checked = v.check_datetime(now, "now")
@@ -293,7 +377,7 @@ class ChromaMemory:
         cached = self._collections.get(namespace)
         if cached is not None:
             return cached
-        with self._lock:
+        with self._writing():  # creating collections is a write
             if namespace in self._collections:
                 return self._collections[namespace]
             tag = self._tag(namespace)
@@ -339,10 +423,13 @@ class ChromaMemory:
         out: dict[str, tuple[str, dict[str, Any], np.ndarray, str]] = {}
         if key is not None:
             got = live.get(where={"key": key}, include=["metadatas", "documents", "embeddings"])
-            for id_, doc, meta, emb in zip(
-                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
-            ):
-                out[id_] = (doc, dict(meta), np.asarray(emb), f"same key {key!r}")
+            # Several live versions (a writer died mid-supersession): keep how they replaced
+            # each other; the newest is replaced by this memory.
+            metas = resolve_versions(
+                [(i, dict(m)) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
+            )
+            for id_, doc, emb in zip(got["ids"], got["documents"], got["embeddings"], strict=True):
+                out[id_] = (doc, metas[id_], np.asarray(emb), f"same key {key!r}")
         if self._detector is None:
             return out
         res = live.query(
@@ -399,6 +486,9 @@ class ChromaMemory:
         marked = []
         for id_ in ids:
             old = dict(replaced[id_][1])
+            if old.get("superseded_by"):  # already replaced by a version a dead writer left
+                marked.append(old)
+                continue
             old["superseded_at"] = max(superseded_at, float(old["valid_from"]))
             old["superseded_by"] = new_id
             old["stale_reason"] = replaced[id_][3]
@@ -436,7 +526,9 @@ def _rows(res: Any, where: Where) -> list[Any]:
             res["distances"][0],
             strict=True,
         )
-        if matches(where, dict(m))
+        # After a writer was killed, Chroma's vector index can still list a deleted row, which
+        # comes back without metadata: it is not a memory, skip it.
+        if m is not None and d is not None and matches(where, dict(m))
     ]
 
 
@@ -460,7 +552,13 @@ def _make_client(path: str | None, url: str | None) -> Any:
                 settings=_settings(),
             )
         if path is not None:
-            return chromadb.PersistentClient(path=str(path), settings=_settings())
+            private_dir(path)
+            with private_umask():
+                client = chromadb.PersistentClient(path=str(path), settings=_settings())
+            db = Path(path) / "chroma.sqlite3"
+            if db.exists():
+                private_file(db)  # SQLite gives its journals the database file's permissions
+            return client
         return chromadb.EphemeralClient(settings=_settings())
     except MemoryStoreError:
         raise
@@ -468,3 +566,14 @@ def _make_client(path: str | None, url: str | None) -> Any:
         raise MemoryStoreError(
             f"could not open Chroma ({url or path or 'in memory'}): {exc}"
         ) from exc
+
+
+def _file_lock(path: str | None) -> Any:
+    """The lock file serialising writers of the store at ``path`` (a no-op lock without one)."""
+    if path is None:
+        return contextlib.nullcontext()
+    from filelock import FileLock
+
+    lock_path = private_dir(path) / LOCK_FILE
+    private_file(lock_path)
+    return FileLock(str(lock_path), mode=0o600)

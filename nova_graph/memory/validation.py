@@ -22,13 +22,25 @@ def check_text(text: object, *, max_bytes: int, what: str = "memory text") -> st
     stripped = text.strip()
     if not stripped:
         raise MemoryStoreError(f"{what} is empty or whitespace; pass some text")
-    size = len(stripped.encode("utf-8"))
+    size = len(utf8(stripped, what))
     if size > max_bytes:
         raise MemoryStoreError(
             f"{what} is {size} bytes, over the {max_bytes}-byte limit; shorten or split it "
             f"(or raise max_text_bytes)"
         )
     return stripped
+
+
+def utf8(text: str, what: str) -> bytes:
+    """``text`` as UTF-8, or a :class:`MemoryStoreError` naming what cannot be encoded."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MemoryStoreError(
+            f"{what} contains {text[exc.start : exc.end]!r} at position {exc.start}, a lone "
+            f"surrogate that is not valid Unicode (often from a badly decoded file); nothing was "
+            f"stored; decode the source as UTF-8 or replace the character"
+        ) from None
 
 
 def check_namespace(namespace: object) -> str:
@@ -49,6 +61,7 @@ def check_key(key: object) -> str | None:
         raise MemoryStoreError(
             f"bad key {key!r}: a key is a non-empty string of at most 256 printable characters"
         )
+    utf8(key, "key")
     return key
 
 
@@ -111,6 +124,9 @@ def check_metadata(metadata: object) -> dict[str, str | int | float | bool]:
             )
         if k in ("agent", "family") and not isinstance(v, str):
             raise MemoryStoreError(f"metadata[{k!r}] must be a str (an agent or family name)")
+        utf8(k, "a metadata key")
+        if isinstance(v, str):
+            utf8(v, f"metadata[{k!r}]")
         out[k] = v
     return out
 

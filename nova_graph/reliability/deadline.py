@@ -1,45 +1,52 @@
-"""Run a blocking or async call with a wall-clock deadline (sync nodes cannot be cancelled)."""
+"""Run a blocking or async call with a wall-clock deadline (sync calls cannot be cancelled)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import threading
+import concurrent.futures
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from nova_graph.errors import AgentTimeoutError
+from nova_graph.reliability.lanes import WorkerLane
 
 T = TypeVar("T")
 
 
-def call_with_deadline(fn: Callable[[], T], seconds: float | None, *, what: str) -> T:
+def call_with_deadline(
+    fn: Callable[[], T], seconds: float | None, *, what: str, lane: WorkerLane | None = None
+) -> T:
     """Return ``fn()``, or raise :class:`AgentTimeoutError` after ``seconds``.
 
-    ``fn`` runs in a daemon thread with the caller's context (so LangGraph config, callbacks and
-    interrupts still reach it). A call that overruns is abandoned, not killed: Python cannot stop
-    a thread, so its late result is discarded.
+    ``fn`` runs on ``lane`` (default: a thread of its own) with the caller's context (so LangGraph
+    config, callbacks and interrupts still reach it). A call that overruns is abandoned, not
+    killed: Python cannot stop a thread, so its late result is discarded. Time spent waiting
+    for a free worker counts against ``seconds``.
     """
-    if seconds is None:
+    if seconds is None and lane is None:
         return fn()
-    ctx = contextvars.copy_context()
-    box: dict[str, Any] = {}
-    done = threading.Event()
+    future = (lane or WorkerLane(what, workers=1)).submit(fn)
+    try:
+        return future.result(timeout=seconds)
+    except concurrent.futures.TimeoutError:
+        future.cancel()  # if it never started, it never will
+        raise AgentTimeoutError(
+            f"{what} did not finish within {seconds:g} s; it was abandoned"
+        ) from None
 
-    def target() -> None:
-        try:
-            box["value"] = ctx.run(fn)
-        except BaseException as exc:  # re-raised in the caller's thread
-            box["error"] = exc
-        finally:
-            done.set()
 
-    threading.Thread(target=target, name=f"nova-{what}", daemon=True).start()
-    if not done.wait(seconds):
-        raise AgentTimeoutError(f"{what} did not finish within {seconds:g} s; it was abandoned")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+async def acall_in_lane(
+    fn: Callable[[], T], seconds: float | None, *, what: str, lane: WorkerLane
+) -> T:
+    """Async :func:`call_with_deadline`: await blocking ``fn()`` run on ``lane``."""
+    future = lane.submit(fn)
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(future), seconds)
+    except TimeoutError:
+        future.cancel()
+        raise AgentTimeoutError(
+            f"{what} did not finish within {seconds:g} s; it was abandoned"
+        ) from None
 
 
 async def acall_with_deadline(

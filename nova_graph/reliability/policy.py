@@ -28,6 +28,19 @@ class ReliabilityPolicy(BaseModel):
         default=60.0, ge=0, description="How long an open circuit skips the agent."
     )
 
+    agent_workers: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Worker threads per agent (its hung calls block only its own).",
+    )
+    thread_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a turn waits for another turn on the same thread before "
+        "ThreadBusyError (0: fail at once).",
+    )
+
     def retry_policy(self) -> RetryPolicy:
         """The LangGraph retry policy for agent nodes (transient errors only)."""
         return transient_retry_policy(

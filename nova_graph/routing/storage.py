@@ -12,6 +12,7 @@ import numpy as np
 
 from nova_graph.embeddings import Encoder
 from nova_graph.errors import RoutingError
+from nova_graph.private import private_dir
 from nova_graph.routing.lexical import KINDS, LexicalModel
 from nova_graph.routing.scoring import FEATURES, RouteModel
 
@@ -36,7 +37,7 @@ _ARRAY_NAMES = (
 def save_router(router: SemanticRouter, path: Path) -> Path:
     """Write ``router`` into directory ``path`` (created if needed); files are replaced whole."""
     model = router.route_model
-    path.mkdir(parents=True, exist_ok=True)
+    private_dir(path)
     config: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,

@@ -1,0 +1,66 @@
+"""``WorkerLane``: a few reusable daemon threads per agent, so a hung agent blocks only itself.
+
+Blocking work (a sync model, a sync tool) cannot be cancelled in Python. Run on a shared pool
+(the event loop's default executor, for instance), a few hung calls occupy every worker and every
+other agent queues behind them until it times out. Each agent gets its own lane instead: a hung
+call holds one of that agent's threads until it returns, and other agents never wait for it.
+The threads are daemons, so a call that never returns does not keep the process alive.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_Work = tuple[Future[Any], contextvars.Context, Callable[[], Any]]
+
+
+class WorkerLane:
+    """A bounded set of reusable daemon worker threads (started on demand, up to ``workers``)."""
+
+    def __init__(self, name: str, *, workers: int = 8) -> None:
+        if workers < 1:
+            raise ValueError(f"a worker lane needs at least one worker, got {workers}")
+        self.name = name
+        self.workers = workers
+        self._queue: queue.SimpleQueue[_Work] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        """Queue ``fn`` to run in this lane with the caller's context; returns its future."""
+        future: Future[T] = Future()
+        self._queue.put((future, contextvars.copy_context(), fn))
+        with self._lock:
+            if self._idle == 0 and self._threads < self.workers:
+                self._threads += 1
+                threading.Thread(
+                    target=self._work, name=f"nova-{self.name}-{self._threads}", daemon=True
+                ).start()
+        return future
+
+    @property
+    def threads(self) -> int:
+        """How many worker threads this lane has started (never more than ``workers``)."""
+        return self._threads
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            future, ctx, fn = self._queue.get()
+            with self._lock:
+                self._idle -= 1
+            if not future.set_running_or_notify_cancel():
+                continue  # its caller gave up before it started
+            try:
+                future.set_result(ctx.run(fn))
+            except BaseException as exc:  # handed to the caller
+                future.set_exception(exc)

@@ -1,0 +1,115 @@
+"""A hung agent blocks only itself: healthy agents' runs complete while two agents hang."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from nova_app import build_nova_graph
+from nova_graph.reliability import ReliabilityPolicy
+from nova_graph.reliability.lanes import WorkerLane
+from nova_graph.roster import Roster
+from nova_graph.routing.decision import RouteDecision
+from nova_graph.testing import FunctionChatModel, TableRouter
+
+HANG = {"You tell the time.", "You analyse text."}  # the clock and words agents hang
+TABLE = {
+    "what time is it": RouteDecision(agents=["clock"]),
+    "count the words": RouteDecision(agents=["words"]),
+    "calculate 2 + 2": RouteDecision(agents=["math"]),
+}
+POLICY = ReliabilityPolicy(
+    timeout_seconds=1.0, max_attempts=2, initial_interval=0.001, jitter=False, agent_workers=4
+)
+HEALTHY, HUNG = 30, 12
+
+
+def _model(release: threading.Event) -> FunctionChatModel:
+    def answer(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
+        if str(messages[0].content) in HANG:
+            release.wait(30)  # hangs until the test ends
+        return "4"
+
+    return FunctionChatModel(fn=answer)
+
+
+def _graph(roster: Roster, data_dir: Path, release: threading.Event) -> Any:
+    return build_nova_graph(
+        roster=roster,
+        router=TableRouter(TABLE),
+        model=_model(release),
+        data_dir=data_dir,
+        reliability=POLICY,
+    )
+
+
+def _requests() -> list[str]:
+    hung = ["what time is it", "count the words"] * (HUNG // 2)
+    return hung + ["calculate 2 + 2"] * HEALTHY
+
+
+def _healthy_ok(states: list[dict[str, Any]]) -> int:
+    return sum(1 for s in states if s.get("results", {}).get("math", {}).get("status") == "ok")
+
+
+def test_healthy_agents_complete_while_two_agents_hang_under_ainvoke(
+    small_roster: Roster, data_dir: Path
+) -> None:
+    release = threading.Event()
+    graph = _graph(small_roster, data_dir, release)
+
+    async def ask(text: str) -> dict[str, Any]:
+        return await graph.ainvoke(  # type: ignore[no-any-return]
+            {"messages": [{"role": "user", "content": text}]},
+            {"configurable": {"thread_id": uuid.uuid4().hex}},
+        )
+
+    async def main() -> list[dict[str, Any]]:
+        return await asyncio.gather(*(ask(t) for t in _requests()))
+
+    try:
+        started = time.perf_counter()
+        states = asyncio.run(main())
+        elapsed = time.perf_counter() - started
+    finally:
+        release.set()
+    assert _healthy_ok(states) == HEALTHY
+    assert sum(1 for s in states if s.get("failures")) == HUNG  # the hung ones time out
+    assert elapsed < 20
+
+
+def test_healthy_agents_complete_while_two_agents_hang_under_invoke(
+    small_roster: Roster, data_dir: Path
+) -> None:
+    release = threading.Event()
+    graph = _graph(small_roster, data_dir, release)
+
+    def ask(text: str) -> dict[str, Any]:
+        return graph.invoke(  # type: ignore[no-any-return]
+            {"messages": [{"role": "user", "content": text}]},
+            {"configurable": {"thread_id": uuid.uuid4().hex}},
+        )
+
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            states = list(pool.map(ask, _requests()))
+    finally:
+        release.set()
+    assert _healthy_ok(states) == HEALTHY
+
+
+def test_a_lane_never_starts_more_threads_than_its_cap() -> None:
+    lane, gate = WorkerLane("cap", workers=3), threading.Event()
+    futures = [lane.submit(lambda: gate.wait(5)) for _ in range(10)]
+    time.sleep(0.1)
+    assert lane.threads == 3
+    gate.set()
+    assert all(f.result(timeout=5) for f in futures)
+    assert lane.threads == 3  # the queued calls reused the same threads
