@@ -26,6 +26,7 @@ from nova_graph.routing.cues import has_anaphor, is_followup_cue, referents, sta
 from nova_graph.routing.decision import ClauseRoute, RouteDecision, Router
 from nova_graph.routing.logistic import LogisticRule
 from nova_graph.routing.parts import Part, find_parts
+from nova_graph.routing.payload import InstructionVerbs
 from nova_graph.validation import message_text
 
 MODEL_FILE = "conversation_model.json"
@@ -117,6 +118,8 @@ class ConversationRouter:
         self.model = model if model is not None else ConversationModel.load()
         self.starters = starter_words(roster.examples())
         self.families = {a.name: a.family.value for a in roster}
+        self.support = clarify.WordSupport(roster.examples())
+        self.verbs = InstructionVerbs(roster.examples())
         self.arbiter = getattr(router, "arbiter", None)
         #: Only a scoring router (one with ``route_batch``, scores for every agent) is
         #: second-guessed; any other router (a table, rules) is taken as it is, whole.
@@ -139,10 +142,17 @@ class ConversationRouter:
         if len(parts) > 1:
             return TurnDecision(decision=self._multi(parts))
         part = parts[0]
-        own = self.router.route(part.route_text)
-        if previous is not None and previous.agents:
+        own = self._on_instruction(part, self.router.route(part.route_text))
+        # "this" in "put this into Spanish: <text>" is the pasted text, not the thread.
+        pasted = part.text != part.route_text
+        if previous is not None and previous.agents and not pasted:
             row = followup.features(
-                part.route_text, own, previous.agents, self.starters, self.families
+                part.route_text,
+                own,
+                previous.agents,
+                self.starters,
+                self.families,
+                previous.request,
             )
             p = self.model.followup.probability(row)
             stay, calls = self._arbitrate(p, text, own, previous)
@@ -168,7 +178,7 @@ class ConversationRouter:
             own = own.model_copy(update={"model_calls": own.model_calls + calls})
             turn = self._clarified(part, own, previous)
             return turn.model_copy(update={"followup_probability": p, "context": context})
-        if previous is None and is_followup_cue(text) and has_anaphor(text):
+        if previous is None and not pasted and is_followup_cue(text) and has_anaphor(text):
             return TurnDecision(
                 decision=RouteDecision(agents=[], out_of_scope=True, scores=own.scores),
                 kind="no_context",
@@ -179,6 +189,25 @@ class ConversationRouter:
                 ),
             )
         return self._clarified(part, own)
+
+    def _on_instruction(self, part: Part, own: RouteDecision) -> RouteDecision:
+        """A part carrying a payload goes to the agent its instruction's verb names (learned
+        from the roster examples: "proofread ...", "draft a reply ..." for "reply to this"),
+        when the examples agree on one; otherwise the router's route of the instruction."""
+        if part.text == part.route_text:
+            return own
+        agent = self.verbs.agent(part.route_text)
+        if agent is None or own.agents == [agent]:
+            return own
+        return own.model_copy(
+            update={
+                "agents": [agent],
+                "ambiguous": False,
+                "out_of_scope": False,
+                "method": "instruction",
+                "clauses": [ClauseRoute(text=part.route_text, agent=agent, score=1.0)],
+            }
+        )
 
     def _arbitrate(
         self, p: float, text: str, own: RouteDecision, previous: PreviousTurn
@@ -199,14 +228,25 @@ class ConversationRouter:
         thread, an option the previous turn used, or the best one for a turn that refers
         back, settles it without asking."""
         own = self._whole_unless_requests(own, part.text)
-        if len({c.agent for c in own.clauses}) > 1 or own.method == "model":
+        if len({c.agent for c in own.clauses}) > 1 or own.method in ("model", "instruction"):
+            if own.method == "instruction":
+                clauses = [c.model_copy(update={"text": part.text}) for c in own.clauses]
+                own = own.model_copy(update={"clauses": clauses})
             return TurnDecision(decision=own)
         row = clarify.features(part.route_text, own, self.starters, self.families)
         p = self.model.clarify.probability(row)
-        opts = clarify.options(own, self.families)
+        opts = clarify.options(
+            own,
+            self.families,
+            text=part.route_text,
+            support=self.support,
+            previous=previous.agents if previous is not None else (),
+        )
         ask = self.model.clarify.decide(p) and len(opts) > 1
         if own.out_of_scope and (len(part.route_text.split()) > FRAGMENT_WORDS or row[_ACTION]):
             ask = False  # a full request no agent covers is refused, not asked about
+        if part.text != part.route_text and row[_ACTION]:
+            ask = False  # an action on pasted text ("condense this: ...") is a whole request
         if ask and previous is not None:
             known = [a for a in opts if a in previous.agents]
             if known or _refers_back(part.route_text):
