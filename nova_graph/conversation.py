@@ -289,7 +289,7 @@ class ConversationRouter:
         decisions = self._route_many([p.route_text for p in parts])
         found: list[ClauseRoute] = []
         for part, d in zip(parts, decisions, strict=True):
-            d = self._whole_unless_requests(d, part.text)
+            d = self._whole_unless_requests(self._on_instruction(part, d), part.text)
             score = float(d.confidence or 0.0)
             if d.out_of_scope or not d.agents:
                 found.append(ClauseRoute(text=part.text, agent=None, score=score))

@@ -15,6 +15,12 @@ from nova_graph.routing.cues import words
 from nova_graph.routing.payload import Instruction, split_instruction
 
 _COMMA = re.compile(r",\s*(?:and\s+)?")
+#: A last sentence after a payload that opens with a joiner is the next part of the request
+#: ("proofread this: teh cat. Also schedule the import"), not more text to work on.
+_TRAILING = re.compile(
+    r"[.!?]\s+(?:and\s+)?(?:also|then|after\s+that|afterwards)\b,?\s+(?P<rest>[^.!?\n]+[.!?]?)\s*$",
+    re.IGNORECASE,
+)
 _MIN_WORDS = 2
 
 
@@ -56,5 +62,11 @@ def find_parts(text: str, starters: Collection[str]) -> list[Part]:
     heads = [p for s in segments for p in comma_parts(s, starters)] or [head]
     if found is None:
         return [Part(h, h) for h in heads]
+    payload, after = found.payload, []
+    tail = _TRAILING.search(payload)
+    if tail is not None and words(tail["rest"])[:1] and words(tail["rest"])[0] in starters:
+        payload = payload[: tail.start() + 1].strip()
+        after = find_parts(tail["rest"].strip(), starters)
     *first, last = heads
-    return [Part(h, h) for h in first] + [Part(last, Instruction(last, found.payload).text)]
+    parts = [Part(h, h) for h in first] + [Part(last, Instruction(last, payload).text)]
+    return parts + after
