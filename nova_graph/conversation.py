@@ -144,7 +144,7 @@ class ConversationRouter:
         part = parts[0]
         own = self._on_instruction(part, self.router.route(part.route_text))
         # "this" in "put this into Spanish: <text>" is the pasted text, not the thread.
-        pasted = part.text != part.route_text
+        pasted = part.pasted
         if previous is not None and previous.agents and not pasted:
             row = followup.features(
                 part.route_text,
@@ -194,7 +194,7 @@ class ConversationRouter:
         """A part carrying a payload goes to the agent its instruction's verb names (learned
         from the roster examples: "proofread ...", "draft a reply ..." for "reply to this"),
         when the examples agree on one; otherwise the router's route of the instruction."""
-        if part.text == part.route_text:
+        if not part.pasted:
             return own
         agent = self.verbs.agent(part.route_text)
         if agent is None or own.agents == [agent]:
@@ -245,7 +245,7 @@ class ConversationRouter:
         ask = self.model.clarify.decide(p) and len(opts) > 1
         if own.out_of_scope and (len(part.route_text.split()) > FRAGMENT_WORDS or row[_ACTION]):
             ask = False  # a full request no agent covers is refused, not asked about
-        if part.text != part.route_text and row[_ACTION]:
+        if part.pasted and row[_ACTION]:
             ask = False  # an action on pasted text ("condense this: ...") is a whole request
         if ask and previous is not None:
             known = [a for a in opts if a in previous.agents]

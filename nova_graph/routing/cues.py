@@ -23,7 +23,7 @@ _ELLIPSIS = re.compile(
 )
 _ANAPHOR = re.compile(
     r"\b(?:it|that|this|them|those|these|they|its|their|one|ones|same|again|instead|too|"
-    r"there|him|her)\b",
+    r"there|him|her|both)\b",
     re.IGNORECASE,
 )
 _STOP_STARTS = frozenset({"the", "a", "an", "my", "our", "this", "that", "and", "or", "i", "we"})
