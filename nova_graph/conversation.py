@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field
 
 from nova_graph.errors import RoutingError
+from nova_graph.planning import has_reference
 from nova_graph.roster import ContextPolicy, Roster
 from nova_graph.routing import clarify, followup
 from nova_graph.routing.cues import has_anaphor, is_followup_cue, referents, starter_words
@@ -190,11 +191,14 @@ class ConversationRouter:
             )
         return self._clarified(part, own)
 
-    def _on_instruction(self, part: Part, own: RouteDecision) -> RouteDecision:
-        """A part carrying a payload goes to the agent its instruction's verb names (learned
+    def _on_instruction(
+        self, part: Part, own: RouteDecision, *, dependent: bool = False
+    ) -> RouteDecision:
+        """A part carrying a payload, or (``dependent``) working on an earlier part's result
+        ("then order more of those"), goes to the agent its instruction's verb names (learned
         from the roster examples: "proofread ...", "draft a reply ..." for "reply to this"),
         when the examples agree on one; otherwise the router's route of the instruction."""
-        if not part.pasted:
+        if not (part.pasted or dependent):
             return own
         agent = self.verbs.agent(part.route_text)
         if agent is None or own.agents == [agent]:
@@ -208,6 +212,21 @@ class ConversationRouter:
                 "clauses": [ClauseRoute(text=part.route_text, agent=agent, score=1.0)],
             }
         )
+
+    def _verbs_on_dependents(self, d: RouteDecision) -> RouteDecision:
+        """A later clause of a router split that works on an earlier one's result ("... and
+        order more of those") goes to the agent its verb names, when the examples agree."""
+        if len(d.clauses) < 2:
+            return d
+        clauses = list(d.clauses)
+        for i, c in enumerate(clauses[1:], start=1):
+            agent = self.verbs.agent(c.text) if has_reference(c.text) else None
+            if agent is not None and c.agent is not None:
+                clauses[i] = c.model_copy(update={"agent": agent})
+        if clauses == list(d.clauses):
+            return d
+        agents = list(dict.fromkeys(c.agent for c in clauses if c.agent))
+        return d.model_copy(update={"clauses": clauses, "agents": agents})
 
     def _arbitrate(
         self, p: float, text: str, own: RouteDecision, previous: PreviousTurn
@@ -227,7 +246,7 @@ class ConversationRouter:
         """The request's own route, asked back when the clarification rule says so; in a
         thread, an option the previous turn used, or the best one for a turn that refers
         back, settles it without asking."""
-        own = self._whole_unless_requests(own, part.text)
+        own = self._verbs_on_dependents(self._whole_unless_requests(own, part.text))
         if len({c.agent for c in own.clauses}) > 1 or own.method in ("model", "instruction"):
             if own.method == "instruction":
                 clauses = [c.model_copy(update={"text": part.text}) for c in own.clauses]
@@ -288,8 +307,10 @@ class ConversationRouter:
         """Route every part; a part no agent takes stays in the clauses with agent ``None``."""
         decisions = self._route_many([p.route_text for p in parts])
         found: list[ClauseRoute] = []
-        for part, d in zip(parts, decisions, strict=True):
-            d = self._whole_unless_requests(self._on_instruction(part, d), part.text)
+        for i, (part, d) in enumerate(zip(parts, decisions, strict=True)):
+            dependent = i > 0 and len(d.clauses) < 2 and has_reference(part.text)
+            d = self._on_instruction(part, d, dependent=dependent)
+            d = self._verbs_on_dependents(self._whole_unless_requests(d, part.text))
             score = float(d.confidence or 0.0)
             if d.out_of_scope or not d.agents:
                 found.append(ClauseRoute(text=part.text, agent=None, score=score))

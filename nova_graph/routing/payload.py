@@ -24,7 +24,9 @@ VERB_SHARE = 0.7
 _POLITE = frozenset({"please", "can", "could", "would", "you", "kindly", "just", "now"})
 #: "draft a reply to ...": the word after "a"/"an" (or the next, after an adjective: "a short
 #: reply") names what is made.
-_LINKS = frozenset("to for of from about on in with and or the this that these my our".split())
+_LINKS = frozenset(
+    "a an to for of from about on in with and or the this that these those it them my our".split()
+)
 _PRODUCT = re.compile(r"\b(?:a|an)\s+([a-z-]+)(?:\s+([a-z-]+))?", re.IGNORECASE)
 _MIN_PASTED_CHARS = 40
 
@@ -89,24 +91,29 @@ class InstructionVerbs:
 
     def __init__(self, examples: Mapping[str, Iterable[str]]):
         self.opens: dict[str, Counter[str]] = defaultdict(Counter)
+        self.opens_two: dict[str, Counter[str]] = defaultdict(Counter)
         self.makes: dict[str, Counter[str]] = defaultdict(Counter)
         for agent, texts in examples.items():
             for text in texts:
                 w = words(text)
                 if w:
                     self.opens[_stem(w[0])][agent] += 1
+                if len(w) > 1 and w[1] not in _LINKS:
+                    self.opens_two[f"{_stem(w[0])} {w[1]}"][agent] += 1
                 for noun in _products(text):
                     self.makes[noun][agent] += 1
 
     def agent(self, instruction: str) -> str | None:
-        """The agent the instruction names, or ``None`` when the examples do not agree: its verb
-        ("proofread this"), else what it asks to make ("write a reply to this"), else what its
-        verb names when no example opens with it ("reply to this")."""
+        """The agent the instruction names, or ``None`` when the examples do not agree: its
+        first two words ("order more ..."), else its verb ("proofread this"), else what it asks
+        to make ("write a reply to this"), else what its verb names when no example opens with
+        it ("reply to this")."""
         w = [v for v in words(instruction) if v not in _POLITE]
         if not w:
             return None
         verb = _stem(w[0])
-        tried = [self.opens.get(verb)]
+        tried = [self.opens_two.get(f"{verb} {w[1]}")] if len(w) > 1 and w[1] not in _LINKS else []
+        tried.append(self.opens.get(verb))
         tried += [self.makes.get(noun) for noun in _products(instruction)]
         if verb not in self.opens:
             tried.append(self.makes.get(verb))
