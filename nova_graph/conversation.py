@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field
 
 from nova_graph.errors import RoutingError
+from nova_graph.input_checks import message_text
 from nova_graph.planning import has_reference
 from nova_graph.roster import ContextPolicy, Roster
 from nova_graph.routing import clarify, followup
@@ -28,7 +29,6 @@ from nova_graph.routing.decision import ClauseRoute, RouteDecision, Router
 from nova_graph.routing.logistic import LogisticRule
 from nova_graph.routing.parts import Part, find_parts
 from nova_graph.routing.payload import InstructionVerbs
-from nova_graph.validation import message_text
 
 MODEL_FILE = "conversation_model.json"
 TurnKind = Literal["new", "followup", "no_context"]
@@ -118,7 +118,7 @@ class ConversationRouter:
         self.roster = roster
         self.model = model if model is not None else ConversationModel.load()
         self.starters = starter_words(roster.examples())
-        self.families = {a.name: a.family.value for a in roster}
+        self.families = {a.name: a.family for a in roster}
         self.support = clarify.WordSupport(roster.examples())
         self.verbs = InstructionVerbs(roster.examples())
         self.arbiter = getattr(router, "arbiter", None)

@@ -23,6 +23,14 @@ class RoutingError(NovaError):
     """The router could not be built, calibrated, saved or loaded."""
 
 
+class RoutingModelError(RoutingError):
+    """The router's language-model fallback kept failing; ``attempts`` says how often it tried."""
+
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
 class MemoryStoreError(NovaError):
     """The vector memory rejected an operation (bad input, unreachable server, ...)."""
 
@@ -47,6 +55,10 @@ class ConfigurationError(NovaError, ValueError):
     """Settings (``NOVA_*`` environment variables) are invalid or name an unreachable service."""
 
 
+class StorageError(NovaError, OSError):
+    """The data directory or a database in it could not be written (disk full, read-only, ...)."""
+
+
 class RunLogError(NovaError):
     """The run log could not be read or written, or a run id / feedback was invalid."""
 
@@ -61,6 +73,15 @@ class AgentTimeoutError(AgentFailure, TimeoutError):
 
 class CircuitOpenError(AgentFailure):
     """An agent kept failing, so it is skipped until its circuit breaker's cool-down ends."""
+
+
+class McpServerError(ToolError):
+    """An MCP server the roster declares did not start, could not be reached or timed out."""
+
+
+class CalibrationWarning(UserWarning):
+    """The default router could not be calibrated on the roster (too few examples) and uses
+    its default thresholds."""
 
 
 class ThreadBusyError(NovaError):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Send, interrupt
+from langgraph.types import Overwrite, Send, interrupt
 
 from nova_graph.conversation import (
     CarriedContext,
@@ -15,12 +15,12 @@ from nova_graph.conversation import (
     agent_context,
     previous_turn,
 )
+from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
 from nova_graph.plan_dispatch import initial_status, running_sends
 from nova_graph.planning import PlanPolicy, has_reference, plan_request, split_dependent
-from nova_graph.roster import ContextPolicy, Family, Roster
+from nova_graph.roster import ContextPolicy, Roster
 from nova_graph.routing.decision import RouteDecision, Router
-from nova_graph.state import AgentTask, MemoryRef, NovaState, new_turn
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
+from nova_graph.state import AgentTask, Failure, MemoryRef, NovaState, new_turn
 
 OutOfScopePolicy = Literal["refuse", "general"]
 REFUSE_NODE = "out_of_scope"
@@ -76,7 +76,7 @@ class Supervisor:
             decision, clarification, notice = self._ask(decision)
         routes = [a for a in decision.agents if a in self.roster]
         if not routes and self.out_of_scope == "general" and notice is None:
-            general = self.roster.by_family(Family.GENERAL)
+            general = self.roster.by_family("general")
             routes = [general[0].name] if general else []
         plan = plan_request(text, decision, routes, self.planning, model=self.plan_model)
         return {
@@ -88,7 +88,7 @@ class Supervisor:
             "notice": notice,
             "memories": self._recall(text, decision, routes, config),
             "results": None,  # reducer: start this turn with no results
-            "failures": None,
+            "failures": _routing_failures(decision),
             "routing_model_calls": decision.model_calls,
             "turn": new_turn(),
             "plan": plan.steps,
@@ -164,12 +164,14 @@ class Supervisor:
         notice = state.get("notice")
         if notice:
             return {"messages": [AIMessage(notice, name="nova")]}
-        families = sorted({a.family.value for a in self.roster})
+        families = self.roster.families
         text = (
             "Sorry, that is outside what my agents cover, so I won't guess. "
             f"I can help with: {', '.join(families)} tasks "
             f"({len(self.roster)} agents; e.g. {', '.join(self.roster.names[:4])})."
         )
+        for f in state.get("failures") or []:
+            text += f"\n\n(The {f['agent']} could not help: {f['error_type']}: {f['message']})"
         return {"messages": [AIMessage(text, name="nova")]}
 
     # -- helpers ------------------------------------------------------------------------------
@@ -240,3 +242,16 @@ class Supervisor:
             ]
             for agent, mems in found.items()
         }
+
+
+def _routing_failures(decision: RouteDecision) -> Overwrite | None:
+    """Start the turn's failures: empty, or the router's failed model fallback (reported)."""
+    if decision.model_error is None:
+        return None  # reducer: start this turn with no failures
+    failure = Failure(
+        agent="router",
+        error_type="RoutingModelError",
+        message=decision.model_error,
+        attempts=decision.model_calls,
+    )
+    return Overwrite([failure])
