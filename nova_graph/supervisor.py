@@ -70,7 +70,7 @@ class Supervisor:
             and len(decision.clauses) <= 1
             and has_reference(text)
         ):
-            decision = split_dependent(text, self.router) or decision
+            decision = split_dependent(text, self.router, self.conversation.verbs) or decision
         clarification: dict[str, Any] | None = None
         if decision.ambiguous and len(decision.agents) > 1:
             decision, clarification, notice = self._ask(decision)

@@ -278,3 +278,23 @@ def test_a_configured_model_plans_only_when_the_rules_are_unsure() -> None:
     sure = plan_request(clear, two, ["a", "b"], PlanPolicy(), model=model)
     assert sure.model_calls == 0 and len(asked) == 1
     assert [s["depends_on"] for s in sure.steps] == [[], ["s1"]]
+
+
+def test_a_dependent_right_side_goes_to_the_agent_its_verb_names(router: Router) -> None:
+    """Cut at the "and" before a reference: the left side routes confidently, the right side
+    (working on the left's result) goes to the agent its opening words name in the roster
+    examples, even when alone it looks ambiguous or leans elsewhere."""
+    from nova_graph.planning import split_dependent
+    from nova_graph.routing.payload import InstructionVerbs
+
+    verbs = InstructionVerbs(nova_roster().examples())
+    split = split_dependent("list the low stock parts and order more of them", router, verbs)
+    assert split is not None
+    assert [c.agent for c in split.clauses] == ["erp_inventory", "erp_purchasing"]
+    split = split_dependent(
+        "look up the KM 75 brush in the catalogue and write marketing copy based on it",
+        router,
+        verbs,
+    )
+    assert split is not None and split.agents == ["erp_catalogue", "listing_copywriter"]
+    assert split_dependent("look up the account for Smith and Sons", router, verbs) is None

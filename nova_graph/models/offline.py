@@ -39,6 +39,14 @@ _STOP = frozenset(
 )
 # A number standing alone: not the "1005" of a part code such as "SP-1005".
 _NUMBER = re.compile(r"(?<![\w\-.])-?\d+(?:\.\d+)?(?![\w\-])")
+#: A question opens with a question word or an auxiliary ("is it paid?", "has 1021 been paid?");
+#: "can you / could you ..." is a polite request, not a question.
+_QUESTION = re.compile(
+    r"^\s*(?:(?:and|but|so|ok(?:ay)?|now|then)\b[\s,]*)*"
+    r"(?:is|are|was|were|am|does|do|did|has|have|had|what|whats|what's|which|who|whom|whose|"
+    r"when|where|why|how)\b",
+    re.IGNORECASE,
+)
 _QUOTED = re.compile(r"[\"“']([^\"”']{1,500})[\"”']")
 
 
@@ -124,8 +132,11 @@ class OfflineChatModel(ToolSchemaChatModel):
 
     def _choose_tool_call(self, request: str) -> dict[str, Any] | None:
         req = _stems(request)
+        question = is_question(request)
         best: tuple[float, dict[str, Any]] | None = None
         for i, schema in enumerate(self.bound_tools):
+            if question and schema["name"] in self.write_tools:
+                continue  # a question reads; it never changes data ("and is it paid?")
             name_words = {_stem(w) for w in schema["name"].lower().split("_") if w not in _STOP}
             desc_words = _stems(schema.get("description", "").split(".")[0])
             overlap = 2 * len(req & name_words) + len(req & desc_words)
@@ -139,6 +150,11 @@ class OfflineChatModel(ToolSchemaChatModel):
                 call = {"name": schema["name"], "args": args, "id": f"call_{schema['name']}"}
                 best = (score, call)
         return best[1] if best else None
+
+
+def is_question(request: str) -> bool:
+    """Whether ``request`` asks something ("is it paid?") rather than asks for a change."""
+    return _QUESTION.match(request) is not None
 
 
 def _last_request(messages: Sequence[BaseMessage]) -> str:
