@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,7 +15,6 @@ from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.prebuilt import ToolNode
 from langgraph.runtime import get_runtime
 
 from nova_graph.errors import CircuitOpenError
@@ -30,12 +29,13 @@ from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
 from nova_graph.tools.approval import gate_tools
 from nova_graph.tools.context import default_data_dir
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
+from nova_graph.tools.tool_node import InlineToolNode
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from langgraph.prebuilt import create_react_agent
 
-AgentNode = RunnableLambda[AgentTask, dict[str, Any]]
+AgentNode = RunnableLambda[AgentTask, Any]
 MAX_TOOL_STEPS = 8
 
 
@@ -51,7 +51,7 @@ def build_agent_executor(
     gate and the side-effect ``ledger`` (default: ``effects.sqlite`` in the user's data dir).
     """
     ledger = ledger or EffectLedger(default_data_dir() / EFFECTS_DB)
-    tool_node = ToolNode(gate_tools(tools, ledger), handle_tool_errors=_tool_error_message)
+    tool_node = InlineToolNode(gate_tools(tools, ledger), handle_tool_errors=_tool_error_message)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loop = create_react_agent(
@@ -147,8 +147,12 @@ def make_agent_node(
     breaker: CircuitBreaker | None = None,
     workers: int = 8,
     ledger: EffectLedger | None = None,
+    then: Callable[[AgentTask, dict[str, Any]], Any] | None = None,
 ) -> AgentNode:
     """A graph node running ``spec``'s agent on its task and writing its result to state.
+
+    ``then(task, update)``, when given, turns the node's state update into what the node returns
+    (the graph uses it to continue a plan from the node, see ``plan_dispatch.after_step``).
 
     Each attempt runs on the agent's own :class:`WorkerLane` of at most ``workers`` threads (sync
     and async runs alike), so a hung agent cannot starve the others, and is limited to
@@ -174,15 +178,14 @@ def make_agent_node(
                 raise
         return attempt
 
-    def finish(
-        task: AgentTask, out: dict[str, Any], started: float, attempt: int
-    ) -> dict[str, Any]:
+    def finish(task: AgentTask, out: dict[str, Any], started: float, attempt: int) -> Any:
         if breaker is not None:
             breaker.record_success(spec.name)
         result = summarize_run(spec, task, out["messages"], started, attempts=attempt)
-        return {"results": {spec.name: result}}
+        update = {"results": {spec.name: result}}
+        return then(task, update) if then is not None else update
 
-    def run_agent(task: AgentTask) -> dict[str, Any]:
+    def run_agent(task: AgentTask) -> Any:
         attempt, started = begin(), time.perf_counter()
         with _tagged_failures(attempt):
             # The parent's config (checkpointer, interrupts, callbacks) reaches the loop implicitly.
@@ -194,7 +197,7 @@ def make_agent_node(
             )
         return finish(task, out, started, attempt)
 
-    async def arun_agent(task: AgentTask) -> dict[str, Any]:
+    async def arun_agent(task: AgentTask) -> Any:
         attempt, started = begin(), time.perf_counter()
         with _tagged_failures(attempt):
             # Sync, in the agent's lane: the model's and tools' blocking calls would otherwise

@@ -17,7 +17,7 @@ from nova_graph.checkpoint import default_checkpoint_path, sqlite_checkpointer
 from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError
 from nova_graph.models import default_model, is_offline
-from nova_graph.plan_dispatch import NEXT_STEPS_NODE, next_steps
+from nova_graph.plan_dispatch import COMPOSE_NODE, NEXT_STEPS_NODE, after_step, next_steps
 from nova_graph.planning import PlanPolicy
 from nova_graph.private import private_dir
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
@@ -33,7 +33,6 @@ from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
-COMPOSE_NODE = "compose"
 
 
 #: Bump when the way the default router is built or calibrated changes (invalidates caches).
@@ -212,14 +211,15 @@ def build_graph(
             breaker=breaker,
             workers=policy.agent_workers,
             ledger=ledger,
+            then=after_step,  # continues its plan: next steps, next_steps or compose
         )
         builder.add_node(
             spec.name,
             node,
             retry_policy=policy.retry_policy(),
             error_handler=make_error_handler(spec.name, breaker, goto=NEXT_STEPS_NODE),
+            destinations=(NEXT_STEPS_NODE, COMPOSE_NODE),
         )
-        builder.add_edge(spec.name, NEXT_STEPS_NODE)
     builder.add_edge(START, SUPERVISOR_NODE)
     builder.add_conditional_edges(
         SUPERVISOR_NODE, supervisor.dispatch, [*roster.names, REFUSE_NODE]

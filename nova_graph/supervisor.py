@@ -19,6 +19,8 @@ from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, message_text, valid
 OutOfScopePolicy = Literal["refuse", "general"]
 REFUSE_NODE = "out_of_scope"
 HISTORY_MESSAGES = 6
+#: Route scores kept in state per decision: the best few (and every routed agent's), not all.
+STATE_SCORES = 5
 
 
 class Supervisor:
@@ -70,7 +72,7 @@ class Supervisor:
         plan = plan_request(text, decision, routes, self.planning, model=self.plan_model)
         return {
             "request": text,
-            "decision": decision.model_dump(),
+            "decision": state_decision(decision, routes),
             "routes": routes,
             "clarification": clarification,
             "memories": self._recall(text, decision, routes, config),
@@ -90,8 +92,11 @@ class Supervisor:
             return REFUSE_NODE
         if state.get("plan"):
             return self.plan_sends(state)
-        decision = RouteDecision.model_validate(state.get("decision") or {})
-        clause_for = decision.clause_texts()
+        clause_for = {
+            c["agent"]: c["text"]
+            for c in (state.get("decision") or {}).get("clauses") or []
+            if c["agent"]
+        }
         history = _history(state.get("messages") or [])
         memories = state.get("memories") or {}
         return [
@@ -192,6 +197,14 @@ class Supervisor:
             ]
             for agent, mems in found.items()
         }
+
+
+def state_decision(decision: RouteDecision, routes: list[str]) -> dict[str, Any]:
+    """The decision as kept in state: every field, but only the top ``STATE_SCORES`` scores
+    (plus the routed agents'), so a checkpoint does not grow with the roster."""
+    top = sorted(decision.scores, key=decision.scores.__getitem__, reverse=True)[:STATE_SCORES]
+    kept = {a: decision.scores[a] for a in [*top, *routes] if a in decision.scores}
+    return {**decision.model_dump(exclude={"scores"}), "scores": kept}
 
 
 def _history(messages: list[Any]) -> list[dict[str, str]]:
