@@ -11,8 +11,9 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import get_runtime
@@ -35,7 +36,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from langgraph.prebuilt import create_react_agent
 
-AgentNode = RunnableLambda[AgentTask, Any]
+AgentNode = Runnable[AgentTask, Any]
 MAX_TOOL_STEPS = 8
 
 
@@ -210,7 +211,9 @@ def make_agent_node(
             )
         return finish(task, out, started, attempt)
 
-    return RunnableLambda(run_agent, afunc=arun_agent, name=f"agent_{spec.name}")
+    # LangGraph's own node wrapper (as for a plain function node): signatures are read once, and
+    # the graph traces the node, where a RunnableLambda re-inspects and re-traces every call.
+    return RunnableCallable(run_agent, arun_agent, name=f"agent_{spec.name}", trace=False)
 
 
 def _attempt_number() -> int:
