@@ -41,6 +41,15 @@ def compose_answer(state: NovaState, roster: Roster) -> str:
             f"I could not complete the {f['agent']} part of this request: "
             f"{f['error_type']}: {f['message']} (after {f['attempts']} attempt(s))."
         )
+    decision = state.get("decision") or {}
+    clauses = decision.get("clauses") or []
+    if len(clauses) > 1:
+        for c in clauses:
+            if c.get("agent") is None:
+                parts.append(
+                    f"I did not handle {c['text']!r}: none of my agents covers it, so I "
+                    "won't guess."
+                )
     plan_lines = plan_report(state)
     if plan_lines:
         parts.append("Plan:\n" + "\n".join(plan_lines))

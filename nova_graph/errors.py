@@ -23,6 +23,14 @@ class RoutingError(NovaError):
     """The router could not be built, calibrated, saved or loaded."""
 
 
+class RoutingModelError(RoutingError):
+    """The router's language-model fallback kept failing; ``attempts`` says how often it tried."""
+
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
 class MemoryStoreError(NovaError):
     """The vector memory rejected an operation (bad input, unreachable server, ...)."""
 
@@ -47,6 +55,10 @@ class ConfigurationError(NovaError, ValueError):
     """Settings (``NOVA_*`` environment variables) are invalid or name an unreachable service."""
 
 
+class StorageError(NovaError, OSError):
+    """The data directory or a database in it could not be written (disk full, read-only, ...)."""
+
+
 class RunLogError(NovaError):
     """The run log could not be read or written, or a run id / feedback was invalid."""
 
@@ -65,6 +77,11 @@ class CircuitOpenError(AgentFailure):
 
 class ThreadBusyError(NovaError):
     """Another turn on the same conversation thread is still running; one writer at a time."""
+
+
+class BudgetExceededError(AgentFailure):
+    """A request or agent reached one of its budgets (model calls, tokens, money, wall time);
+    that part stops and says which limit it reached."""
 
 
 class PlanError(InvalidRequestError):

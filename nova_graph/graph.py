@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,6 +14,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from nova_graph.agents import make_agent_node
+from nova_graph.budget import Budget
 from nova_graph.checkpoint import default_checkpoint_path, sqlite_checkpointer
 from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError
@@ -21,7 +23,7 @@ from nova_graph.plan_dispatch import COMPOSE_NODE, NEXT_STEPS_NODE, after_step, 
 from nova_graph.planning import PlanPolicy
 from nova_graph.private import private_dir
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
-from nova_graph.reliability.guard import guard_inputs
+from nova_graph.reliability.guard import GuardedGraph
 from nova_graph.reliability.threadlock import ThreadLocks
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
@@ -30,7 +32,9 @@ from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
 from nova_graph.tools import ToolContext, build_tools, select_tools
 from nova_graph.tools.context import default_cache_dir
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
+from nova_graph.tracing import traced_supervisor
+from nova_graph.usage import PriceTable
+from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, InputLimits, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
 
@@ -56,8 +60,14 @@ def default_router(
     *,
     model: BaseChatModel | None = None,
     cache_dir: str | Path | Literal[False] | None = None,
+    thresholds: Mapping[str, Any] | None = None,
 ) -> Router:
     """The calibrated embedding router learned from the roster's example requests.
+
+    This is the one router builder: the graph's default, improved versions (``nova improve``),
+    the CLI and the Studio graphs all call it. ``thresholds`` (a router's ``thresholds``, as an
+    improved version stores them) pins the settings instead of calibrating: the router is trained
+    exactly as the default one and only the roster's examples differ.
 
     A probe router trained on three quarters of each agent's examples and half the packaged
     out-of-scope requests is calibrated on the rest; the router returned is trained on
@@ -72,29 +82,44 @@ def default_router(
 
     arbiter = model if model is not None and not is_offline(model) else None
     examples, negatives = roster.examples(), default_out_of_scope()
+    pinned = dict(thresholds) if thresholds else None
     if cache_dir is False:
-        return _calibrated_router(examples, negatives, arbiter)
+        return _calibrated_router(examples, negatives, arbiter, pinned)
     if cache_dir is None:
         cache_dir = default_cache_dir() / "routers"
-    blob = json.dumps([ROUTER_CACHE_FORMAT, _CALIBRATION_FOLD, examples, negatives], sort_keys=True)
+    key: list[Any] = [ROUTER_CACHE_FORMAT, _CALIBRATION_FOLD, examples, negatives]
+    if pinned:
+        key.append(pinned)
+    blob = json.dumps(key, sort_keys=True)
     path = Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
     if path.exists():
         try:
             return SemanticRouter.load(path, model=arbiter)
         except RoutingError:
             pass  # unreadable or from another version: rebuild and overwrite below
-    router = _calibrated_router(examples, negatives, arbiter)
+    router = _calibrated_router(examples, negatives, arbiter, pinned)
     private_dir(path.parent)
     router.save(path)
     return router
 
 
 def _calibrated_router(
-    examples: dict[str, list[str]], negatives: list[str], arbiter: BaseChatModel | None
+    examples: dict[str, list[str]],
+    negatives: list[str],
+    arbiter: BaseChatModel | None,
+    pinned: dict[str, Any] | None = None,
 ) -> Any:
-    """Train on every example, with thresholds calibrated on a probe that did not see some."""
+    """Train on every example, with thresholds calibrated on a probe that did not see some
+    (or set to ``pinned``)."""
     from nova_graph.routing import SemanticRouter
 
+    if pinned:
+        router = SemanticRouter.from_examples(
+            examples, out_of_scope_examples=negatives, model=arbiter
+        )
+        for name, value in pinned.items():
+            setattr(router, name, value)
+        return router
     fold = _CALIBRATION_FOLD
     train = {a: [t for i, t in enumerate(ts) if i % fold != 1] or ts for a, ts in examples.items()}
     held = [(t, a) for a, ts in examples.items() if len(ts) >= 2 for t in ts[1::fold]]
@@ -121,6 +146,8 @@ def build_graph(
     reliability: ReliabilityPolicy | None = None,
     circuit_breaker: CircuitBreaker | None = None,
     memory_namespace: str = "default",
+    prices: PriceTable | None = None,
+    budget: Budget | None = None,
     planning: PlanPolicy | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build and compile the Nova graph.
@@ -143,6 +170,11 @@ def build_graph(
             settings (default: ``ReliabilityPolicy()``).
         circuit_breaker: share one breaker between graphs (default: a new one from
             ``reliability``).
+        memory_namespace: the memory namespace recalled and written (a run's
+            ``configurable.user_id`` overrides it for recall).
+        prices: price per model (``{"gpt-4o": ModelPrice(...)}``) to put money on tokens.
+        budget: limits per request (model calls, tokens, money, wall time); agents' own
+            limits come from their specs' ``budget``.
         memory_namespace: the memory namespace of runs without a ``configurable.user_id``; a
             run's ``user_id`` is its namespace for every memory read and write (supervisor
             recall, the agents' ``remember``/``recall`` tools, ``recall_decisions``).
@@ -192,7 +224,7 @@ def build_graph(
         plan_model=None if is_offline(model) else model,
     )
     builder = StateGraph(NovaState, input_schema=NovaInput)
-    builder.add_node(SUPERVISOR_NODE, supervisor)
+    builder.add_node(SUPERVISOR_NODE, traced_supervisor(supervisor))
     builder.add_node(REFUSE_NODE, supervisor.refuse)
     builder.add_node(COMPOSE_NODE, make_compose_node(roster))
     builder.add_node(NEXT_STEPS_NODE, next_steps)
@@ -210,6 +242,8 @@ def build_graph(
             timeout=policy.timeout_seconds,
             breaker=breaker,
             workers=policy.agent_workers,
+            prices=prices,
+            budget=budget,
             ledger=ledger,
             then=after_step,  # continues its plan: next steps, next_steps or compose
         )
@@ -244,7 +278,8 @@ def build_graph(
     locks = None
     if saver is not None:
         locks = ThreadLocks.for_checkpointer(saver, wait_seconds=policy.thread_wait_seconds)
-    return guard_inputs(compiled, max_request_bytes=max_request_bytes, thread_locks=locks)
+    limits = InputLimits(request_bytes=max_request_bytes)
+    return GuardedGraph.from_compiled(compiled, limits, thread_locks=locks)
 
 
 def _memory_tools(memory: Any, namespace: str, agent: str) -> list[Any]:

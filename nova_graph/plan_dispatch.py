@@ -139,6 +139,8 @@ def running_sends(
             memories=memories.get(s["agent"], []),
             step=s["id"],
         )
+        if "turn" in state:
+            task["turn"] = state["turn"]  # request budgets span every step
         if s["depends_on"]:
             task["inputs"] = [
                 step_input(by_id[d], results[by_id[d]["agent"]]) for d in s["depends_on"]
@@ -184,13 +186,13 @@ def _after(
 
 
 def after_step(task: AgentTask, update: dict[str, Any]) -> Command[Any]:
-    """Where an agent node goes when it succeeds: its fast-path continuation, else ``next_steps``.
+    """Where an agent node goes when it returns: its fast-path continuation, else ``next_steps``.
 
     With ``task["after"]`` the step's dependents start now, given its result, and the plan's
     status is recorded; with nothing left to start the run goes straight to compose.
     """
     after = task.get("after")
-    if after is None:
+    if after is None or update.get("failures"):  # a failed part goes through next_steps
         return Command(update=update, goto=NEXT_STEPS_NODE)
     up = PlanStep(id=task["step"], agent=task["agent"], request=task["request"], depends_on=[])
     given = [step_input(up, update["results"][task["agent"]])]

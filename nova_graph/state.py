@@ -15,6 +15,24 @@ class ToolCallRecord(TypedDict):
     args: dict[str, Any]
     output: str
     ok: bool
+    latency_ms: NotRequired[float]
+
+
+class ModelCallRecord(TypedDict):
+    """One model call an agent made: the model, tokens in/out, money and latency."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    latency_ms: float
+
+
+class TurnInfo(TypedDict):
+    """The current turn: an id shared by its agents (request budgets) and its wall-clock start."""
+
+    id: str
+    started_at: float
 
 
 class MemoryRef(TypedDict):
@@ -37,6 +55,7 @@ class AgentResult(TypedDict):
     model_calls: int
     latency_ms: float
     attempts: int
+    model_call_log: NotRequired[list[ModelCallRecord]]
     inputs: NotRequired[list[str]]  # ids of the plan steps whose results this agent was given
 
 
@@ -82,6 +101,8 @@ class AgentTask(TypedDict, total=False):
     request: str
     history: list[dict[str, str]]
     memories: list[MemoryRef]
+    turn: TurnInfo
+    context: str  # what a follow-up carries from the previous turn
     step: str
     inputs: list[StepInput]
     after: StepAfter  # fast path: what follows when this step succeeds (see plan_dispatch)
@@ -118,10 +139,13 @@ class NovaState(TypedDict, total=False):
     decision: dict[str, Any]
     routes: list[str]
     clarification: dict[str, Any] | None
+    carried: dict[str, Any] | None  # a follow-up's CarriedContext
+    notice: str | None  # a message instead of an agent (e.g. a follow-up on an empty thread)
     memories: dict[str, list[MemoryRef]]
     results: Annotated[dict[str, AgentResult], merge_results]
     failures: Annotated[list[Failure], extend_failures]
     routing_model_calls: int
+    turn: TurnInfo
     plan: list[PlanStep]
     plan_status: dict[str, StepStatus]
     plan_model_calls: int
@@ -131,3 +155,11 @@ class NovaInput(TypedDict):
     """What a caller sends: the new user message(s)."""
 
     messages: Annotated[list[AnyMessage], add_messages]
+
+
+def new_turn() -> TurnInfo:
+    """A fresh :class:`TurnInfo` starting now."""
+    import time
+    import uuid
+
+    return TurnInfo(id=uuid.uuid4().hex, started_at=time.time())

@@ -33,12 +33,13 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one request (or resume one pending question), streaming progress, then the outcome."""
+    from nova_graph.cli.runs import format_cost
     from nova_graph.factory import graph_from_settings, model_from_settings
-    from nova_graph.improve.store import active_overrides
     from nova_graph.models import describe_model
-    from nova_graph.runlog import RUNLOG_FILE, RunLog
+    from nova_graph.runlog import RUNLOG_FILE, RunLog, record_from_state
     from nova_graph.settings import load_settings
     from nova_graph.streaming import pending_interrupts, resume_command
+    from nova_graph.tracing import configure_tracing, request_span
 
     if args.request is None and args.resume is None:
         print("nova ask: give a request, or --thread T --resume ANSWER", file=sys.stderr)
@@ -47,9 +48,10 @@ def run(args: argparse.Namespace) -> int:
         print("nova ask: --resume needs --thread (the thread that asked)", file=sys.stderr)
         return 2
     settings = load_settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    configure_tracing(settings)
     model = model_from_settings(settings)
     print(f"model: {describe_model(model)}", flush=True)
-    graph = graph_from_settings(settings, model=model, **active_overrides(settings.data_dir))
+    graph = graph_from_settings(settings, model=model)
     thread = args.thread or uuid.uuid4().hex[:12]
     config: Any = {"configurable": {"thread_id": thread}}
     print(f"thread: {thread}", flush=True)
@@ -65,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     busy_s = 0.0  # time spent running the graph, not waiting for the user
     while True:
         started = time.perf_counter()
-        _stream(graph, payload, config, tokens=args.tokens)
+        with request_span(thread):
+            _stream(graph, payload, config, tokens=args.tokens)
         busy_s += time.perf_counter() - started
         pending = pending_interrupts(graph, config)
         if not pending:
@@ -85,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
         payload = resume_command(pending, answers)
     final = graph.get_state(config).values
     render_outcome(final, sys.stdout)
-    run_id = RunLog(settings.data_dir / RUNLOG_FILE).record(final, busy_s * 1000, thread_id=thread)
+    record = record_from_state(final, busy_s * 1000, thread_id=thread)
+    RunLog(settings.data_dir / RUNLOG_FILE).add(record)
+    print(f"cost: {record.model_calls} model calls, {format_cost(record)}")
+    run_id = record.run_id
     print(f"\nrun: {run_id}  (rate it: nova feedback {run_id} good|bad [--should-be AGENT])")
     return 0
 

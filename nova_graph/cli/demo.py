@@ -1,7 +1,8 @@
 """``nova demo``: a scripted run of the graph on the offline default.
 
 It shows a single-domain request, a multi-domain fan-out, an ambiguous request answered with a
-clarifying question, and an out-of-scope refusal, each with the route and every agent's answer.
+clarifying question, an out-of-scope refusal and a short conversation with follow-ups in one
+thread, each with the route and every agent's answer.
 Each scripted request says what must happen (``expect``); the demo checks it and exits 1 if a
 situation went otherwise, so it never shows a "clarifying question" that was not asked.
 """
@@ -59,10 +60,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_one(graph: Any, i: int, item: dict[str, Any]) -> bool:
-    """Run one scripted request; True when it went as its ``expect`` says."""
+    """Run one scripted request (or conversation, ``turns``: one thread); True when every turn
+    went as its ``expect`` says."""
+    if "turns" in item:
+        sys.stdout.write(f"=== {i}. {item['kind']} (one thread)\n")
+        return all(
+            [
+                _run_turn(graph, f"{i}.{j}", turn, f"demo-{i}")
+                for j, turn in enumerate(item["turns"], 1)
+            ]
+        )
+    return _run_turn(graph, str(i), item, f"demo-{i}")
+
+
+def _run_turn(graph: Any, label: str, item: dict[str, Any], thread: str) -> bool:
     out = sys.stdout
-    out.write(f"=== {i}. {item['kind']}: {item['request']!r}\n")
-    config = {"configurable": {"thread_id": f"demo-{i}"}}
+    out.write(f"=== {label}. {item.get('kind', 'turn')}: {item['request']!r}\n")
+    config = {"configurable": {"thread_id": thread}}
     started = time.perf_counter()
     state = graph.invoke({"messages": [{"role": "user", "content": item["request"]}]}, config)
     asked: list[str] = []

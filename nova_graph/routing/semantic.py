@@ -11,13 +11,16 @@ import numpy as np
 import numpy.typing as npt
 
 from nova_graph.embeddings import Encoder, default_encoder
-from nova_graph.errors import InvalidRequestError, RoutingError
+from nova_graph.errors import InvalidRequestError, RoutingError, RoutingModelError
 from nova_graph.routing import calibration, clauses
 from nova_graph.routing.arbiter import ModelRouteArbiter
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
 from nova_graph.routing.scoring import FEATURES, RouteModel, Scores
+from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES
 
-MAX_TEXT_CHARS = 20_000
+#: The longest text routed: the request limit (bytes >= characters), so any accepted request
+#: can be routed; a long payload is routed on its instruction (nova_graph.routing.payload).
+MAX_TEXT_CHARS = DEFAULT_MAX_REQUEST_BYTES
 #: Templates joining two single-domain requests; calibration uses them to tune splitting.
 PAIR_TEMPLATES: tuple[str, ...] = ("{a}, and also {b}", "{a}. Then {b}", "{a} and {b}")
 _MIX_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -501,18 +504,24 @@ class SemanticRouter:
             for j in order[:_MAX_CANDIDATES]
             if probs[order[0]] - probs[j] < max(self.ambiguity_margin, 1e-9) or j == order[0]
         ]
+        model_error: str | None = None
+        model_calls = 0
         if (out_of_scope or ambiguous) and self.arbiter is not None:
             shortlist = [routes[int(j)] for j in order[:_MAX_CANDIDATES]]
-            choice = self.arbiter.choose(text, shortlist)
-            return RouteDecision(
-                agents=[choice] if choice else [],
-                scores=score_map,
-                out_of_scope=choice is None,
-                clauses=[ClauseRoute(text=text, agent=choice, score=confidence)],
-                method="model",
-                model_calls=1,
-                confidence=confidence,
-            )
+            try:
+                choice = self.arbiter.choose(text, shortlist)
+            except RoutingModelError as exc:  # fall back to the embedding decision, reported
+                model_error, model_calls = str(exc), exc.attempts
+            else:
+                return RouteDecision(
+                    agents=[choice] if choice else [],
+                    scores=score_map,
+                    out_of_scope=choice is None,
+                    clauses=[ClauseRoute(text=text, agent=choice, score=confidence)],
+                    method="model",
+                    model_calls=1,
+                    confidence=confidence,
+                )
         if out_of_scope:
             return RouteDecision(
                 agents=[],
@@ -520,6 +529,8 @@ class SemanticRouter:
                 out_of_scope=True,
                 clauses=[ClauseRoute(text=text, agent=None, score=confidence)],
                 confidence=confidence,
+                model_calls=model_calls,
+                model_error=model_error,
             )
         return RouteDecision(
             agents=candidates if ambiguous else [top],
@@ -527,4 +538,6 @@ class SemanticRouter:
             ambiguous=ambiguous and len(candidates) > 1,
             clauses=[ClauseRoute(text=text, agent=top, score=confidence)],
             confidence=confidence,
+            model_calls=model_calls,
+            model_error=model_error,
         )

@@ -174,7 +174,13 @@ def gate(tool: BaseTool, ledger: EffectLedger) -> BaseTool:
             "outcome; it was not run again. Check whether it took effect before asking again."
         )
 
-    def run(**args: Any) -> str:
+    pairs = tool.response_format == "content_and_artifact"
+
+    def out(text: str, artifact: Any = None) -> Any:
+        """The result in ``tool``'s own format (a failure artifact passes through)."""
+        return (text, artifact) if pairs else text
+
+    def run(**args: Any) -> Any:
         action = describe(tool, args)
         key = call_key(tool.name, args)
         if key is None:
@@ -184,17 +190,23 @@ def gate(tool: BaseTool, ledger: EffectLedger) -> BaseTool:
             )
         known = ledger.get(key)
         if known is not None and (answer := settled(known, action)) is not None:
-            return answer
+            return out(answer)
         if known is None:
             if not request_approval(action, {"tool": tool.name, "args": args}):
                 ledger.reject(key, tool.name)
-                return rejected(action)
+                return out(rejected(action))
             holder = ledger.claim(key, tool.name)
             if holder is not None and (answer := settled(holder, action)) is not None:
-                return answer
+                return out(answer)
         token = _CURRENT.set(ApprovedCall(key, action))
+        artifact = None
         try:
-            result = str(tool.invoke(args))
+            if pairs:
+                call = {"type": "tool_call", "name": tool.name, "args": args, "id": key}
+                message = tool.invoke(call)
+                result, artifact = str(message.content), message.artifact
+            else:
+                result = str(tool.invoke(args))
         except EffectAlreadyApplied:
             result = f"Already applied earlier: {action}; not applied again."
         except BaseException:
@@ -203,7 +215,7 @@ def gate(tool: BaseTool, ledger: EffectLedger) -> BaseTool:
         finally:
             _CURRENT.reset(token)
         ledger.finish(key, result)
-        return result
+        return out(result, artifact)
 
     return StructuredTool(
         name=tool.name,
@@ -213,4 +225,5 @@ def gate(tool: BaseTool, ledger: EffectLedger) -> BaseTool:
         metadata={**meta, _GATED: True},
         tags=tool.tags,
         return_direct=tool.return_direct,
+        response_format=tool.response_format,
     )

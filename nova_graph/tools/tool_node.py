@@ -34,5 +34,5 @@ class InlineToolNode(ToolNode):
             execution_info=runtime.execution_info,
             server_info=runtime.server_info,
         )
-        output = self._run_one(call, input_type, tool_runtime)
+        output = self._run_one(call, input_type, tool_runtime)  # type: ignore[arg-type]
         return self._combine_tool_outputs([output], input_type)

@@ -15,6 +15,7 @@ from nova_graph.errors import PipelineError, ToolError
 from nova_graph.tools.approval import writes
 from nova_graph.tools.context import ToolContext
 from nova_graph.tools.matching import best_matches
+from nova_graph.tools.outcome import failed, succeeded
 from nova_graph.tools.pipelines.runner import PipelineRunner, PipelineSpec, load_pipelines
 from nova_graph.tools.pipelines.steps import StepFailed, inbox_file, known_sites
 
@@ -35,6 +36,12 @@ def _describe_run(runner: PipelineRunner, run: sqlite3.Row) -> str:
     if run["status"] == "failed":
         lines.append(f"  Fix the cause, then retry run {run['id']} from its failed step.")
     return "\n".join(lines)
+
+
+def _outcome(runner: PipelineRunner, run: sqlite3.Row) -> tuple[str, dict[str, str]]:
+    """A pipeline-running tool's result: the run described, marked failed when the run failed."""
+    text = _describe_run(runner, run)
+    return failed(text) if run["status"] == "failed" else succeeded(text)
 
 
 def parse_time_of_day(text: str) -> str:
@@ -76,9 +83,9 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         spec: PipelineSpec = hits[0]["spec"]
         return spec
 
-    def run_named(name: str, trigger: str = "manual") -> str:
+    def run_named(name: str, trigger: str = "manual") -> tuple[str, dict[str, str]]:
         r = runner()
-        return _describe_run(r, r.run(name, trigger=trigger))
+        return _outcome(r, r.run(name, trigger=trigger))
 
     @tool
     def list_pipelines() -> str:
@@ -89,8 +96,8 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             for p in pipelines.values()
         )
 
-    @tool
-    def run_pipeline(pipeline: str) -> str:
+    @tool(response_format="content_and_artifact")
+    def run_pipeline(pipeline: str) -> tuple[str, dict[str, str]]:
         """Run (start, kick off) a pipeline by name now and report each step's outcome."""
         return run_named(pick(pipeline).name)
 
@@ -141,23 +148,23 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         log = failed[0]["log"] if failed else ""
         return f"{_describe_run(r, run)}\nLog of the failed step:\n{log}"
 
-    @tool
-    def retry_failed_run(run_id: int) -> str:
+    @tool(response_format="content_and_artifact")
+    def retry_failed_run(run_id: int) -> tuple[str, dict[str, str]]:
         """Retry a failed pipeline run by run number, resuming from the step that failed."""
         r = runner()
         try:
-            return _describe_run(r, r.retry(run_id))
+            return _outcome(r, r.retry(run_id))
         except PipelineError as exc:
-            return str(exc)
+            return failed(str(exc))
 
-    @tool
-    def retry_last_failure() -> str:
+    @tool(response_format="content_and_artifact")
+    def retry_last_failure() -> tuple[str, dict[str, str]]:
         """Retry the most recent failed pipeline run again from its failed step."""
         r = runner()
         run = r.last_failed_run()
         if run is None:
-            return "Nothing to retry: no failed pipeline runs need attention."
-        return _describe_run(r, r.retry(run["id"]))
+            return succeeded("Nothing to retry: no failed pipeline runs need attention.")
+        return _outcome(r, r.retry(run["id"]))
 
     @tool
     def schedule_pipeline(pipeline: str, time_of_day: str) -> str:
@@ -184,8 +191,8 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             for r in rows
         )
 
-    @tool
-    def run_due_pipelines() -> str:
+    @tool(response_format="content_and_artifact")
+    def run_due_pipelines() -> tuple[str, dict[str, str]]:
         """Run the scheduled pipelines that are due now and have not run today."""
         now = datetime.now(UTC)
         today, clock = now.date().isoformat(), now.strftime("%H:%M")
@@ -197,20 +204,22 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
                 (clock, today),
             ).fetchall()
         if not due:
-            return f"No scheduled pipelines are due at {clock} UTC."
-        out = []
+            return succeeded(f"No scheduled pipelines are due at {clock} UTC.")
+        out, any_failed = [], False
         for row in due:
-            out.append(run_named(row["pipeline"], trigger="schedule"))
+            text, artifact = run_named(row["pipeline"], trigger="schedule")
+            out.append(text)
+            any_failed |= artifact["status"] == "failed"
             with r.db() as conn, conn:
                 conn.execute(
                     "UPDATE schedules SET last_run_on=? WHERE pipeline=?", (today, row["pipeline"])
                 )
-        return "\n".join(out)
+        return (failed if any_failed else succeeded)("\n".join(out))
 
     site_specs = [p for p in pipelines.values() if p.site]
 
-    @tool
-    def deploy_site(site: str) -> str:
+    @tool(response_format="content_and_artifact")
+    def deploy_site(site: str) -> tuple[str, dict[str, str]]:
         """Deploy (build, link-check and publish) a client website such as Find a Sign."""
         return run_named(pick(site, only=site_specs).name)
 
@@ -224,8 +233,8 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             out.append(f"{p.site}: {p.description} Last published: {when}.")
         return "\n".join(out) + f"\nKnown site sources: {', '.join(known_sites())}"
 
-    @tool
-    def import_parts_feed() -> str:
+    @tool(response_format="content_and_artifact")
+    def import_parts_feed() -> tuple[str, dict[str, str]]:
         """Import the Sweeper Parts supplier stock feed CSV into the ERP (fetch, validate, load)."""
         return run_named("sweeper_parts_import")
 
@@ -243,8 +252,8 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         head = "\n".join(", ".join(r) for r in rows[:6])
         return f"{path.name}: {max(len(rows) - 1, 0)} data rows. First lines:\n{head}"
 
-    @tool
-    def backup_now() -> str:
+    @tool(response_format="content_and_artifact")
+    def backup_now() -> tuple[str, dict[str, str]]:
         """Back up the databases now (ERP and pipeline history) and verify the backup copies."""
         return run_named("nightly_backup")
 
@@ -257,8 +266,8 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             return "No backups yet; run a backup first."
         return "\n".join(f"{p.name} ({p.stat().st_size} bytes)" for p in files[:20])
 
-    @tool
-    def run_test_suite() -> str:
+    @tool(response_format="content_and_artifact")
+    def run_test_suite() -> tuple[str, dict[str, str]]:
         """Run the CI test suite (ERP data integrity tests) and report passes and failures."""
         return run_named("erp_data_tests")
 
