@@ -277,3 +277,45 @@ def test_a_configured_model_plans_only_when_the_rules_are_unsure() -> None:
     sure = plan_request(clear, two, ["a", "b"], PlanPolicy(), model=model)
     assert sure.model_calls == 0 and len(asked) == 1
     assert [s["depends_on"] for s in sure.steps] == [[], ["s1"]]
+
+
+def _clock_then_answer(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+    """Call ``current_time`` once when the agent has it, then answer."""
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    names = [t["name"] for t in tools]
+    if "current_time" in names and not isinstance(messages[-1], ToolMessage):
+        return AIMessage("", tool_calls=[{"name": "current_time", "args": {}, "id": "c1"}])
+    return "done: " + str(messages[-1].content)
+
+
+def test_a_chain_continues_from_each_step_without_a_next_steps_superstep(tmp_path: Path) -> None:
+    text = "what time is it, then count the words in it"
+    scores = {name: 0.1 * i for i, name in enumerate(["clock", "math", "words", "stock"] * 3)}
+    decision = RouteDecision(
+        agents=["clock", "words"],
+        scores={**scores, **{f"extra{i}": 0.01 * i for i in range(20)}},
+        clauses=[
+            ClauseRoute(text="what time is it", agent="clock", score=1),
+            ClauseRoute(text="count the words in it", agent="words", score=1),
+        ],
+    )
+    graph = build_graph(
+        roster=load_roster(SMALL),
+        router=TableRouter({text: decision}),
+        model=FunctionChatModel(fn=_clock_then_answer),
+        data_dir=tmp_path,
+        checkpointer=InMemorySaver(),
+    )
+    cfg = {"configurable": {"thread_id": "c"}}
+    nodes = [next(iter(u)) for u in graph.stream({"messages": [("user", text)]}, cfg)]
+    assert nodes == ["supervisor", "clock", "words", "compose"]  # one superstep per step
+    state = graph.get_state(cfg).values
+    assert state["plan_status"] == {
+        "s1": {"state": "ok", "reason": ""},
+        "s2": {"state": "ok", "reason": ""},
+    }
+    assert state["results"]["words"]["inputs"] == ["s1"]
+    assert state["results"]["clock"]["tool_calls"][0]["name"] == "current_time"
+    kept = state["decision"]["scores"]  # the best few and the routed agents', not all 24
+    assert len(kept) <= 6 and {"clock", "words"} <= set(kept)
