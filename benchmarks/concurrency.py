@@ -29,7 +29,8 @@ from tests.support.routers import TableRouter
 ROOT = Path(__file__).resolve().parent.parent
 
 
-async def _throughput(graph: Any, n: int, c: int, tag: str) -> float:
+async def _throughput(graph: Any, n: int, c: int, tag: str) -> tuple[float, float]:
+    """Requests per second, and the process's CPU time per wall second (1.0 = one core busy)."""
     texts, gate = list(REQUESTS), asyncio.Semaphore(c)
 
     async def one(i: int) -> None:
@@ -38,9 +39,10 @@ async def _throughput(graph: Any, n: int, c: int, tag: str) -> float:
             state = await graph.ainvoke({"messages": [("user", texts[i % len(texts)])]}, cfg)
             assert state["results"], "every request must reach an agent"
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(i) for i in range(n)))
-    return n / (time.perf_counter() - started)
+    wall = time.perf_counter() - started
+    return n / wall, (time.process_time() - cpu) / wall
 
 
 async def _main(rounds: int, n: int, levels: list[int]) -> dict[str, Any]:
@@ -52,16 +54,18 @@ async def _main(rounds: int, n: int, levels: list[int]) -> dict[str, Any]:
             data_dir=data,
         )
         await _throughput(graph, 8, 1, "warm")
-        got: dict[int, list[float]] = {c: [] for c in levels}
+        got: dict[int, list[tuple[float, float]]] = {c: [] for c in levels}
         for r in range(rounds):
             for c in levels if r % 2 == 0 else list(reversed(levels)):
                 got[c].append(await _throughput(graph, n, c, f"r{r}c{c}"))
-    med = {c: statistics.median(v) for c, v in got.items()}
+    med = {c: statistics.median(r for r, _ in v) for c, v in got.items()}
+    busy = {str(c): statistics.median(b for _, b in v) for c, v in got.items()}
     return {
         "rounds": rounds,
         "requests_per_level": n,
         "median_requests_per_s": {str(c): med[c] for c in levels},
         "ratio_to_c1": {str(c): med[c] / med[levels[0]] for c in levels},
+        "median_cores_busy": busy,
     }
 
 
