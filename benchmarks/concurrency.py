@@ -21,10 +21,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nova_graph import build_graph, load_roster
+from nova_app import build_nova_graph
+from nova_graph import load_roster
 from nova_graph.models import OfflineChatModel
+from nova_graph.testing import TableRouter
 from tests.fault_injection import REQUESTS
-from tests.support.routers import TableRouter
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,7 +48,7 @@ async def _throughput(graph: Any, n: int, c: int, tag: str) -> tuple[float, floa
 
 async def _main(rounds: int, n: int, levels: list[int]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as data:
-        graph = build_graph(
+        graph = build_nova_graph(
             roster=load_roster(ROOT / "tests" / "data" / "roster_small.yaml"),
             router=TableRouter(REQUESTS),
             model=OfflineChatModel(),

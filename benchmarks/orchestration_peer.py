@@ -3,9 +3,9 @@
 Both systems run the packaged roster's 34 agents with the same tools and the same *instant* fake
 chat model (``FunctionChatModel``), so what is timed is orchestration, not a model:
 
-- **nova**: ``build_graph`` (default ``SemanticRouter``, no checkpointer): the supervisor node
-  routes with embeddings (no model call), the routed agent calls one of its tools, answers, and
-  compose writes the reply.
+- **nova**: ``nova_app.build_nova_graph`` (default ``SemanticRouter``, no checkpointer): the
+  supervisor node routes with embeddings (no model call), the routed agent calls one of its
+  tools, answers, and compose writes the reply.
 - **peer**: ``langgraph_supervisor.create_supervisor`` over ``create_react_agent`` agents with the
   same tools: the supervisor "model" hands off to the agent Nova routed to (an instant table
   look-up, so the peer pays nothing for routing), the agent calls the same tool and answers, the
@@ -36,12 +36,13 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from nova_graph import build_graph, load_roster
+from nova_app import build_nova_graph, nova_roster
+from nova_app.tools import nova_tools
 from nova_graph.embeddings import default_encoder
-from nova_graph.graph import default_router
-from nova_graph.models.testing import FunctionChatModel
 from nova_graph.roster import Roster
-from nova_graph.tools import ToolContext, build_tools, select_tools
+from nova_graph.routing.default import default_router
+from nova_graph.testing import FunctionChatModel
+from nova_graph.tools import ToolContext, resolve_tools
 
 REQUESTS = [
     "what time is it right now",
@@ -90,11 +91,11 @@ def peer_graph(roster: Roster, model: FunctionChatModel, ctx: ToolContext) -> An
         warnings.simplefilter("ignore")
         from langgraph.prebuilt import create_react_agent
 
-        registry = build_tools(ctx)
+        registry = {t.name: t for t in nova_tools(ctx)}
         agents = [
             create_react_agent(
                 model,
-                select_tools(registry, spec.tools),
+                resolve_tools(spec.name, spec.tools, registry),
                 prompt=spec.system_prompt,
                 name=spec.name,
             )
@@ -109,14 +110,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--out", default="benchmarks/results/orchestration_peer.json")
     args = parser.parse_args()
-    roster = load_roster()
+    roster = nova_roster()
     router = default_router(roster)
     gold = {t: router.route(t).agents[0] for t in REQUESTS}
     model = make_model(gold)
     with tempfile.TemporaryDirectory() as tmp:
         ctx = ToolContext(model=model)
         ctx.data_dir = Path(tmp)
-        nova = build_graph(
+        nova = build_nova_graph(
             roster=roster, router=router, model=model, data_dir=tmp, checkpointer=False
         )
         peer = peer_graph(roster, model, ctx)

@@ -196,7 +196,8 @@ def after_step(task: AgentTask, update: dict[str, Any]) -> Command[Any]:
         return Command(update=update, goto=NEXT_STEPS_NODE)
     up = PlanStep(id=task["step"], agent=task["agent"], request=task["request"], depends_on=[])
     given = [step_input(up, update["results"][task["agent"]])]
-    sends = [Send(t["agent"], {**t, "inputs": given}) for t in after["then"]]
+    carried = {"turn": task["turn"]} if "turn" in task else {}  # request budgets span steps
+    sends = [Send(t["agent"], {**t, **carried, "inputs": given}) for t in after["then"]]
     return Command(update={**update, "plan_status": after["status"]}, goto=sends or COMPOSE_NODE)
 
 
