@@ -16,6 +16,7 @@ from langgraph.types import Command
 
 from nova_app import build_nova_graph, nova_roster
 from nova_graph import load_roster
+from nova_graph.budget import Budget
 from nova_graph.errors import PlanError
 from nova_graph.models import OfflineChatModel
 from nova_graph.planning import PlanPolicy, has_reference, plan_request, validate_plan
@@ -290,8 +291,11 @@ def _clock_then_answer(messages: list[BaseMessage], tools: list[dict[str, Any]])
     return "done: " + str(messages[-1].content)
 
 
-def test_a_chain_continues_from_each_step_without_a_next_steps_superstep(tmp_path: Path) -> None:
-    text = "what time is it, then count the words in it"
+CHAIN = "what time is it, then count the words in it"
+
+
+def _chain_graph(tmp_path: Path, **extra: Any) -> Any:
+    """clock then words (words takes clock's answer), on the small roster."""
     scores = {name: 0.1 * i for i, name in enumerate(["clock", "math", "words", "stock"] * 3)}
     decision = RouteDecision(
         agents=["clock", "words"],
@@ -301,13 +305,19 @@ def test_a_chain_continues_from_each_step_without_a_next_steps_superstep(tmp_pat
             ClauseRoute(text="count the words in it", agent="words", score=1),
         ],
     )
-    graph = build_nova_graph(
+    return build_nova_graph(
         roster=load_roster(SMALL),
-        router=TableRouter({text: decision}),
+        router=TableRouter({CHAIN: decision}),
         model=FunctionChatModel(fn=_clock_then_answer),
         data_dir=tmp_path,
         checkpointer=InMemorySaver(),
+        **extra,
     )
+
+
+def test_a_chain_continues_from_each_step_without_a_next_steps_superstep(tmp_path: Path) -> None:
+    text = CHAIN
+    graph = _chain_graph(tmp_path)
     cfg = {"configurable": {"thread_id": "c"}}
     nodes = [next(iter(u)) for u in graph.stream({"messages": [("user", text)]}, cfg)]
     assert nodes == ["supervisor", "clock", "words", "compose"]  # one superstep per step
@@ -320,3 +330,14 @@ def test_a_chain_continues_from_each_step_without_a_next_steps_superstep(tmp_pat
     assert state["results"]["clock"]["tool_calls"][0]["name"] == "current_time"
     kept = state["decision"]["scores"]  # the best few and the routed agents', not all 24
     assert len(kept) <= 6 and {"clock", "words"} <= set(kept)
+
+
+def test_a_request_budget_spans_the_steps_a_chain_starts_from_its_own_node(
+    tmp_path: Path,
+) -> None:
+    graph = _chain_graph(tmp_path, budget=Budget(max_model_calls=2))
+    state = graph.invoke({"messages": [("user", CHAIN)]}, {"configurable": {"thread_id": "b"}})
+    assert state["results"]["clock"]["status"] == "ok"  # its tool call and answer: 2 calls
+    stopped = [f for f in state["failures"] if f["agent"] == "words"]
+    assert stopped and stopped[0]["error_type"] == "BudgetExceededError"
+    assert "this request" in stopped[0]["message"]
