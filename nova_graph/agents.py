@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import ToolNode, tools_condition
+from langgraph.prebuilt import tools_condition
 from langgraph.runtime import get_runtime
 
 from nova_graph import metering, tracing
@@ -37,9 +38,10 @@ from nova_graph.tools.approval import gate_tools
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.tools.outcome import tool_failed
 from nova_graph.tools.registry import import_object
+from nova_graph.tools.tool_node import InlineToolNode
 from nova_graph.usage import PriceTable
 
-AgentNode = RunnableLambda[AgentTask, dict[str, Any]]
+AgentNode = Runnable[AgentTask, Any]
 MAX_TOOL_STEPS = 8
 MODEL_NODE, TOOLS_NODE = "model", "tools"
 
@@ -90,10 +92,11 @@ def tool_loop(
         return {"messages": [await bound.ainvoke([prompt, *state["messages"]])]}
 
     builder = StateGraph(MessagesState)
-    builder.add_node(MODEL_NODE, RunnableLambda(call_model, afunc=acall_model))
+    builder.add_node(MODEL_NODE, RunnableCallable(call_model, acall_model, name=MODEL_NODE))
     builder.add_edge(START, MODEL_NODE)
     if tools:
-        tool_node = ToolNode(
+        # Runs a lone tool call in the agent's own worker thread (no thread pool per call).
+        tool_node = InlineToolNode(
             list(tools),
             handle_tool_errors=_tool_error_message,
             wrap_tool_call=metering.wrap_tool_call,
@@ -218,8 +221,12 @@ def make_agent_node(
     prices: PriceTable | None = None,
     budget: Budget | None = None,
     ledger: EffectLedger | None = None,
+    then: Callable[[AgentTask, dict[str, Any]], Any] | None = None,
 ) -> AgentNode:
     """A graph node running ``spec``'s agent on its task and writing its result to state.
+
+    ``then(task, update)``, when given, turns the node's state update into what the node returns
+    (the graph uses it to continue a plan from the node, see ``plan_dispatch.after_step``).
 
     Each attempt runs on the agent's own :class:`WorkerLane` of at most ``workers`` threads (sync
     and async runs alike), so a hung agent cannot starve the others, and is limited to
@@ -277,7 +284,7 @@ def make_agent_node(
         result = summarize_run(spec, task, agent_output_messages(out), started, attempt, meter)
         return {"results": {spec.name: result}}
 
-    def run_agent(task: AgentTask) -> dict[str, Any]:
+    def run_agent(task: AgentTask) -> Any:
         attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
         out: dict[str, Any] | BudgetExceededError
         with tracing.agent_span(spec.name) as span, _tagged_failures(attempt), meter.active():
@@ -292,9 +299,10 @@ def make_agent_node(
                 )
             except BudgetExceededError as exc:
                 out = exc
-            return traced(span, finish(task, out, started, attempt, meter))
+            update = traced(span, finish(task, out, started, attempt, meter))
+        return then(task, update) if then is not None else update
 
-    async def arun_agent(task: AgentTask) -> dict[str, Any]:
+    async def arun_agent(task: AgentTask) -> Any:
         attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
         out: dict[str, Any] | BudgetExceededError
         with tracing.agent_span(spec.name) as span, _tagged_failures(attempt), meter.active():
@@ -310,9 +318,12 @@ def make_agent_node(
                 )
             except BudgetExceededError as exc:
                 out = exc
-            return traced(span, finish(task, out, started, attempt, meter))
+            update = traced(span, finish(task, out, started, attempt, meter))
+        return then(task, update) if then is not None else update
 
-    return RunnableLambda(run_agent, afunc=arun_agent, name=f"agent_{spec.name}")
+    # LangGraph's own node wrapper (as for a plain function node): signatures are read once, and
+    # the graph traces the node, where a RunnableLambda re-inspects and re-traces every call.
+    return RunnableCallable(run_agent, arun_agent, name=f"agent_{spec.name}", trace=False)
 
 
 def traced(span: Any, update: dict[str, Any]) -> dict[str, Any]:
