@@ -219,6 +219,9 @@ def _echoing_model(base_url: str) -> Any:
 def secret_leaks(root: Path) -> dict[str, int]:
     """Occurrences of the planted key (and a base-URL password) per failure mode: in every file
     under the mode's data dir, captured stdout/stderr/logs, the final state and any exception."""
+    from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
+
     from nova_graph.models import describe_model
     from nova_graph.routing import ModelRouteArbiter, SemanticRouter
     from nova_graph.runlog import RUNLOG_FILE, RunLog, logged_invoke
@@ -280,10 +283,9 @@ def secret_leaks(root: Path) -> dict[str, int]:
     found["nova ask + nova runs"] = occurrences(data, *outputs)
 
     url = f"http://nova:{URL_PASSWORD}@127.0.0.1:9/v1"
-    settings = NovaSettings(openai_api_key=KEY, openai_base_url=url, data_dir=root / "url")
-    from langchain_openai import ChatOpenAI
-    from pydantic import SecretStr
-
+    settings = NovaSettings(
+        openai_api_key=SecretStr(KEY), openai_base_url=url, data_dir=root / "url"
+    )
     model = ChatOpenAI(model="m", api_key=SecretStr(KEY), base_url=url)
     shown_url = [repr(settings), str(settings.redacted()), describe_model(model)]
     env = {"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": url}
@@ -626,7 +628,7 @@ def private_session(data: Path) -> None:
         memory.remember("standup is at 9am", namespace="ana", key="standup")
         memory.remember("standup is at 10am", namespace="ana", key="standup")
         create_demo_erp(data)
-        calls = {"writer": ("backup_now", {})}
+        calls: dict[str, tuple[str, dict[str, Any]]] = {"writer": ("backup_now", {})}
         backup = graph_for(data, calls, script(calls))
         ask(backup)
         answer_all(backup, "yes")

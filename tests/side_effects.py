@@ -187,7 +187,7 @@ def run_rounds(
     import time
 
     tools = list(TOOLS)
-    rounds = []
+    rounds: list[dict[str, Any]] = []
     started = time.perf_counter()
     for i in range(runs):
         mode, tool = MODES[i % len(MODES)], tools[(i // len(MODES)) % len(tools)]
