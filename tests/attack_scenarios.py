@@ -30,21 +30,20 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.types import Command
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
+from nova_app.tools.erp_db import create_demo_erp
+from nova_app.tools.general import make_tools as general_tools
+from nova_app.tools.pipelines import PipelineRunner
 from nova_graph.errors import NovaError, ThreadBusyError
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
-from nova_graph.models import FunctionChatModel, OfflineChatModel
+from nova_graph.models import OfflineChatModel
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import RouteDecision
+from nova_graph.testing import FunctionChatModel, HashingEncoder, TableRouter
 from nova_graph.tools import ToolContext
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
-from nova_graph.tools.erp_db import create_demo_erp
-from nova_graph.tools.general import make_tools as general_tools
-from nova_graph.tools.pipelines import PipelineRunner
 from tests.side_effects import answer_all, ask, count, graph_for, script
-from tests.support.routers import TableRouter
 
 ROSTER_FILE = Path(__file__).parent / "data" / "roster_small.yaml"
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +98,7 @@ def cross_user_leaks(root: Path) -> list[str]:
             LOOK: RouteDecision(agents=["stock"]),
         }
     )
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster(),
         router=router,
         memory=memory,
@@ -195,7 +194,7 @@ def captured(env: dict[str, str] | None = None) -> Iterator[io.StringIO]:
 
 def cli(argv: list[str], env: dict[str, str]) -> tuple[int | str, str]:
     """Run ``nova`` in this process with ``env``; (exit code or the escaped exception, output)."""
-    from nova_graph.cli import main
+    from nova_app.cli import main
 
     with captured({"NOVA_ROSTER_PATH": str(ROSTER_FILE), "NOVA_CHROMA_URL": "off", **env}) as out:
         try:
@@ -241,7 +240,7 @@ def secret_leaks(root: Path) -> dict[str, int]:
             else:
                 chosen = router(model)
             try:
-                graph = build_graph(roster=roster, router=chosen, data_dir=data, model=model)
+                graph = build_nova_graph(roster=roster, router=chosen, data_dir=data, model=model)
                 state, _ = logged_invoke(
                     graph,
                     {"messages": [{"role": "user", "content": text}]},
@@ -497,7 +496,7 @@ def untyped_exceptions(root: Path, corpus: list[Any], cli_cases: int = 10) -> di
             UNSURE: RouteDecision(agents=["words", "calc"], ambiguous=True),
         }
     )
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster(), router=router, data_dir=root / "data", model=OfflineChatModel()
     )
     memory = ChromaMemory(str(root / "mem"), encoder=HashingEncoder(), update_detector=None)
@@ -534,7 +533,7 @@ def lost_turns(root: Path, threads: int = 8, tasks: int = 8) -> dict[str, int]:
         time.sleep(0.05)  # long enough for the turns to overlap
         return "done"
 
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster(),
         router=TableRouter({t: RouteDecision(agents=["math"]) for t in texts}),
         model=FunctionChatModel(fn=slow),
@@ -616,7 +615,7 @@ def private_session(data: Path) -> None:
             call = {"name": "remember", "args": {"text": "bank PIN is 4321"}, "id": "r1"}
             return AIMessage(content="", tool_calls=[call])
 
-        graph = build_graph(
+        graph = build_nova_graph(
             roster=small_roster(),
             router=TableRouter({q: RouteDecision(agents=["stock"])}),
             memory=memory,
@@ -642,7 +641,7 @@ def first_command_session(home: Path) -> subprocess.CompletedProcess[str]:
     old = os.umask(0o022)
     try:
         return subprocess.run(
-            [sys.executable, "-m", "nova_graph", "ask", "what time is it"],
+            [sys.executable, "-m", "nova_app", "ask", "what time is it"],
             env=env,
             capture_output=True,
             text=True,

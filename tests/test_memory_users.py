@@ -13,7 +13,7 @@ import pytest
 
 from nova_graph.errors import MemoryStoreError
 from nova_graph.memory import ChromaMemory, make_memory_tools, run_namespace
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 from tests.attack_scenarios import cross_user_leaks
 
 

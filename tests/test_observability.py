@@ -15,16 +15,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.budget import Budget
-from nova_graph.models import FunctionChatModel
-from nova_graph.models.testing import word_tokens
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RunLog, RunRecord, logged_invoke
+from nova_graph.testing import FunctionChatModel, TableRouter, word_tokens
 from nova_graph.tracing import disable_tracing, enable_tracing
 from nova_graph.usage import ModelPrice
-from tests.support.routers import TableRouter
 
 BOTH = "what time is it and what is 6 * 7"
 BAD_SUM = "calculate the impossible"
@@ -64,7 +62,7 @@ class Script:
 def _run(
     roster: Roster, data_dir: Path, text: str, script: Script, **build: Any
 ) -> tuple[RunLog, RunRecord]:
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=roster,
         router=TableRouter(TABLE),
         model=FunctionChatModel(fn=script, report_usage=True, model_name="scripted-1"),
@@ -228,7 +226,7 @@ def test_spans_of_a_run_whose_model_errors_echo_the_key_carry_no_secret(
     key = "planted" + secrets.token_hex(16)  # not key-shaped: only knowing it redacts it
     with LocalOpenAIServer(lambda body: 401, echo_auth=True, max_requests=20) as srv:
         model = ChatOpenAI(model="m", api_key=SecretStr(key), base_url=srv.base_url, max_retries=0)
-        graph = build_graph(
+        graph = build_nova_graph(
             roster=small_roster, router=TableRouter(TABLE), model=model, data_dir=data_dir
         )
         state = graph.invoke(

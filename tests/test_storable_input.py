@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from langgraph.types import Command
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.errors import InvalidRequestError
 from nova_graph.models import OfflineChatModel
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import TableRouter
 
 UNSURE = "count or compute this"
 
@@ -27,7 +27,7 @@ UNSURE = "count or compute this"
 def asked(small_roster: Roster, data_dir: Path) -> tuple[Any, Any]:
     """A graph with a clarifying question pending on thread ``q``."""
     router = TableRouter({UNSURE: RouteDecision(agents=["words", "calc"], ambiguous=True)})
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster, router=router, data_dir=data_dir, model=OfflineChatModel()
     )
     config = {"configurable": {"thread_id": "q"}}

@@ -9,6 +9,7 @@ from langgraph.errors import EmptyInputError
 from langgraph.graph.state import CompiledStateGraph
 
 from nova_graph.errors import InvalidRequestError
+from nova_graph.input_checks import InputLimits, validate_payload, validate_update
 from nova_graph.reliability.redact import SecretScrubber
 from nova_graph.reliability.storage import (
     aiter_storage_typed,
@@ -21,7 +22,6 @@ from nova_graph.reliability.threadlock import (
     locked_stream,
     thread_id_of,
 )
-from nova_graph.validation import InputLimits, validate_payload, validate_update
 
 _OWN_FIELDS = ("__orig_class__", "limits", "thread_locks")
 
