@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -137,7 +138,18 @@ def make_agent_node(
     tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and the
     node's error handler records the failure in state.
     """
-    executor = build_agent_executor(spec, model, tools)
+    # The ReAct loop is built on the agent's first task (34 of them cost a third of a second at
+    # every start, though a request reaches one or two agents).
+    built: list[CompiledStateGraph[Any, Any, Any, Any]] = []
+    build_lock = threading.Lock()
+
+    def executor() -> CompiledStateGraph[Any, Any, Any, Any]:
+        if not built:
+            with build_lock:
+                if not built:
+                    built.append(build_agent_executor(spec, model, tools))
+        return built[0]
+
     what = f"agent {spec.name!r}"
     lane = WorkerLane(f"agent-{spec.name}", workers=workers)
 
@@ -164,7 +176,7 @@ def make_agent_node(
         with _tagged_failures(attempt):
             # The parent's config (checkpointer, interrupts, callbacks) reaches the loop implicitly.
             out = call_with_deadline(
-                lambda: executor.invoke({"messages": agent_messages(task)}),
+                lambda: executor().invoke({"messages": agent_messages(task)}),
                 timeout,
                 what=what,
                 lane=lane,
@@ -177,7 +189,7 @@ def make_agent_node(
             # Sync, in the agent's lane: the model's and tools' blocking calls would otherwise
             # go to the event loop's shared default executor, where hung ones starve every agent.
             out = await acall_in_lane(
-                lambda: executor.invoke({"messages": agent_messages(task)}),
+                lambda: executor().invoke({"messages": agent_messages(task)}),
                 timeout,
                 what=what,
                 lane=lane,

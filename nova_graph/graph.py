@@ -46,7 +46,8 @@ def default_out_of_scope() -> list[str]:
     import yaml
 
     text = resources.files("nova_graph.data").joinpath("out_of_scope.yaml").read_text("utf-8")
-    return [str(t) for t in yaml.safe_load(text)["requests"]]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when built with it
+    return [str(t) for t in yaml.load(text, Loader=loader)["requests"]]
 
 
 def default_router(
@@ -72,10 +73,7 @@ def default_router(
     examples, negatives = roster.examples(), default_out_of_scope()
     if cache_dir is False:
         return _calibrated_router(examples, negatives, arbiter)
-    if cache_dir is None:
-        cache_dir = default_cache_dir() / "routers"
-    blob = json.dumps([ROUTER_CACHE_FORMAT, _CALIBRATION_FOLD, examples, negatives], sort_keys=True)
-    path = Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+    path = default_router_path(roster, cache_dir)
     if path.exists():
         try:
             return SemanticRouter.load(path, model=arbiter)
@@ -85,6 +83,15 @@ def default_router(
     private_dir(path.parent)
     router.save(path)
     return router
+
+
+def default_router_path(roster: Roster, cache_dir: str | Path | None = None) -> Path:
+    """Where :func:`default_router` keeps the router of ``roster`` (keyed by what shapes it)."""
+    if cache_dir is None:
+        cache_dir = default_cache_dir() / "routers"
+    examples, negatives = roster.examples(), default_out_of_scope()
+    blob = json.dumps([ROUTER_CACHE_FORMAT, _CALIBRATION_FOLD, examples, negatives], sort_keys=True)
+    return Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
 
 def _calibrated_router(

@@ -127,7 +127,7 @@ def load_roster(path: str | Path | None = None, *, check_tools: bool = True) -> 
             raise RosterError(f"cannot read roster file {p}: {exc}") from None
         where = str(p)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C if built
     except yaml.YAMLError as exc:
         raise RosterError(f"{where} is not valid YAML: {exc}") from None
     known: list[str] | None = None

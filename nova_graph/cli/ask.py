@@ -28,6 +28,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one request (or resume one pending question), streaming progress, then the outcome."""
+    from nova_graph.cli import loaded
+    from nova_graph.cli.warmup import warm_up
     from nova_graph.factory import graph_from_settings, model_from_settings
     from nova_graph.improve.store import active_overrides
     from nova_graph.models import describe_model
@@ -41,9 +43,11 @@ def run(args: argparse.Namespace) -> int:
         print("nova ask: --resume needs --thread (the thread that asked)", file=sys.stderr)
         return 2
     settings = load_settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    warm_up(settings)
     model = model_from_settings(settings)
     print(f"model: {describe_model(model)}", flush=True)
     graph = graph_from_settings(settings, model=model, **active_overrides(settings.data_dir))
+    loaded()
     thread = args.thread or uuid.uuid4().hex[:12]
     config: Any = {"configurable": {"thread_id": thread}}
     print(f"thread: {thread}", flush=True)
