@@ -73,7 +73,12 @@ def run(args: argparse.Namespace) -> int:
             return 0
         payload = Command(resume=input("> "))
     final = graph.get_state(config).values
-    render_outcome(final, sys.stdout)
+    if sys.stdout.isatty():  # people get the rich view; pipes keep the plain one for scripts
+        from nova_graph.cli.display import TerminalView
+
+        TerminalView().outcome(final)
+    else:
+        render_outcome(final, sys.stdout)
     run_id = RunLog(settings.data_dir / RUNLOG_FILE).record(final, busy_s * 1000, thread_id=thread)
     print(f"\nrun: {run_id}  (rate it: nova feedback {run_id} good|bad [--should-be AGENT])")
     return 0

@@ -15,8 +15,8 @@ from rich.markdown import Markdown
 from rich.rule import Rule
 from rich.text import Text
 
+from nova_graph.cli.render import tool_failures
 from nova_graph.models.offline import OFFLINE_NOTICE
-from nova_graph.state import ToolCallRecord
 from nova_graph.streaming import format_routes
 
 #: Rows of a table (or lines of a listing) shown before the rest are counted instead.
@@ -51,16 +51,11 @@ def cut_long_blocks(text: str, max_rows: int = MAX_ROWS) -> str:
     return "\n".join(out)
 
 
-def tool_failures(calls: list[ToolCallRecord]) -> list[ToolCallRecord]:
-    """The tool calls that failed (``TOOL ERROR`` outputs and error statuses)."""
-    return [c for c in calls if not c.get("ok", True)]
-
-
 class TerminalView:
     """Writes one session's turns to a rich ``Console``; remembers what it already said."""
 
     def __init__(self, console: Console | None = None) -> None:
-        self.console = console if console is not None else Console()
+        self.console = console if console is not None else Console(highlight=False)
         self.offline_noticed = False
 
     def step(self, line: str) -> None:

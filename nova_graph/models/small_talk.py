@@ -51,8 +51,9 @@ def small_talk_reply(request: str) -> str | None:
     if not text:  # "hey nova!" alone
         return _REPLIES[1][1]
     text = re.sub(r",?\s*nova$", "", text, flags=re.I)  # "thanks, nova"
-    text = re.sub(r"^(?:hey|hi|hello|yo)\b[\s,!]*(?=\S)", "", text, flags=re.I) or text
-    for pattern, reply in _REPLIES:
-        if pattern.fullmatch(text):
-            return reply
+    rest = re.sub(r"^(?:hey|hi|hello|yo)\b[\s,!]*(?=\S)", "", text, flags=re.I)  # "hi, thanks"
+    for candidate in (text, rest):
+        for pattern, reply in _REPLIES:
+            if pattern.fullmatch(candidate):
+                return reply
     return None
