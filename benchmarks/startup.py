@@ -42,7 +42,9 @@ def warm_ask(rounds: int, env: dict[str, str], with_memory: dict[str, str]) -> d
     floor = [sys.executable, "-c", "import langgraph.graph"]
     _wall(ask, env)  # make sure the caches are warm (and the data dir exists)
     remember = "from nova_graph.factory import memory_from_settings as m; from nova_graph.settings"
-    remember += " import load_settings as s; m(s()).remember('the van is blue', namespace='default')"
+    remember += (
+        " import load_settings as s; m(s()).remember('the van is blue', namespace='default')"
+    )
     subprocess.run([sys.executable, "-c", remember], env=with_memory, cwd=ROOT, check=True)
     asks, mem_asks, floors = [], [], []
     for _ in range(rounds):

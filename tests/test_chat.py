@@ -21,7 +21,13 @@ ANSWER = "answer›"
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {**os.environ, "NOVA_DATA_DIR": str(data_dir), "NO_COLOR": "1", "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    env = {
+        **os.environ,
+        "NOVA_DATA_DIR": str(data_dir),
+        "NO_COLOR": "1",
+        "TERM": "xterm",
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+    }
     env.pop("OPENAI_API_KEY", None)
     return {**env, **extra}
 

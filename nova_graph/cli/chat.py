@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,9 +43,16 @@ class ChatSession:
     runlog: Any
     max_request_bytes: int
     thread: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    tokens: bool = True  # show model tokens as they arrive (a real model; offline has none)
     pending: Any = None  # the interrupt payload the next input answers
     last_run: str | None = None
     last_graph_s: float = 0.0  # the graph's own time in the last turn (for the benchmark)
+    # The run log is written after the answer is shown, on one background thread, in order
+    # (a SQLite commit is a quarter of a turn's time); /feedback and leaving wait for it.
+    _writer: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="nova-runlog")
+    )
+    _written: Future[str] | None = None
 
     @property
     def config(self) -> Any:
@@ -87,22 +95,39 @@ class ChatSession:
             return
         state = self.graph.get_state(self.config).values
         self.view.outcome(state)
-        self.last_run = self.runlog.record(state, busy * 1000, thread_id=self.thread)
+        from nova_graph.runlog import new_run_id
+
+        self.last_run = new_run_id()
+        self._written = self._writer.submit(
+            self.runlog.record, state, busy * 1000, thread_id=self.thread, run_id=self.last_run
+        )
+
+    def flush(self) -> None:
+        """Wait until the last turn's run is in the run log (it raises if the write failed)."""
+        if self._written is not None:
+            self._written.result()
 
     def _stream(self, payload: Any) -> Any:
+        from rich.live import Live
+        from rich.text import Text
+
         from nova_graph.streaming import describe_update, stream_run
 
         pending = None
-        with self.view.console.status("thinking…", spinner="dots") as status:
-            for event in stream_run(self.graph, payload, self.config, tokens=True):
+        # Redrawn on each event only (no refresh thread: it cost a fifth of a short turn).
+        with Live(
+            Text("thinking…", "dim"), console=self.view.console, transient=True, auto_refresh=False
+        ) as status:
+            status.refresh()
+            for event in stream_run(self.graph, payload, self.config, tokens=self.tokens):
                 if event.kind == "token":
                     tail = " ".join(str(event.data).split())[-60:]
-                    status.update(f"{event.node}: {tail}")
+                    status.update(Text(f"{event.node}: {tail}", "dim"), refresh=True)
                 elif event.kind == "interrupt":
                     pending = pending if pending is not None else event.data
                 elif isinstance(event.data, dict) and "routes" in event.data:
                     self.view.route(event.data.get("decision") or {}, event.data["routes"])
-                    status.update("agents working…")
+                    status.update(Text("agents working…", "dim"), refresh=True)
                 else:
                     self.view.step(describe_update(event.node, event.data))
         return pending
@@ -116,7 +141,9 @@ class ChatSession:
             self.thread, self.pending, self.last_run = uuid.uuid4().hex[:12], None, None
             self.view.console.print(f"new thread: {self.thread}")
         elif name == "/thread":
-            self.view.console.print(f"thread: {self.thread}  (resume: nova chat --thread {self.thread})")
+            self.view.console.print(
+                f"thread: {self.thread}  (resume: nova chat --thread {self.thread})"
+            )
         elif name == "/feedback":
             words = rest.split()
             if not words or words[0] not in ("good", "bad") or len(words) > 2:
@@ -124,6 +151,7 @@ class ChatSession:
             elif self.last_run is None:
                 self.view.error("no finished answer to rate yet in this thread")
             else:
+                self.flush()
                 fb = feedback(self.last_run, words[0], words[1] if len(words) > 1 else None)
                 self.view.console.print(f"feedback recorded for run {fb.run_id}: {fb.verdict}")
         elif name == "/help":
@@ -140,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     from nova_graph.errors import NovaError
     from nova_graph.factory import graph_from_settings, model_from_settings
     from nova_graph.improve.store import active_overrides, active_roster
-    from nova_graph.models import describe_model
+    from nova_graph.models import describe_model, is_offline
     from nova_graph.private import private_file
     from nova_graph.runlog import RUNLOG_FILE, RunLog
     from nova_graph.settings import load_settings
@@ -153,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
         graph = graph_from_settings(settings, model=model, **active_overrides(settings.data_dir))
     runlog = RunLog(settings.data_dir / RUNLOG_FILE)
     session = ChatSession(graph, view, runlog, settings.max_request_bytes)
+    session.tokens = not is_offline(model)
     if args.thread:
         session.thread = args.thread
     loaded()
@@ -184,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
             view.error(f"stopped; the thread {session.thread} is kept (ask again or go on)")
         except NovaError as exc:
             view.error(f"nova: {exc}")
+    session.flush()
     view.console.print(f"bye · resume with: nova chat --thread {session.thread}", style="dim")
     return 0
 

@@ -35,8 +35,8 @@ def cut_long_blocks(text: str, max_rows: int = MAX_ROWS) -> str:
     while i < len(lines):
         j = i
         is_table = lines[i].lstrip().startswith("|")
-        while j < len(lines) and lines[j].strip() and (
-            lines[j].lstrip().startswith("|") == is_table
+        while (
+            j < len(lines) and lines[j].strip() and (lines[j].lstrip().startswith("|") == is_table)
         ):
             j += 1
         block = lines[i : max(j, i + 1)]
@@ -80,7 +80,8 @@ class TerminalView:
             status = "failed" if result["status"] != "ok" or bad_tools else "ok"
             style = "red" if status == "failed" else "green"
             tools = ", ".join(t["name"] for t in result["tool_calls"]) or "no tools"
-            title = f"[bold]{name}[/] [{style}]{status}[/] [dim]{tools}; {result['latency_ms']:.0f} ms[/]"
+            took = f"{tools}; {result['latency_ms']:.0f} ms"
+            title = f"[bold]{name}[/] [{style}]{status}[/] [dim]{took}[/]"
             self.console.print(Rule(title, align="left", style=style))
             for call in bad_tools:
                 failed += 1
@@ -88,11 +89,11 @@ class TerminalView:
             self._markdown(result["answer"])
         for f in state.get("failures") or []:
             failed += 1
-            self.console.print(Rule(f"[bold]{f['agent']}[/] [red]failed[/]", align="left", style="red"))
             self.console.print(
-                Text(
-                    f"✗ {f['error_type']}: {f['message']} (attempts: {f['attempts']})", "red"
-                )
+                Rule(f"[bold]{f['agent']}[/] [red]failed[/]", align="left", style="red")
+            )
+            self.console.print(
+                Text(f"✗ {f['error_type']}: {f['message']} (attempts: {f['attempts']})", "red")
             )
         if not any(results.get(n) for n in routes):
             messages = state.get("messages") or []
@@ -107,7 +108,9 @@ class TerminalView:
             change = payload.get("change") or {}
             details = ", ".join(f"{k}={v}" for k, v in change.items())
             self.console.print(
-                Text.assemble(("approval needed ", "bold yellow"), (str(payload["action"]), "yellow"))
+                Text.assemble(
+                    ("approval needed ", "bold yellow"), (str(payload["action"]), "yellow")
+                )
             )
             if details:
                 self.console.print(Text(f"  {details}", "yellow"))

@@ -45,12 +45,18 @@ def _steps(settings: Any) -> list[tuple[str, Callable[[], None]]]:
     encoder = default_encoder()
     if not getattr(encoder, "uses_onnx", True) and not _onnx_ready(encoder):
         steps.append(
-            ("preparing the MiniLM encoder for ONNX Runtime (once)", lambda: _silently(encoder.encode, ["x"]))
+            (
+                "preparing the MiniLM encoder for ONNX Runtime (once)",
+                lambda: _silently(encoder.encode, ["x"]),
+            )
         )
     roster = load_roster(settings.roster_path, check_tools=False)  # the graph checks the tools
     if not default_router_path(roster).exists():
         steps.append(
-            ("training and calibrating the router (once)", lambda: _silently(default_router, roster))
+            (
+                "training and calibrating the router (once)",
+                lambda: _silently(default_router, roster),
+            )
         )
     return steps
 
