@@ -80,6 +80,7 @@ class ChromaMemory:
     embedding function is never used. ``update_detector``: decides whether a new memory replaces a
     close one (default: the offline similarity rule; ``None`` disables it).
     ``clock``: the time source used when ``now`` is not passed.
+    ``open_on_first_use``: open Chroma at the first call instead of here (faster start-up).
     """
 
     def __init__(
@@ -95,14 +96,19 @@ class ChromaMemory:
         detector_candidates: int = 5,
         clock: Callable[[], datetime] = utc_now,
         collection_prefix: str = "nova_mem",
+        open_on_first_use: bool = False,
     ) -> None:
         if sum(x is not None for x in (path, url, client)) > 1:
             raise MemoryStoreError("pass at most one of path, url and client")
         self._file_lock = _file_lock(path if client is None else None)
-        # Chroma is opened on first use: importing and opening it costs about a second, and a
-        # request against a store that was never written needs neither (see ``_is_unwritten``).
+        # With ``open_on_first_use`` Chroma is opened on first use: importing and opening it
+        # costs about a second, and a recall from a store never written needs neither (see
+        # ``_is_unwritten``); the command line uses it so that start-up does not pay for it.
         self._client_obj: Any = client
         self._where = (path, url)
+        if not open_on_first_use:
+            with self._file_lock:  # two processes creating one fresh store must not race
+                self._client_obj = self._client_obj or _make_client(path, url)
         if path is None and url is None and client is None:
             # EphemeralClients of one process share a store: keep each instance's data apart.
             collection_prefix = f"{collection_prefix}_{uuid.uuid4().hex[:8]}"
