@@ -19,15 +19,22 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import get_runtime
 
-from nova_graph.errors import CircuitOpenError
-from nova_graph.quoting import data_line
+from nova_graph import metering, tracing
+from nova_graph.budget import Budget
+from nova_graph.errors import BudgetExceededError, CircuitOpenError
+from nova_graph.quoting import data_line, quoted_block
 from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_in_lane, call_with_deadline
-from nova_graph.reliability.failures import ATTEMPT_ATTR
+from nova_graph.reliability.failures import ATTEMPT_ATTR, failure_update
 from nova_graph.reliability.lanes import WorkerLane
 from nova_graph.reliability.redact import scrub_exception
 from nova_graph.roster import AgentSpec
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
+from nova_graph.tools.approval import gate_tools
+from nova_graph.tools.context import default_data_dir
+from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
+from nova_graph.tools.outcome import tool_failed
+from nova_graph.usage import PriceTable
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -38,14 +45,29 @@ MAX_TOOL_STEPS = 8
 
 
 def build_agent_executor(
-    spec: AgentSpec, model: BaseChatModel, tools: Sequence[BaseTool]
+    spec: AgentSpec,
+    model: BaseChatModel,
+    tools: Sequence[BaseTool],
+    ledger: EffectLedger | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """The ReAct loop for one agent: its model, its system prompt and only its own tools."""
-    tool_node = ToolNode(list(tools), handle_tool_errors=_tool_error_message)
+    """The ReAct loop for one agent: its model, its system prompt and only its own tools.
+
+    Every tool that declares a write (``side_effect="write"`` metadata) runs behind the approval
+    gate and the side-effect ``ledger`` (default: ``effects.sqlite`` in the user's data dir).
+    """
+    ledger = ledger or EffectLedger(default_data_dir() / EFFECTS_DB)
+    tool_node = ToolNode(
+        gate_tools(tools, ledger),
+        handle_tool_errors=_tool_error_message,
+        wrap_tool_call=metering.wrap_tool_call,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         loop = create_react_agent(
-            model, tool_node, prompt=SystemMessage(spec.system_prompt), name=spec.name
+            model,
+            tool_node,
+            prompt=SystemMessage(spec.system_prompt),
+            name=spec.name,
         )
     return loop.with_config(recursion_limit=2 * MAX_TOOL_STEPS + 1)  # type: ignore[return-value]
 
@@ -69,19 +91,36 @@ def memory_block(memories: Sequence[MemoryRef]) -> str:
 
 
 def agent_messages(task: AgentTask) -> list[BaseMessage]:
-    """What one agent sees: quoted memories, recent history, then its part of the request."""
+    """What one agent sees: quoted memories, recent history (per its context policy), then its
+    part of the request with what a follow-up carries from the previous turn."""
     msgs: list[BaseMessage] = []
     if task.get("memories"):
         msgs.append(SystemMessage(memory_block(task["memories"])))
     for turn in task.get("history", []):
         cls = HumanMessage if turn["role"] == "user" else AIMessage
         msgs.append(cls(turn["content"]))
-    msgs.append(HumanMessage(task["request"]))
+    if task.get("inputs"):
+        msgs.append(
+            SystemMessage(
+                quoted_block(
+                    "upstream_results", "Results of earlier steps of this request", task["inputs"]
+                )
+            )
+        )
+    request = task["request"]
+    if task.get("context"):
+        request = f"{request}\n\n({task['context']})"
+    msgs.append(HumanMessage(request))
     return msgs
 
 
 def summarize_run(
-    spec: AgentSpec, task: AgentTask, messages: Sequence[BaseMessage], started: float, attempts: int
+    spec: AgentSpec,
+    task: AgentTask,
+    messages: Sequence[BaseMessage],
+    started: float,
+    attempts: int,
+    meter: metering.AgentMeter | None = None,
 ) -> AgentResult:
     """Turn the agent loop's messages into an :class:`AgentResult`."""
     calls: dict[str, Mapping[str, Any]] = {}
@@ -103,7 +142,8 @@ def summarize_run(
                     name=m.name or call.get("name", "?"),
                     args=dict(call.get("args", {})),
                     output=output,
-                    ok=m.status != "error" and not output.startswith("TOOL ERROR"),
+                    ok=not tool_failed(m),
+                    latency_ms=meter.tool_latency_ms.get(m.tool_call_id, 0.0) if meter else 0.0,
                 )
             )
     return AgentResult(
@@ -116,6 +156,8 @@ def summarize_run(
         model_calls=model_calls,
         latency_ms=(time.perf_counter() - started) * 1000,
         attempts=attempts,
+        model_call_log=list(meter.model_calls) if meter else [],
+        inputs=[i["step"] for i in task.get("inputs", [])],
     )
 
 
@@ -127,6 +169,9 @@ def make_agent_node(
     timeout: float | None = None,
     breaker: CircuitBreaker | None = None,
     workers: int = 8,
+    prices: PriceTable | None = None,
+    budget: Budget | None = None,
+    ledger: EffectLedger | None = None,
 ) -> AgentNode:
     """A graph node running ``spec``'s agent on its task and writing its result to state.
 
@@ -136,7 +181,12 @@ def make_agent_node(
     agent's circuit open the attempt is skipped with
     :class:`~nova_graph.errors.CircuitOpenError`. Exceptions propagate, scrubbed of secrets and
     tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and the
-    node's error handler records the failure in state.
+    node's error handler records the failure in state. Model calls are priced with ``prices``;
+    before each one the request's ``budget`` and the spec's own are checked, and a part that
+    reached one stops as a failure saying which (see :mod:`nova_graph.budget`).
+    node's error handler records the failure in state. Write tools run behind the approval
+    gate and ``ledger`` (see :func:`build_agent_executor`), so a retried attempt never asks again
+    for, nor repeats, a change already made.
     """
     # The ReAct loop is built on the agent's first task (34 of them cost a third of a second at
     # every start, though a request reaches one or two agents).
@@ -147,7 +197,7 @@ def make_agent_node(
         if not built:
             with build_lock:
                 if not built:
-                    built.append(build_agent_executor(spec, model, tools))
+                    built.append(build_agent_executor(spec, metering.metered(model), tools, ledger))
         return built[0]
 
     what = f"agent {spec.name!r}"
@@ -163,40 +213,92 @@ def make_agent_node(
                 raise
         return attempt
 
+    model_label = spec.model or _model_label(model)
+
+    def new_meter(task: AgentTask) -> metering.AgentMeter:
+        return metering.AgentMeter(
+            spec.name,
+            model=model_label,
+            prices=prices or {},
+            agent_budget=spec.budget,
+            request_budget=budget,
+            turn=task.get("turn"),
+        )
+
     def finish(
-        task: AgentTask, out: dict[str, Any], started: float, attempt: int
+        task: AgentTask,
+        out: dict[str, Any] | BudgetExceededError,
+        started: float,
+        attempt: int,
+        meter: metering.AgentMeter,
     ) -> dict[str, Any]:
+        if isinstance(out, BudgetExceededError):  # that part stops; the others carry on
+            update = failure_update(spec.name, task, out, attempt)
+            update["results"][spec.name].update(
+                model_calls=len(meter.model_calls), model_call_log=list(meter.model_calls)
+            )
+            return update
         if breaker is not None:
             breaker.record_success(spec.name)
-        result = summarize_run(spec, task, out["messages"], started, attempts=attempt)
+        result = summarize_run(spec, task, out["messages"], started, attempt, meter)
         return {"results": {spec.name: result}}
 
     def run_agent(task: AgentTask) -> dict[str, Any]:
-        attempt, started = begin(), time.perf_counter()
-        with _tagged_failures(attempt):
-            # The parent's config (checkpointer, interrupts, callbacks) reaches the loop implicitly.
-            out = call_with_deadline(
-                lambda: executor().invoke({"messages": agent_messages(task)}),
-                timeout,
-                what=what,
-                lane=lane,
-            )
-        return finish(task, out, started, attempt)
+        attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
+        out: dict[str, Any] | BudgetExceededError
+        with tracing.agent_span(spec.name) as span, _tagged_failures(attempt), meter.active():
+            try:
+                # The parent's config (checkpointer, interrupts, callbacks) reaches the loop
+                # implicitly; so does the meter (context variables are copied).
+                out = call_with_deadline(
+                    lambda: executor().invoke({"messages": agent_messages(task)}),
+                    timeout,
+                    what=what,
+                    lane=lane,
+                )
+            except BudgetExceededError as exc:
+                out = exc
+            return traced(span, finish(task, out, started, attempt, meter))
 
     async def arun_agent(task: AgentTask) -> dict[str, Any]:
-        attempt, started = begin(), time.perf_counter()
-        with _tagged_failures(attempt):
-            # Sync, in the agent's lane: the model's and tools' blocking calls would otherwise
-            # go to the event loop's shared default executor, where hung ones starve every agent.
-            out = await acall_in_lane(
-                lambda: executor().invoke({"messages": agent_messages(task)}),
-                timeout,
-                what=what,
-                lane=lane,
-            )
-        return finish(task, out, started, attempt)
+        attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
+        out: dict[str, Any] | BudgetExceededError
+        with tracing.agent_span(spec.name) as span, _tagged_failures(attempt), meter.active():
+            try:
+                # Sync, in the agent's lane: the model's and tools' blocking calls would otherwise
+                # go to the event loop's shared default executor, where hung ones starve every
+                # agent.
+                out = await acall_in_lane(
+                    lambda: executor().invoke({"messages": agent_messages(task)}),
+                    timeout,
+                    what=what,
+                    lane=lane,
+                )
+            except BudgetExceededError as exc:
+                out = exc
+            return traced(span, finish(task, out, started, attempt, meter))
 
     return RunnableLambda(run_agent, afunc=arun_agent, name=f"agent_{spec.name}")
+
+
+def traced(span: Any, update: dict[str, Any]) -> dict[str, Any]:
+    """Mark the agent's span failed when its update records a failure; return the update."""
+    failures = update.get("failures") or []
+    result = next(iter((update.get("results") or {}).values()), None)
+    if failures:
+        tracing.mark_failed(span, failures[0]["error_type"])
+    elif result is not None and any(not c["ok"] for c in result["tool_calls"]):
+        tracing.mark_failed(span, "tool_failed")
+    return update
+
+
+def _model_label(model: BaseChatModel) -> str:
+    """The model's name as configured (``model_name``/``model``), else its LangChain type."""
+    for attr in ("model_name", "model"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return str(getattr(model, "_llm_type", type(model).__name__))
 
 
 def _attempt_number() -> int:

@@ -7,6 +7,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from nova_graph.models.offline import OFFLINE_NOTICE
+from nova_graph.plan_dispatch import plan_report
 from nova_graph.quoting import humanize_age
 from nova_graph.roster import Roster
 from nova_graph.state import NovaState
@@ -40,7 +41,29 @@ def compose_answer(state: NovaState, roster: Roster) -> str:
             f"I could not complete the {f['agent']} part of this request: "
             f"{f['error_type']}: {f['message']} (after {f['attempts']} attempt(s))."
         )
-    missing = [a for a in routes if a not in results and not any(f["agent"] == a for f in failures)]
+    decision = state.get("decision") or {}
+    clauses = decision.get("clauses") or []
+    if len(clauses) > 1:
+        for c in clauses:
+            if c.get("agent") is None:
+                parts.append(
+                    f"I did not handle {c['text']!r}: none of my agents covers it, so I "
+                    "won't guess."
+                )
+    plan_lines = plan_report(state)
+    if plan_lines:
+        parts.append("Plan:\n" + "\n".join(plan_lines))
+    status = state.get("plan_status") or {}
+    skipped = {
+        s["agent"]
+        for s in state.get("plan") or []
+        if s["id"] in status and status[s["id"]]["state"] == "skipped"
+    }
+    missing = [
+        a
+        for a in routes
+        if a not in results and a not in skipped and not any(f["agent"] == a for f in failures)
+    ]
     for a in missing:
         parts.append(f"The {a} part of this request produced no result.")
     if not parts:

@@ -65,3 +65,12 @@ class CircuitOpenError(AgentFailure):
 
 class ThreadBusyError(NovaError):
     """Another turn on the same conversation thread is still running; one writer at a time."""
+
+
+class BudgetExceededError(AgentFailure):
+    """A request or agent reached one of its budgets (model calls, tokens, money, wall time);
+    that part stops and says which limit it reached."""
+
+
+class PlanError(InvalidRequestError):
+    """A request's plan is not sensible: too many steps, too deep, a cycle or an unknown step."""

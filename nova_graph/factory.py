@@ -112,6 +112,8 @@ def graph_from_settings(
         parts["memory"] = memory_from_settings(settings)
     if "checkpointer" not in parts:
         parts["checkpointer"] = checkpointer_from_settings(settings)
+    parts.setdefault("prices", settings.prices)
+    parts.setdefault("budget", settings.budget)
     parts.setdefault("out_of_scope", settings.out_of_scope)
     parts.setdefault("data_dir", settings.data_dir)
     parts.setdefault("max_request_bytes", settings.max_request_bytes)

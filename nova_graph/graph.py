@@ -13,10 +13,13 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from nova_graph.agents import make_agent_node
+from nova_graph.budget import Budget
 from nova_graph.checkpoint import default_checkpoint_path, sqlite_checkpointer
 from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError
-from nova_graph.models import default_model
+from nova_graph.models import default_model, is_offline
+from nova_graph.plan_dispatch import NEXT_STEPS_NODE, next_steps
+from nova_graph.planning import PlanPolicy
 from nova_graph.private import private_dir
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
 from nova_graph.reliability.guard import guard_inputs
@@ -27,6 +30,9 @@ from nova_graph.state import NovaInput, NovaState
 from nova_graph.supervisor import REFUSE_NODE, OutOfScopePolicy, Supervisor
 from nova_graph.tools import ToolContext, build_tools, select_tools
 from nova_graph.tools.context import default_cache_dir
+from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
+from nova_graph.tracing import traced_supervisor
+from nova_graph.usage import PriceTable
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
@@ -126,6 +132,9 @@ def build_graph(
     reliability: ReliabilityPolicy | None = None,
     circuit_breaker: CircuitBreaker | None = None,
     memory_namespace: str = "default",
+    prices: PriceTable | None = None,
+    budget: Budget | None = None,
+    planning: PlanPolicy | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """Build and compile the Nova graph.
 
@@ -147,9 +156,16 @@ def build_graph(
             settings (default: ``ReliabilityPolicy()``).
         circuit_breaker: share one breaker between graphs (default: a new one from
             ``reliability``).
+        memory_namespace: the memory namespace recalled and written (a run's
+            ``configurable.user_id`` overrides it for recall).
+        prices: price per model (``{"gpt-4o": ModelPrice(...)}``) to put money on tokens.
+        budget: limits per request (model calls, tokens, money, wall time); agents' own
+            limits come from their specs' ``budget``.
         memory_namespace: the memory namespace of runs without a ``configurable.user_id``; a
             run's ``user_id`` is its namespace for every memory read and write (supervisor
             recall, the agents' ``remember``/``recall`` tools, ``recall_decisions``).
+        planning: plan limits (max steps and depth); ``PlanPolicy(enabled=False)`` runs every
+            routed agent at once with no dependencies, as before plans existed.
     """
     check_build_arguments(
         router=router,
@@ -181,6 +197,7 @@ def build_graph(
     if router is None:
         router = default_router(roster, model=model)
     registry = build_tools(ctx)
+    ledger = EffectLedger(ctx.data_dir / EFFECTS_DB)
 
     supervisor = Supervisor(
         roster,
@@ -189,11 +206,14 @@ def build_graph(
         out_of_scope=out_of_scope,
         max_request_bytes=max_request_bytes,
         memory_namespace=memory_namespace,
+        planning=planning,
+        plan_model=None if is_offline(model) else model,
     )
     builder = StateGraph(NovaState, input_schema=NovaInput)
-    builder.add_node(SUPERVISOR_NODE, supervisor)
+    builder.add_node(SUPERVISOR_NODE, traced_supervisor(supervisor))
     builder.add_node(REFUSE_NODE, supervisor.refuse)
     builder.add_node(COMPOSE_NODE, make_compose_node(roster))
+    builder.add_node(NEXT_STEPS_NODE, next_steps)
     for spec in roster:
         agent_model = model
         if spec.model is not None:
@@ -208,17 +228,25 @@ def build_graph(
             timeout=policy.timeout_seconds,
             breaker=breaker,
             workers=policy.agent_workers,
+            prices=prices,
+            budget=budget,
+            ledger=ledger,
         )
         builder.add_node(
             spec.name,
             node,
             retry_policy=policy.retry_policy(),
-            error_handler=make_error_handler(spec.name, breaker, goto=COMPOSE_NODE),
+            error_handler=make_error_handler(spec.name, breaker, goto=NEXT_STEPS_NODE),
         )
-        builder.add_edge(spec.name, COMPOSE_NODE)
+        builder.add_edge(spec.name, NEXT_STEPS_NODE)
     builder.add_edge(START, SUPERVISOR_NODE)
     builder.add_conditional_edges(
         SUPERVISOR_NODE, supervisor.dispatch, [*roster.names, REFUSE_NODE]
+    )
+    builder.add_conditional_edges(
+        NEXT_STEPS_NODE,
+        lambda state: supervisor.plan_sends(state) or COMPOSE_NODE,
+        [*roster.names, COMPOSE_NODE],
     )
     builder.add_edge(REFUSE_NODE, END)
     builder.add_edge(COMPOSE_NODE, END)

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from nova_graph.budget import Budget
 from nova_graph.errors import RosterError
 
 
@@ -21,6 +22,17 @@ class Family(StrEnum):
     PIPELINE = "pipeline"
     ERP = "erp"
     LANGUAGE = "language"
+
+
+class ContextPolicy(BaseModel):
+    """How much of the conversation one agent sees (not the whole thread by default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    turns: int = Field(default=1, ge=0, le=20, description="Earlier user requests shown.")
+    previous_answer: bool = Field(default=False, description="Show the previous answer too.")
+    memories: int = Field(default=5, ge=0, le=50, description="Most memories handed over.")
+    max_chars: int = Field(default=4000, ge=0, le=200_000, description="Size budget of all that.")
 
 
 class AgentSpec(BaseModel):
@@ -35,6 +47,13 @@ class AgentSpec(BaseModel):
     system_prompt: str = Field(min_length=1)
     tools: list[str] = Field(default_factory=list, description="Names in the tool registry.")
     model: str | None = Field(default=None, description="Model name overriding the default.")
+    budget: Budget | None = Field(
+        default=None,
+        description="This agent's own limits per request (calls, tokens, money, time).",
+    )
+    context: ContextPolicy = Field(
+        default_factory=ContextPolicy, description="What this agent sees of the conversation."
+    )
 
     @field_validator("examples")
     @classmethod

@@ -12,23 +12,30 @@ from pathlib import Path
 
 from nova_graph.errors import InvalidRequestError
 from nova_graph.roster import Roster, load_roster
+from nova_graph.tools import ToolContext, build_tools
+from nova_graph.tools.approval import needs_approval
 
 START, END = "<!-- roster:start -->", "<!-- roster:end -->"
 
 
 def roster_table(roster: Roster) -> str:
-    """The roster as a Markdown table: family, agent, scope, tools."""
+    """The roster as a Markdown table: family, agent, scope, tools, and which tools change data
+    (those pause for human approval; see ``nova_graph.tools.approval``)."""
+    registry = build_tools(ToolContext())
     lines = [
         f"{len(roster)} agents. Generated from `nova_graph/data/roster.yaml` by "
-        "`python -m nova_graph.roster_doc`; do not edit by hand.",
+        "`python -m nova_graph.roster_doc`; do not edit by hand. Tools under *Needs approval* "
+        "change data or the outside world: the run pauses until you approve each call.",
         "",
-        "| Family | Agent | Scope | Tools |",
-        "| --- | --- | --- | --- |",
+        "| Family | Agent | Scope | Tools | Needs approval |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for spec in roster:
         tools = ", ".join(f"`{t}`" for t in spec.tools) or "-"
+        gated = [t for t in spec.tools if t in registry and needs_approval(registry[t])]
+        approval = ", ".join(f"`{t}`" for t in gated) or "-"
         scope = spec.description.replace("|", "\\|")
-        lines.append(f"| {spec.family.value} | `{spec.name}` | {scope} | {tools} |")
+        lines.append(f"| {spec.family.value} | `{spec.name}` | {scope} | {tools} | {approval} |")
     return "\n".join(lines)
 
 

@@ -59,6 +59,17 @@ class ToolCallLog(BaseModel):
     ok: bool
     args: dict[str, Any] = Field(default_factory=dict)
     output: str = ""
+    latency_ms: float = 0.0
+
+
+class ModelCallLog(BaseModel):
+    """One model call an agent made: model, tokens in/out, money, latency."""
+
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    latency_ms: float = 0.0
 
 
 class AgentRunLog(BaseModel):
@@ -70,6 +81,22 @@ class AgentRunLog(BaseModel):
     tool_calls: list[ToolCallLog] = Field(default_factory=list)
     model_calls: int = 0
     latency_ms: float = 0.0
+    model_call_log: list[ModelCallLog] = Field(default_factory=list)
+
+    @property
+    def input_tokens(self) -> int:
+        """Input tokens over this agent's model calls."""
+        return sum(c.input_tokens for c in self.model_call_log)
+
+    @property
+    def output_tokens(self) -> int:
+        """Output tokens over this agent's model calls."""
+        return sum(c.output_tokens for c in self.model_call_log)
+
+    @property
+    def cost(self) -> float:
+        """Money over this agent's model calls."""
+        return sum(c.cost for c in self.model_call_log)
 
 
 class FailureLog(BaseModel):
@@ -106,7 +133,20 @@ class RunRecord(BaseModel):
     pending: list[str] = Field(default_factory=list)
     latency_ms: float = 0.0
     model_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
     feedback: list[Feedback] = Field(default_factory=list)
+    clarification: dict[str, Any] | None = Field(
+        default=None, description="The clarifying question asked, its options and the answer."
+    )
+
+    @property
+    def clarified_agent(self) -> str | None:
+        """The agent the user chose when asked back: a labelled example for the improvement
+        loop (``None`` when nothing was asked or the answer matched no option)."""
+        chosen = (self.clarification or {}).get("chosen") or []
+        return str(chosen[0]) if len(chosen) == 1 else None
 
     @property
     def top_agent(self) -> str | None:
@@ -118,10 +158,11 @@ class RunRecord(BaseModel):
         """The agent the latest feedback says was right, if feedback settles it.
 
         ``good`` confirms the top route; ``bad --should-be X`` names X; plain ``bad`` says only
-        that the top route was wrong (``None``).
+        that the top route was wrong (``None``). Without feedback, the user's answer to a
+        clarifying question labels the run.
         """
         if not self.feedback:
-            return None
+            return self.clarified_agent
         last = self.feedback[-1]
         if last.verdict == "good":
             return self.top_agent
@@ -357,11 +398,13 @@ def record_from_state(
                     ok=bool(c.get("ok", True)),
                     args=dict(c.get("args") or {}),
                     output=str(c.get("output", ""))[:4000],
+                    latency_ms=float(c.get("latency_ms", 0.0)),
                 )
                 for c in res.get("tool_calls", [])
             ],
             model_calls=int(res.get("model_calls", 0)),
             latency_ms=float(res.get("latency_ms", 0.0)),
+            model_call_log=[ModelCallLog.model_validate(c) for c in res.get("model_call_log", [])],
         )
         for name, res in results.items()
     ]
@@ -406,6 +449,10 @@ def record_from_state(
         pending=pending,
         latency_ms=float(latency_ms),
         model_calls=model_calls,
+        input_tokens=sum(a.input_tokens for a in agents),
+        output_tokens=sum(a.output_tokens for a in agents),
+        cost=sum(a.cost for a in agents),
+        clarification=state.get("clarification"),
     )
 
 
@@ -447,7 +494,21 @@ def logged_invoke(
     A graph error is recorded as a failed run (status ``error``) and then re-raised; typed
     nova_graph errors on bad input (raised before anything ran) are re-raised unrecorded.
     """
+    from nova_graph.tracing import mark_failed, request_span, run_attributes
+
     thread_id = (config.get("configurable") or {}).get("thread_id")
+    with request_span(thread_id) as span:
+        state, record = _invoke_and_record(graph, payload, config, runlog, thread_id)
+        if span is not None:
+            span.set_attributes(run_attributes(record))
+            if record.status in ("failed", "error"):
+                mark_failed(span, record.status)
+    return state, record.run_id
+
+
+def _invoke_and_record(
+    graph: Any, payload: Any, config: Mapping[str, Any], runlog: RunLog, thread_id: str | None
+) -> tuple[dict[str, Any], RunRecord]:
     started = time.perf_counter()
     try:
         state = graph.invoke(payload, config)
@@ -460,8 +521,9 @@ def logged_invoke(
             runlog.record({}, latency, thread_id=thread_id, error=exc, request=request)
         raise
     latency = (time.perf_counter() - started) * 1000
-    run_id = runlog.record(state, latency, thread_id=thread_id)
-    return state, run_id
+    record = record_from_state(state, latency, thread_id=thread_id)
+    runlog.add(record)
+    return state, record
 
 
 def _payload_text(payload: Any) -> str | None:

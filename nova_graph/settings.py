@@ -14,8 +14,10 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nova_graph.budget import Budget
 from nova_graph.errors import ConfigurationError
 from nova_graph.tools.context import default_data_dir
+from nova_graph.usage import ModelPrice
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES
 
 CheckpointBackend = Literal["postgres", "sqlite", "memory"]
@@ -30,7 +32,11 @@ class NovaSettings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="NOVA_", extra="ignore", validate_default=True, populate_by_name=True
+        env_prefix="NOVA_",
+        extra="ignore",
+        validate_default=True,
+        populate_by_name=True,
+        env_nested_delimiter="__",
     )
 
     model: str | None = Field(
@@ -67,6 +73,37 @@ class NovaSettings(BaseSettings):
     )
     max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=16, le=16 * 1024 * 1024)
     out_of_scope: Literal["refuse", "general"] = "refuse"
+    prices: dict[str, ModelPrice] = Field(
+        default_factory=dict,
+        description='Price per model, JSON: {"gpt-4o": {"input_per_million": 2.5, '
+        '"output_per_million": 10}}; unpriced models cost 0.',
+    )
+    budget: Budget = Field(
+        default_factory=Budget,
+        description="Limits per request: NOVA_BUDGET__MAX_MODEL_CALLS, __MAX_TOKENS, "
+        "__MAX_COST, __MAX_SECONDS (unset: no limit).",
+    )
+    tracing: bool = Field(default=False, description="Export OpenTelemetry traces (NOVA_TRACING).")
+    otel_traces_exporter: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_TRACES_EXPORTER", "otel_traces_exporter"),
+        description="'otlp' (default) or 'console' (or both, comma-separated).",
+    )
+    otel_exporter_otlp_protocol: str = Field(
+        default="http/protobuf",
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "otel_exporter_otlp_protocol",
+        ),
+    )
+    otel_sdk_disabled: bool = Field(
+        default=False, validation_alias=AliasChoices("OTEL_SDK_DISABLED", "otel_sdk_disabled")
+    )
+    max_plan_steps: int = Field(default=6, ge=1, le=32, description="Most steps in one plan.")
+    max_plan_depth: int = Field(
+        default=4, ge=1, le=32, description="Longest chain of dependent steps in one plan."
+    )
 
     @field_validator("checkpoint_url", "chroma_url", mode="before")
     @classmethod

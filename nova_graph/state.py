@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph import add_messages
@@ -15,6 +15,24 @@ class ToolCallRecord(TypedDict):
     args: dict[str, Any]
     output: str
     ok: bool
+    latency_ms: NotRequired[float]
+
+
+class ModelCallRecord(TypedDict):
+    """One model call an agent made: the model, tokens in/out, money and latency."""
+
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    latency_ms: float
+
+
+class TurnInfo(TypedDict):
+    """The current turn: an id shared by its agents (request budgets) and its wall-clock start."""
+
+    id: str
+    started_at: float
 
 
 class MemoryRef(TypedDict):
@@ -37,6 +55,8 @@ class AgentResult(TypedDict):
     model_calls: int
     latency_ms: float
     attempts: int
+    model_call_log: NotRequired[list[ModelCallRecord]]
+    inputs: NotRequired[list[str]]  # ids of the plan steps whose results this agent was given
 
 
 class Failure(TypedDict):
@@ -48,6 +68,32 @@ class Failure(TypedDict):
     attempts: int
 
 
+class PlanStep(TypedDict):
+    """One step of a request's plan: an agent, its part of the request, the steps it waits for."""
+
+    id: str
+    agent: str
+    request: str
+    depends_on: list[str]
+
+
+class StepStatus(TypedDict):
+    """Where a plan step is: ``pending``, ``running``, ``ok``, ``failed`` or ``skipped`` (why)."""
+
+    state: Literal["pending", "running", "ok", "failed", "skipped"]
+    reason: str
+
+
+class StepInput(TypedDict):
+    """An upstream step's result handed to a dependent step (shown to its model as quoted data)."""
+
+    step: str
+    agent: str
+    request: str
+    answer: str
+    tool_outputs: list[dict[str, str]]
+
+
 class AgentTask(TypedDict, total=False):
     """The input one agent node receives through ``Send``."""
 
@@ -55,6 +101,10 @@ class AgentTask(TypedDict, total=False):
     request: str
     history: list[dict[str, str]]
     memories: list[MemoryRef]
+    turn: TurnInfo
+    context: str  # what a follow-up carries from the previous turn
+    step: str
+    inputs: list[StepInput]
 
 
 def merge_results(
@@ -81,13 +131,27 @@ class NovaState(TypedDict, total=False):
     decision: dict[str, Any]
     routes: list[str]
     clarification: dict[str, Any] | None
+    carried: dict[str, Any] | None  # a follow-up's CarriedContext
+    notice: str | None  # a message instead of an agent (e.g. a follow-up on an empty thread)
     memories: dict[str, list[MemoryRef]]
     results: Annotated[dict[str, AgentResult], merge_results]
     failures: Annotated[list[Failure], extend_failures]
     routing_model_calls: int
+    turn: TurnInfo
+    plan: list[PlanStep]
+    plan_status: dict[str, StepStatus]
+    plan_model_calls: int
 
 
 class NovaInput(TypedDict):
     """What a caller sends: the new user message(s)."""
 
     messages: Annotated[list[AnyMessage], add_messages]
+
+
+def new_turn() -> TurnInfo:
+    """A fresh :class:`TurnInfo` starting now."""
+    import time
+    import uuid
+
+    return TurnInfo(id=uuid.uuid4().hex, started_at=time.time())

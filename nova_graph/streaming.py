@@ -8,16 +8,18 @@ and yield :class:`StreamEvent` objects, so callers need not know LangGraph's chu
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
-from langgraph.types import StreamMode
+from langgraph.types import Command, Interrupt, StreamMode
 
+from nova_graph.errors import InvalidRequestError
 from nova_graph.graph import COMPOSE_NODE
+from nova_graph.plan_dispatch import describe_plan, describe_status
 from nova_graph.supervisor import REFUSE_NODE
 
 EventKind = Literal["update", "token", "interrupt"]
@@ -32,12 +34,14 @@ class StreamEvent:
 
     ``update``: ``node`` finished and wrote ``data`` (its state update, a dict).
     ``token``: a model inside ``node`` produced the text ``data`` (a chunk or a whole message).
-    ``interrupt``: the run paused; ``data`` is the interrupt payload (e.g. a clarifying question).
+    ``interrupt``: the run paused; ``data`` is the interrupt payload (e.g. a clarifying question)
+    and ``interrupt_id`` the id to answer it by (several can be pending at once).
     """
 
     kind: EventKind
     node: str
     data: Any
+    interrupt_id: str | None = None
 
 
 def _stream_modes(tokens: bool) -> list[StreamMode]:
@@ -88,7 +92,8 @@ def to_events(mode: str, chunk: Any, namespace: tuple[str, ...] = ()) -> Iterabl
         for node, update in chunk.items():
             if node == INTERRUPT_KEY:
                 for item in update:
-                    yield StreamEvent("interrupt", INTERRUPT_KEY, getattr(item, "value", item))
+                    value, iid = getattr(item, "value", item), getattr(item, "id", None)
+                    yield StreamEvent("interrupt", INTERRUPT_KEY, value, iid)
             else:
                 yield StreamEvent("update", node, update)
     elif mode == "messages":
@@ -97,6 +102,52 @@ def to_events(mode: str, chunk: Any, namespace: tuple[str, ...] = ()) -> Iterabl
         text = _token_text(message)
         if text and node not in NON_MODEL_NODES:
             yield StreamEvent("token", node, text)
+
+
+def pending_interrupts(
+    graph: Pregel[Any, Any, Any, Any], config: RunnableConfig
+) -> list[Interrupt]:
+    """Every question the thread of ``config`` is waiting on (approvals, clarifications)."""
+    return list(graph.get_state(config).interrupts)
+
+
+def resume_command(pending: Sequence[Interrupt], answers: Sequence[str]) -> Command[Any]:
+    """The ``Command`` answering ``pending`` together: one plain answer answers them all; or
+    ``ID=ANSWER`` per question (``ID`` may be a unique prefix), and then each needs one.
+
+    Raises :class:`InvalidRequestError` saying what to send when the answers do not match.
+    """
+    ids = [p.id for p in pending]
+    if not ids:
+        raise InvalidRequestError(
+            "nothing is waiting for an answer on this thread; send a new request instead"
+        )
+    if not answers:
+        raise InvalidRequestError(f"give an answer for the pending questions {ids}")
+    keyed = [a.partition("=") for a in answers]
+    if len(answers) == 1 and not (keyed[0][1] and _matches(keyed[0][0], ids)):
+        return Command(resume=dict.fromkeys(ids, answers[0]))
+    resume: dict[str, str] = {}
+    for prefix, sep, value in keyed:
+        hits = _matches(prefix, ids) if sep else []
+        if len(hits) != 1:
+            raise InvalidRequestError(
+                f"{prefix!r} names no single pending question; answer each as ID=ANSWER with "
+                f"an id from {ids}, or give one plain answer for all"
+            )
+        resume[hits[0]] = value
+    missing = [i for i in ids if i not in resume]
+    if missing:
+        raise InvalidRequestError(
+            f"no answer for the pending questions {missing}; answer each as ID=ANSWER, or give "
+            "one plain answer for all"
+        )
+    return Command(resume=resume)
+
+
+def _matches(prefix: str, ids: Sequence[str]) -> list[str]:
+    prefix = prefix.strip()
+    return [i for i in ids if prefix and i.startswith(prefix)] if len(prefix) >= 4 else []
 
 
 def token_source(metadata: dict[str, Any]) -> str:
@@ -132,7 +183,13 @@ def describe_update(node: str, update: Any) -> str:
         shown = format_routes(update.get("decision") or {}, update.get("routes") or [])
         recalled = _memory_ids(update.get("memories"))
         extra = f"; {len(recalled)} memories" if recalled else ""
-        return f"{node}: route → {shown or '(none: out of scope)'}{extra}"
+        plan = update.get("plan") or []
+        dependent = any(step["depends_on"] for step in plan)  # else the routes say it all
+        status = update.get("plan_status") or {}
+        steps = f"; plan: {describe_plan(plan, status)}" if dependent else ""
+        return f"{node}: route → {shown or '(none: out of scope)'}{extra}{steps}"
+    if "plan_status" in update:
+        return f"{node}: " + describe_status(update["plan_status"])
     results = update.get("results") or {}
     if results:
         parts = []

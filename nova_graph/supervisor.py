@@ -5,18 +5,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Send, interrupt
 
-from nova_graph.roster import Family, Roster
+from nova_graph.conversation import (
+    CarriedContext,
+    ConversationRouter,
+    agent_context,
+    previous_turn,
+)
+from nova_graph.plan_dispatch import initial_status, running_sends
+from nova_graph.planning import PlanPolicy, has_reference, plan_request, split_dependent
+from nova_graph.roster import ContextPolicy, Family, Roster
 from nova_graph.routing.decision import RouteDecision, Router
-from nova_graph.state import AgentTask, MemoryRef, NovaState
+from nova_graph.state import AgentTask, MemoryRef, NovaState, new_turn
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
 
 OutOfScopePolicy = Literal["refuse", "general"]
 REFUSE_NODE = "out_of_scope"
-HISTORY_MESSAGES = 6
+#: How many times a clarifying question is asked again when the answer matches no option.
+CLARIFY_ATTEMPTS = 3
 
 
 class Supervisor:
@@ -32,14 +41,19 @@ class Supervisor:
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         memory_k: int = 5,
         memory_namespace: str = "default",
+        planning: PlanPolicy | None = None,
+        plan_model: Any = None,
     ) -> None:
         self.roster = roster
+        self.planning = planning if planning is not None else PlanPolicy()
+        self.plan_model = plan_model  # a configured model, asked only when a plan is unsure
         self.router = router
         self.memory = memory
         self.out_of_scope = out_of_scope
         self.max_request_bytes = max_request_bytes
         self.memory_k = memory_k
         self.memory_namespace = memory_namespace
+        self.conversation = ConversationRouter(router, roster)
 
     # -- node ---------------------------------------------------------------------------------
     def __call__(self, state: NovaState, config: RunnableConfig) -> dict[str, Any]:
@@ -48,27 +62,64 @@ class Supervisor:
         if not messages:
             validate_request(None)
         text = validate_request(message_text(messages[-1]), max_bytes=self.max_request_bytes)
-        decision = self.router.route(text)
+        turn = self.conversation.decide(text, previous_turn(messages, dict(state)))
+        decision, notice = turn.decision, turn.notice
+        if (
+            self.planning.enabled
+            and turn.context is None
+            and len(decision.clauses) <= 1
+            and has_reference(text)
+        ):
+            decision = split_dependent(text, self.router) or decision
         clarification: dict[str, Any] | None = None
         if decision.ambiguous and len(decision.agents) > 1:
-            question = self.clarifying_question(decision)
-            answer = interrupt(question)
-            clarification = {**question, "answer": answer}
-            decision = self._resolve(decision, answer)
+            decision, clarification, notice = self._ask(decision)
         routes = [a for a in decision.agents if a in self.roster]
-        if not routes and self.out_of_scope == "general":
+        if not routes and self.out_of_scope == "general" and notice is None:
             general = self.roster.by_family(Family.GENERAL)
             routes = [general[0].name] if general else []
+        plan = plan_request(text, decision, routes, self.planning, model=self.plan_model)
         return {
             "request": text,
             "decision": decision.model_dump(),
             "routes": routes,
             "clarification": clarification,
+            "carried": turn.context.model_dump() if turn.context else None,
+            "notice": notice,
             "memories": self._recall(text, decision, routes, config),
             "results": None,  # reducer: start this turn with no results
             "failures": None,
             "routing_model_calls": decision.model_calls,
+            "turn": new_turn(),
+            "plan": plan.steps,
+            "plan_status": initial_status(plan.steps),
+            "plan_model_calls": plan.model_calls,
         }
+
+    def _ask(self, decision: RouteDecision) -> tuple[RouteDecision, dict[str, Any], str | None]:
+        """Ask which candidate was meant, again (saying why) while the answer matches none."""
+        question = self.clarifying_question(decision)
+        asked = question
+        answers: list[Any] = []
+        for _ in range(CLARIFY_ATTEMPTS):
+            answer = interrupt(asked)
+            answers.append(answer)
+            resolved = self._resolve(decision, answer)
+            if resolved.agents:
+                chosen = resolved.agents
+                return resolved, {**question, "answer": answer, "chosen": chosen}, None
+            asked = {
+                **question,
+                "question": f"{str(answer)[:80]!r} matches none of the options. "
+                + question["question"],
+            }
+        notice = (
+            f"None of the answers ({', '.join(repr(str(a)[:40]) for a in answers)}) matched an "
+            "option, so nothing was run. Ask again and name what you want, e.g. "
+            f"{self.roster[decision.agents[0]].description.rstrip('.').lower()}."
+        )
+        empty = decision.model_copy(update={"agents": [], "ambiguous": False})
+        return empty, {**question, "answer": answers[-1], "chosen": []}, notice
 
     # -- conditional edge ---------------------------------------------------------------------
     def dispatch(self, state: NovaState) -> list[Send] | str:
@@ -76,27 +127,43 @@ class Supervisor:
         routes = state.get("routes") or []
         if not routes:
             return REFUSE_NODE
+        if state.get("plan"):
+            return self.plan_sends(state)
         decision = RouteDecision.model_validate(state.get("decision") or {})
         clause_for = decision.clause_texts()
-        history = _history(state.get("messages") or [])
+        messages = state.get("messages") or []
+        carried = state.get("carried")
+        context = CarriedContext.model_validate(carried) if carried else None
         memories = state.get("memories") or {}
-        return [
-            Send(
-                name,
-                AgentTask(
-                    agent=name,
-                    request=clause_for.get(name, state["request"])
-                    if len(routes) > 1
-                    else state["request"],
-                    history=history,
-                    memories=memories.get(name, []),
-                ),
+        sends = []
+        for name in routes:
+            policy = self.roster[name].context
+            history, note = agent_context(messages, policy, context)
+            task = AgentTask(
+                agent=name,
+                request=clause_for.get(name, state["request"])
+                if len(routes) > 1
+                else state["request"],
+                history=history,
+                memories=memories.get(name, [])[: policy.memories],
+                **({"turn": state["turn"]} if "turn" in state else {}),  # type: ignore[typeddict-item]
             )
-            for name in routes
-        ]
+            if note:
+                task["context"] = note
+            sends.append(Send(name, task))
+        return sends
+
+    def plan_sends(self, state: NovaState) -> list[Send]:
+        """A ``Send`` for each plan step starting now, given its upstream steps' results."""
+        # plan steps share one history: what the default context policy shows
+        history, _ = agent_context(state.get("messages") or [], ContextPolicy(), None)
+        return running_sends(state, history, state.get("memories") or {})
 
     def refuse(self, state: NovaState) -> dict[str, Any]:
         """Out-of-scope node: say honestly that no agent covers the request."""
+        notice = state.get("notice")
+        if notice:
+            return {"messages": [AIMessage(notice, name="nova")]}
         families = sorted({a.family.value for a in self.roster})
         text = (
             "Sorry, that is outside what my agents cover, so I won't guess. "
@@ -138,10 +205,10 @@ class Supervisor:
                 chosen = [key]
             elif key:
                 follow = self.router.route(key)
-                picks = [a for a in follow.agents if a in options] or follow.agents[:1]
-                chosen = picks[:1]
+                chosen = [a for a in follow.agents if a in options][:1]
         elif isinstance(answer, list):
             chosen = [a for a in answer if isinstance(a, str) and a in self.roster]
+        chosen = [a for a in chosen if a in options or a in self.roster]
         return decision.model_copy(
             update={"agents": chosen, "ambiguous": False, "out_of_scope": not chosen}
         )
@@ -173,14 +240,3 @@ class Supervisor:
             ]
             for agent, mems in found.items()
         }
-
-
-def _history(messages: list[Any]) -> list[dict[str, str]]:
-    """Recent conversation turns (text only), excluding the current request."""
-    turns: list[dict[str, str]] = []
-    for m in messages[:-1][-HISTORY_MESSAGES:]:
-        if isinstance(m, HumanMessage):
-            turns.append({"role": "user", "content": str(message_text(m))})
-        elif isinstance(m, AIMessage) and m.content:
-            turns.append({"role": "assistant", "content": str(message_text(m))})
-    return turns

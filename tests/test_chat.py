@@ -56,11 +56,11 @@ def test_scripted_chat_session_answers_inline_and_resumes_its_thread(tmp_path: P
     child.sendline("")  # an empty line is ignored
     child.expect_exact(PROMPT)
     # A question that needs a clarification, answered inline.
-    child.sendline("do we need more drive belts")
+    child.sendline("side brushes")
     child.expect_exact("Did you mean")
     child.expect_exact(ANSWER)
     child.sendline("1")
-    child.expect(r"erp_forecast \(")
+    child.expect(r"erp_\w+ \(")
     child.expect_exact(PROMPT)
     # An ERP write: the approval is answered inline and the order is created once.
     child.sendline("create a purchase order for 20 drive belts")
@@ -127,10 +127,10 @@ def test_ctrl_c_during_a_turn_keeps_the_session_and_its_thread(tmp_path: Path) -
     assert "Traceback" not in (child.before or "")
 
 
-def test_piped_ask_shows_a_tool_error_as_a_failure(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "nova_graph.cli", "ask", "cancel sales order 99999"],
-        env=_env(tmp_path),
+def _ask(data_dir: Path, *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "nova_graph.cli", "ask", *args],
+        env=_env(data_dir),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -138,6 +138,14 @@ def test_piped_ask_shows_a_tool_error_as_a_failure(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL,
         check=True,
     ).stdout
+
+
+def test_piped_ask_shows_a_tool_error_as_a_failure(tmp_path: Path) -> None:
+    # Cancelling an order that does not exist: approved, then the tool raises ToolError.
+    asked = _ask(tmp_path, "cancel sales order 99999")
+    found = re.search(r"thread: ([0-9a-f]{12})", asked)
+    assert found is not None and "Approve: cancel sales order 99999" in asked
+    out = _ask(tmp_path, "--thread", found.group(1), "--resume", "yes")
     assert "erp_sales_orders FAILED (tool error)" in out
     assert re.search(r"\[erp_sales_orders\] failed \(tool error\)", out)
     assert "FAILED [erp_sales_orders] tool cancel_sales_order: TOOL ERROR (ToolError): " in out

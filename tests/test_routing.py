@@ -14,6 +14,7 @@ from nova_graph.errors import InvalidRequestError, RoutingError
 from nova_graph.routing import RouteDecision, Router, SemanticRouter
 from nova_graph.routing.calibration import ambiguity_margin, in_scope_threshold
 from nova_graph.routing.clauses import strong_segments, weak_splits
+from nova_graph.routing.semantic import MAX_TEXT_CHARS
 from tests.support.bow import bow_encode
 
 EXAMPLES = {
@@ -209,7 +210,7 @@ def test_load_with_encoder_of_other_dimension_raises_routing_error(
         SemanticRouter.load(tmp_path, encoder=Other())
 
 
-@pytest.mark.parametrize("bad", ["", "   \n", 42, "x" * 20_001])
+@pytest.mark.parametrize("bad", ["", "   \n", 42, "x" * (MAX_TEXT_CHARS + 1)])
 def test_bad_request_raises_invalid_request_error(bow_router: SemanticRouter, bad: object) -> None:
     with pytest.raises(InvalidRequestError):
         bow_router.route(bad)  # type: ignore[arg-type]

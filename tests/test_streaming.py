@@ -64,8 +64,8 @@ def _updates(events: list[StreamEvent]) -> list[str]:
 def test_updates_arrive_per_node_in_execution_order(graph: Any) -> None:
     events = list(stream_run(graph, _ask(MULTI_Q), _config(), tokens=False))
     nodes = _updates(events)
-    assert nodes[0] == "supervisor" and nodes[-1] == "compose"
-    assert sorted(nodes[1:-1]) == ["clock", "words"]
+    assert nodes[0] == "supervisor" and nodes[-2:] == ["next_steps", "compose"]
+    assert sorted(nodes[1:-2]) == ["clock", "words"]  # one superstep: then the plan's status
     assert events[0].data["routes"] == ["clock", "words"]
 
 
@@ -114,7 +114,7 @@ def test_clarification_is_streamed_as_an_interrupt_and_resume_streams_the_rest(
     assert [o["agent"] for o in pending[0].data["options"]] == ["math", "stock"]
     assert "compose" not in _updates(first)
     second = list(stream_run(graph, Command(resume="math"), config))
-    assert _updates(second) == ["supervisor", "math", "compose"]
+    assert _updates(second) == ["supervisor", "math", "next_steps", "compose"]
 
 
 def test_astream_yields_the_same_updates_as_stream(graph: Any) -> None:

@@ -13,7 +13,9 @@ from langgraph.types import Command
 
 from nova_graph.errors import ToolError
 from nova_graph.models import OfflineChatModel
+from nova_graph.tools.approval import gate
 from nova_graph.tools.context import ToolContext
+from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.tools.erp import make_tools
 from nova_graph.tools.erp_db import create_demo_erp, erp_path
 
@@ -102,7 +104,7 @@ def test_write_tool_outside_a_graph_refuses_without_changing_anything(erp_dir: P
 
 
 def _graph(erp_dir: Path, tool_name: str):  # type: ignore[no-untyped-def]
-    tool = _tools(erp_dir)[tool_name]
+    tool = gate(_tools(erp_dir)[tool_name], EffectLedger(erp_dir / EFFECTS_DB))
     return create_react_agent(OfflineChatModel(), [tool], checkpointer=InMemorySaver())
 
 
@@ -139,7 +141,7 @@ def test_create_purchase_order_waits_for_approval_then_inserts(erp_dir: Path) ->
     graph = _graph(erp_dir, "create_purchase_order")
     cfg = {"configurable": {"thread_id": "po"}}
     first = graph.invoke({"messages": [("user", "create a purchase order for 40 side brush")]}, cfg)
-    assert first["__interrupt__"][0].value["change"]["quantity"] == 40
+    assert first["__interrupt__"][0].value["change"]["args"]["quantity"] == 40
     assert _one(erp_dir, "SELECT COUNT(*) FROM purchase_orders") == before
     graph.invoke(Command(resume={"approved": True}), cfg)
     assert _one(erp_dir, "SELECT COUNT(*) FROM purchase_orders") == before + 1
@@ -182,3 +184,15 @@ def test_adjust_stock_after_approval(erp_dir: Path) -> None:
 def test_price_below_cost_is_rejected_before_asking(erp_dir: Path) -> None:
     with pytest.raises(ToolError, match="below our cost"):
         _tools(erp_dir)["update_part_price"].invoke({"part": "SP-1005", "new_price": 0.5})
+
+
+@pytest.mark.parametrize("price", [float("inf"), float("nan"), -5.0, 0.0])
+def test_update_part_price_rejects_infinite_nan_and_negative_prices(
+    erp_dir: Path, price: float
+) -> None:
+    from pydantic import ValidationError
+
+    before = _one(erp_dir, "SELECT unit_price FROM parts WHERE sku='SP-1005'")
+    with pytest.raises((ValidationError, ToolError)):
+        _tools(erp_dir)["update_part_price"].invoke({"part": "SP-1005", "new_price": price})
+    assert _one(erp_dir, "SELECT unit_price FROM parts WHERE sku='SP-1005'") == before

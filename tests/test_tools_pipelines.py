@@ -146,3 +146,67 @@ def test_schedules_are_stored_and_due_runs_execute(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("text", "expected"), [("at 2am", "02:00"), ("9 pm", "21:00")])
 def test_time_of_day_parsing(text: str, expected: str) -> None:
     assert parse_time_of_day(text) == expected
+
+
+def _feed(d: Path, text: str) -> None:
+    (d / "inbox").mkdir(parents=True, exist_ok=True)
+    (d / "inbox/parts_feed.csv").write_text(text, encoding="utf-8")
+
+
+def _stock(d: Path, sku: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(d / "erp.sqlite") as conn:
+        sql = "SELECT on_hand FROM stock WHERE part_id=(SELECT id FROM parts WHERE sku=?)"
+        return int(conn.execute(sql, (sku,)).fetchone()[0])
+
+
+@pytest.mark.parametrize("count", ["٣", "²", "3.0", "-1", "1e3"])
+def test_feed_counts_must_be_ascii_whole_numbers(tmp_path: Path, count: str) -> None:
+    _feed(tmp_path, f"sku,on_hand\nSP-1001,5\nSP-1002,{count}\n")
+    runner = PipelineRunner(tmp_path)
+    run = runner.run("sweeper_parts_import")
+    log = runner.step_records(run["id"])[1]["log"]
+    assert run["status"] == "failed" and f"line 3: on_hand {count!r}" in log
+    assert _stock(tmp_path, "SP-1001") != 5  # nothing loaded
+
+
+def test_duplicate_skus_fail_validation_instead_of_keeping_the_last(tmp_path: Path) -> None:
+    _feed(tmp_path, "sku,on_hand\nSP-1001,5\nSP-1001,0\n")
+    runner = PipelineRunner(tmp_path)
+    run = runner.run("sweeper_parts_import")
+    log = runner.step_records(run["id"])[1]["log"]
+    assert run["status"] == "failed"
+    assert "line 3: duplicate SKU 'SP-1001' (also on line 2)" in log
+    assert _stock(tmp_path, "SP-1001") not in (0, 5)
+
+
+def test_feed_symlinked_out_of_the_inbox_is_refused_by_preview_and_import(tmp_path: Path) -> None:
+    from nova_graph.errors import ToolError
+
+    secret = tmp_path / "outside" / "shadow"
+    secret.parent.mkdir()
+    secret.write_text("root:SECRET-HASH:19000\n")
+    data = tmp_path / "data"
+    (data / "inbox").mkdir(parents=True)
+    (data / "inbox/parts_feed.csv").symlink_to(secret)
+    with pytest.raises(ToolError, match="symbolic link") as err:
+        _tools(data)["preview_parts_feed"].invoke({})
+    assert "SECRET" not in str(err.value)
+    runner = PipelineRunner(data)
+    run = runner.run("sweeper_parts_import")
+    logs = " ".join(s["log"] for s in runner.step_records(run["id"]))
+    assert run["status"] == "failed" and "symbolic link" in logs and "SECRET" not in logs
+
+
+def test_retry_after_fixing_the_inbox_validates_the_current_file(tmp_path: Path) -> None:
+    _feed(tmp_path, "sku,on_hand\nSP-1001,5\nSP-9999,3\n")
+    runner = PipelineRunner(tmp_path)
+    failed = runner.run("sweeper_parts_import")
+    assert failed["status"] == "failed"
+    _feed(tmp_path, "sku,on_hand\nSP-1001,5\nSP-1002,3\n")
+    retry = runner.retry(failed["id"])
+    steps = [(s["step"], s["status"]) for s in runner.step_records(retry["id"])]
+    assert retry["status"] == "succeeded", steps
+    assert steps[0] == ("fetch_csv", "succeeded")  # refetched, not skipped
+    assert (_stock(tmp_path, "SP-1001"), _stock(tmp_path, "SP-1002")) == (5, 3)

@@ -22,6 +22,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "nova_graph.cli.feedback",
     "nova_graph.cli.improve",
     "nova_graph.cli.init_demo",
+    "nova_graph.cli.runs",
     "nova_graph.cli.warmup",
 )
 

@@ -8,9 +8,8 @@ import time
 import uuid
 from typing import Any
 
-from langgraph.types import Command
-
 from nova_graph.cli.render import render_interrupt, render_outcome
+from nova_graph.errors import InvalidRequestError
 
 
 def register(subparsers: Any) -> None:
@@ -18,7 +17,13 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("ask", help="ask Nova one thing and print the route and answer")
     p.add_argument("request", nargs="?", help="the request text (omit with --resume)")
     p.add_argument("--thread", default=None, help="conversation thread id to continue")
-    p.add_argument("--resume", default=None, help="answer to the thread's pending question")
+    p.add_argument(
+        "--resume",
+        action="append",
+        default=None,
+        help="answer to the thread's pending questions: one answer for all, or ID=ANSWER per "
+        "question (repeat the option)",
+    )
     p.add_argument("--data-dir", default=None, help="data directory (default: $NOVA_DATA_DIR)")
     p.add_argument(
         "--tokens", action="store_true", help="also print model output as it is generated"
@@ -29,12 +34,15 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run one request (or resume one pending question), streaming progress, then the outcome."""
     from nova_graph.cli import loaded
+    from nova_graph.cli.runs import format_cost
     from nova_graph.cli.warmup import warm_up
     from nova_graph.factory import graph_from_settings, model_from_settings
     from nova_graph.improve.store import active_overrides
     from nova_graph.models import describe_model
-    from nova_graph.runlog import RUNLOG_FILE, RunLog
+    from nova_graph.runlog import RUNLOG_FILE, RunLog, record_from_state
     from nova_graph.settings import load_settings
+    from nova_graph.streaming import pending_interrupts, resume_command
+    from nova_graph.tracing import configure_tracing, request_span
 
     if args.request is None and args.resume is None:
         print("nova ask: give a request, or --thread T --resume ANSWER", file=sys.stderr)
@@ -44,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     settings = load_settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
     warm_up(settings)
+    configure_tracing(settings)
     model = model_from_settings(settings)
     print(f"model: {describe_model(model)}", flush=True)
     graph = graph_from_settings(settings, model=model, **active_overrides(settings.data_dir))
@@ -53,25 +62,35 @@ def run(args: argparse.Namespace) -> int:
     print(f"thread: {thread}", flush=True)
     payload: Any
     if args.resume is not None:
-        payload = Command(resume=args.resume)
+        try:
+            payload = resume_command(pending_interrupts(graph, config), args.resume)
+        except InvalidRequestError as exc:
+            print(f"nova ask: {exc}", file=sys.stderr)
+            return 2
     else:
         payload = {"messages": [{"role": "user", "content": args.request}]}
     busy_s = 0.0  # time spent running the graph, not waiting for the user
     while True:
         started = time.perf_counter()
-        pending = _stream(graph, payload, config, tokens=args.tokens)
+        with request_span(thread):
+            _stream(graph, payload, config, tokens=args.tokens)
         busy_s += time.perf_counter() - started
-        if pending is None:
+        pending = pending_interrupts(graph, config)
+        if not pending:
             break
-        render_interrupt(pending, sys.stdout)
+        for item in pending:
+            render_interrupt(item.value, sys.stdout, item.id)
         if not sys.stdin.isatty():
-            waiting = {**graph.get_state(config).values, "__interrupt__": [pending]}
+            waiting = {**graph.get_state(config).values, "__interrupt__": list(pending)}
             run_id = RunLog(settings.data_dir / RUNLOG_FILE).record(
                 waiting, busy_s * 1000, thread_id=thread
             )
-            print(f'answer with: nova ask --thread {thread} --resume "..."  (run: {run_id})')
+            print(f'answer all with: nova ask --thread {thread} --resume "..."  (run: {run_id})')
+            if len(pending) > 1:
+                print("or each one: " + " ".join(f'--resume "{p.id}=..."' for p in pending))
             return 0
-        payload = Command(resume=input("> "))
+        answers = [f"{p.id}={input(f'[{p.id}] > ')}" for p in pending]
+        payload = resume_command(pending, answers)
     final = graph.get_state(config).values
     if sys.stdout.isatty():  # people get the rich view; pipes keep the plain one for scripts
         from nova_graph.cli.display import TerminalView
@@ -79,16 +98,18 @@ def run(args: argparse.Namespace) -> int:
         TerminalView().outcome(final)
     else:
         render_outcome(final, sys.stdout)
-    run_id = RunLog(settings.data_dir / RUNLOG_FILE).record(final, busy_s * 1000, thread_id=thread)
+    record = record_from_state(final, busy_s * 1000, thread_id=thread)
+    RunLog(settings.data_dir / RUNLOG_FILE).add(record)
+    print(f"cost: {record.model_calls} model calls, {format_cost(record)}")
+    run_id = record.run_id
     print(f"\nrun: {run_id}  (rate it: nova feedback {run_id} good|bad [--should-be AGENT])")
     return 0
 
 
-def _stream(graph: Any, payload: Any, config: Any, *, tokens: bool) -> Any:
-    """Print each node's update (and tokens) as it arrives; return a pending interrupt or None."""
+def _stream(graph: Any, payload: Any, config: Any, *, tokens: bool) -> None:
+    """Print each node's update (and tokens) as it arrives (interrupts are read afterwards)."""
     from nova_graph.streaming import describe_update, stream_run
 
-    pending: Any = None
     speaking: str | None = None  # the node whose tokens are being printed
     for event in stream_run(graph, payload, config, tokens=tokens):
         if event.kind == "token":
@@ -102,8 +123,5 @@ def _stream(graph: Any, payload: Any, config: Any, *, tokens: bool) -> Any:
             speaking = None
         if event.kind == "update":
             print(f"· {describe_update(event.node, event.data)}", flush=True)
-        elif pending is None:
-            pending = event.data
     if speaking is not None:
         print()
-    return pending

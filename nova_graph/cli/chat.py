@@ -44,7 +44,7 @@ class ChatSession:
     max_request_bytes: int
     thread: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     tokens: bool = True  # show model tokens as they arrive (a real model; offline has none)
-    pending: Any = None  # the interrupt payload the next input answers
+    pending: list[Any] = field(default_factory=list)  # the questions the next input answers
     last_run: str | None = None
     last_graph_s: float = 0.0  # the graph's own time in the last turn (for the benchmark)
     # The run log is written after the answer is shown, on one background thread, in order
@@ -60,17 +60,21 @@ class ChatSession:
         return {"configurable": {"thread_id": self.thread}}
 
     def resume_pending(self) -> None:
-        """Pick up a question the thread was waiting on when it was last left."""
-        snapshot = self.graph.get_state(self.config)
-        for task in snapshot.tasks or ():
-            for intr in getattr(task, "interrupts", ()) or ():
-                self.pending = intr.value
-        if self.pending is not None:
-            self.view.interrupt(self.pending)
+        """Pick up the questions the thread was waiting on when it was last left."""
+        self.pending = list(self.graph.get_state(self.config).interrupts)
+        self._show_pending()
+
+    def _show_pending(self) -> None:
+        for item in self.pending:
+            self.view.interrupt(item.value, item.id if len(self.pending) > 1 else None)
+        if len(self.pending) > 1:
+            self.view.console.print(
+                "one answer answers them all; or answer each: ID=ANSWER; ID=ANSWER", style="dim"
+            )
 
     def turn(self, text: str) -> None:
         """Run one user input: a new request, or the answer to the pending question."""
-        from langgraph.types import Command
+        from nova_graph.streaming import resume_command
 
         if len(text.encode("utf-8", "replace")) > self.max_request_bytes:
             self.view.error(
@@ -79,21 +83,23 @@ class ChatSession:
             )
             return
         payload: Any
-        if self.pending is not None:
-            payload, self.pending = Command(resume=text), None
+        if self.pending:
+            answers = [a.strip() for a in text.split(";")] if len(self.pending) > 1 else [text]
+            payload = resume_command(self.pending, answers)  # bad answers raise, pending kept
         else:
             payload = {"messages": [{"role": "user", "content": text}]}
-        busy = 0.0
+        self.pending = []
         started = time.perf_counter()
         try:
-            self.pending = self._stream(payload)
+            self._stream(payload)
         finally:
-            busy = time.perf_counter() - started
-            self.last_graph_s = busy
-        if self.pending is not None:
-            self.view.interrupt(self.pending)
+            self.last_graph_s = busy = time.perf_counter() - started
+        snapshot = self.graph.get_state(self.config)
+        self.pending = list(snapshot.interrupts)
+        if self.pending:
+            self._show_pending()
             return
-        state = self.graph.get_state(self.config).values
+        state = snapshot.values
         self.view.outcome(state)
         from nova_graph.runlog import new_run_id
 
@@ -107,13 +113,12 @@ class ChatSession:
         if self._written is not None:
             self._written.result()
 
-    def _stream(self, payload: Any) -> Any:
+    def _stream(self, payload: Any) -> None:
         from rich.live import Live
         from rich.text import Text
 
         from nova_graph.streaming import describe_update, stream_run
 
-        pending = None
         # Redrawn on each event only (no refresh thread: it cost a fifth of a short turn).
         with Live(
             Text("thinking…", "dim"), console=self.view.console, transient=True, auto_refresh=False
@@ -124,13 +129,12 @@ class ChatSession:
                     tail = " ".join(str(event.data).split())[-60:]
                     status.update(Text(f"{event.node}: {tail}", "dim"), refresh=True)
                 elif event.kind == "interrupt":
-                    pending = pending if pending is not None else event.data
+                    continue  # read from the thread's state afterwards (several may wait)
                 elif isinstance(event.data, dict) and "routes" in event.data:
                     self.view.route(event.data.get("decision") or {}, event.data["routes"])
                     status.update(Text("agents working…", "dim"), refresh=True)
                 else:
                     self.view.step(describe_update(event.node, event.data))
-        return pending
 
     def command(self, line: str, feedback: Any) -> bool:
         """Handle a ``/command``; False when the session should end."""
@@ -138,7 +142,7 @@ class ChatSession:
         if name in ("/quit", "/exit", "/q"):
             return False
         if name == "/new":
-            self.thread, self.pending, self.last_run = uuid.uuid4().hex[:12], None, None
+            self.thread, self.pending, self.last_run = uuid.uuid4().hex[:12], [], None
             self.view.console.print(f"new thread: {self.thread}")
         elif name == "/thread":
             self.view.console.print(
@@ -196,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     prompt = _prompt(private_file(settings.data_dir / "chat_history"))
     while True:
         try:
-            text = prompt("you› " if session.pending is None else "answer› ").strip()
+            text = prompt("answer› " if session.pending else "you› ").strip()
         except KeyboardInterrupt:
             continue  # Ctrl-C at the prompt clears the line
         except EOFError:
@@ -211,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
             session.turn(text)
         except KeyboardInterrupt:
             view.error(f"stopped; the thread {session.thread} is kept (ask again or go on)")
+            session.resume_pending()  # a question asked before the stop still waits
         except NovaError as exc:
             view.error(f"nova: {exc}")
     session.flush()

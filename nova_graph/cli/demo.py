@@ -1,7 +1,8 @@
 """``nova demo``: a scripted run of the graph on the offline default.
 
 It shows a single-domain request, a multi-domain fan-out, an ambiguous request answered with a
-clarifying question, and an out-of-scope refusal, each with the route and every agent's answer.
+clarifying question, an out-of-scope refusal and a short conversation with follow-ups in one
+thread, each with the route and every agent's answer.
 Each scripted request says what must happen (``expect``); the demo checks it and exits 1 if a
 situation went otherwise, so it never shows a "clarifying question" that was not asked.
 """
@@ -17,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from langgraph.types import Command
 
 from nova_graph.cli.render import render_interrupt, render_outcome
+from nova_graph.streaming import resume_command
 
 
 def register(subparsers: Any) -> None:
@@ -59,30 +60,66 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_one(graph: Any, i: int, item: dict[str, Any]) -> bool:
-    """Run one scripted request; True when it went as its ``expect`` says."""
+    """Run one scripted request (or conversation, ``turns``: one thread); True when every turn
+    went as its ``expect`` says."""
+    if "turns" in item:
+        sys.stdout.write(f"=== {i}. {item['kind']} (one thread)\n")
+        return all(
+            [
+                _run_turn(graph, f"{i}.{j}", turn, f"demo-{i}")
+                for j, turn in enumerate(item["turns"], 1)
+            ]
+        )
+    return _run_turn(graph, str(i), item, f"demo-{i}")
+
+
+def _run_turn(graph: Any, label: str, item: dict[str, Any], thread: str) -> bool:
     out = sys.stdout
-    out.write(f"=== {i}. {item['kind']}: {item['request']!r}\n")
-    config = {"configurable": {"thread_id": f"demo-{i}"}}
+    out.write(f"=== {label}. {item.get('kind', 'turn')}: {item['request']!r}\n")
+    config = {"configurable": {"thread_id": thread}}
     started = time.perf_counter()
     state = graph.invoke({"messages": [{"role": "user", "content": item["request"]}]}, config)
     asked: list[str] = []
-    while state.get("__interrupt__"):
-        payload = state["__interrupt__"][0].value
-        asked.append(str(payload.get("type", "input")) if isinstance(payload, dict) else "input")
-        render_interrupt(payload, out)
+    while pending := state.get("__interrupt__"):
+        for p in pending:
+            payload = p.value
+            kind = payload.get("type", "input") if isinstance(payload, dict) else "input"
+            asked.append(str(kind))
+            render_interrupt(payload, out, p.id)
         answer = item.get("answer", "1")
         out.write(f"demo answers: {answer!r}\n")
-        state = graph.invoke(Command(resume=answer), config)
+        state = graph.invoke(resume_command(pending, [answer]), config)
     render_outcome(state, out)
     out.write(f"({(time.perf_counter() - started) * 1000:.0f} ms)\n")
-    problems = check_expectation(item.get("expect") or {}, list(state.get("routes") or []), asked)
+    problems = check_expectation(
+        item.get("expect") or {}, list(state.get("routes") or []), asked, state=state
+    )
     out.write("as scripted\n\n" if not problems else f"NOT AS SCRIPTED: {'; '.join(problems)}\n\n")
     return not problems
 
 
-def check_expectation(expect: dict[str, Any], routes: list[str], asked: list[str]) -> list[str]:
-    """What differs between a scripted ``expect`` and what happened (empty when nothing)."""
+def check_expectation(
+    expect: dict[str, Any],
+    routes: list[str],
+    asked: list[str],
+    *,
+    state: dict[str, Any] | None = None,
+) -> list[str]:
+    """What differs between a scripted ``expect`` and what happened (empty when nothing).
+
+    ``after: {agent: [upstream agents]}`` also checks the plan's dependencies and that the agent
+    was given those agents' results.
+    """
     problems = []
+    steps = (state or {}).get("plan") or []
+    results = (state or {}).get("results") or {}
+    ids = {s["agent"]: s["id"] for s in steps}
+    for agent, wanted in (expect.get("after") or {}).items():
+        want = sorted(ids.get(a, a) for a in wanted)
+        got = sorted(next((s["depends_on"] for s in steps if s["agent"] == agent), []))
+        given = sorted(results.get(agent, {}).get("inputs") or [])
+        if got != want or given != want:
+            problems.append(f"expected {agent} after {wanted}: waited for {got}, given {given}")
     if "agents" in expect and set(routes) != set(expect["agents"]):
         problems.append(f"expected agents {sorted(expect['agents'])}, got {sorted(routes)}")
     if list(expect.get("asks") or []) != asked:

@@ -102,8 +102,11 @@ class TerminalView:
         if failed:
             self.console.print(Text(f"{failed} failure(s) in this turn", "bold red"))
 
-    def interrupt(self, payload: Any) -> None:
-        """A clarifying question (with its options) or an approval request, to answer inline."""
+    def interrupt(self, payload: Any, ident: str | None = None) -> None:
+        """A clarifying question (with its options) or an approval request, to answer inline;
+        ``ident`` is shown when several questions wait together."""
+        if ident is not None:
+            self.console.print(Text(f"[{ident}]", "dim"))
         if isinstance(payload, dict) and payload.get("type") == "approval":
             change = payload.get("change") or {}
             details = ", ".join(f"{k}={v}" for k, v in change.items())

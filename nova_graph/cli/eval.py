@@ -12,6 +12,8 @@ EVALS: dict[str, str] = {
     "agents": "nova_graph.evaluation.agents",
     "memory": "nova_graph.evaluation.memory",
     "routing": "nova_graph.evaluation.routing",
+    "conversation": "nova_graph.evaluation.conversation",
+    "plans": "nova_graph.evaluation.plans",
 }
 
 

@@ -47,9 +47,10 @@ def render_outcome(state: dict[str, Any], out: TextIO) -> None:
         out.write("--- answer ---\n" + str(messages[-1].content).strip() + "\n")
 
 
-def render_interrupt(payload: Any, out: TextIO) -> None:
-    """Write a pending clarifying question or approval request."""
+def render_interrupt(payload: Any, out: TextIO, interrupt_id: str | None = None) -> None:
+    """Write a pending clarifying question or approval request (with its id when given)."""
+    tag = f"  (id {interrupt_id})" if interrupt_id else ""
     if isinstance(payload, dict) and "question" in payload:
-        out.write(f"nova asks: {payload['question']}\n")
+        out.write(f"nova asks: {payload['question']}{tag}\n")
     else:
-        out.write(f"nova needs your input: {payload}\n")
+        out.write(f"nova needs your input: {payload}{tag}\n")

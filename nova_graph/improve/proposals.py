@@ -68,10 +68,17 @@ class Proposal(BaseModel):
 
 
 def evidence_from_runs(runs: Iterable[RunRecord]) -> list[Evidence]:
-    """Evidence from logged runs that received feedback (the latest feedback per run counts)."""
+    """Evidence from logged runs that received feedback (the latest feedback per run counts)
+    or whose clarifying question the user answered."""
     out: list[Evidence] = []
     for run in runs:
         if not run.feedback:
+            if run.clarified_agent:  # the user's answer to a clarifying question
+                out.append(
+                    Evidence(
+                        text=run.request, predicted=run.top_agent, expected=run.clarified_agent
+                    )
+                )
             continue
         last = run.feedback[-1]
         if last.verdict == "good":

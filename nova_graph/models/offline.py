@@ -20,6 +20,12 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from nova_graph.models.binding import ToolSchemaChatModel
+from nova_graph.models.offline_inputs import (
+    entity_groups,
+    row_arguments,
+    upstream_inputs,
+    upstream_rows,
+)
 from nova_graph.models.small_talk import small_talk_reply
 
 OFFLINE_NOTICE = (
@@ -75,7 +81,16 @@ class OfflineChatModel(ToolSchemaChatModel):
         if chat is not None:  # greetings and thanks need no tool and no language model
             reply = AIMessage(content=f"{chat}\n\n{OFFLINE_NOTICE}")
             return ChatResult(generations=[ChatGeneration(message=reply)])
-        if not results and self.bound_tools:
+        inputs = upstream_inputs(messages)
+        row_calls = self._row_calls(request, inputs) if inputs and self.bound_tools else []
+        if len(results) < len(row_calls):  # one call per upstream item
+            # Calls that pause for approval go one at a time (one approval per pause).
+            step = 1 if "approval" in row_calls[0].get("_note", "") else len(row_calls)
+            todo = row_calls[len(results) : len(results) + step]
+            calls = [{k: v for k, v in c.items() if k != "_note"} for c in todo]
+            msg = AIMessage(content="", tool_calls=calls)
+            return ChatResult(generations=[ChatGeneration(message=msg)])
+        if not results and not row_calls and self.bound_tools:
             call = self._choose_tool_call(request)
             if call is not None:
                 msg = AIMessage(content="", tool_calls=[call])
@@ -83,6 +98,35 @@ class OfflineChatModel(ToolSchemaChatModel):
         return ChatResult(
             generations=[ChatGeneration(message=AIMessage(content=_answer(messages, results)))]
         )
+
+    def _row_calls(self, request: str, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One call per item an upstream step listed, with the best tool that can take it."""
+        groups = entity_groups(upstream_rows(inputs, request))
+        if not groups:
+            return []
+        req = _stems(request)
+        numbers = _NUMBER.findall(request)
+        best: tuple[float, list[dict[str, Any]]] | None = None
+        for i, schema in enumerate(self.bound_tools):
+            if "needs a" in schema.get("description", "") and "model" in schema["description"]:
+                continue  # this model cannot serve tools that need a language model
+            name_words = {_stem(w) for w in schema["name"].lower().split("_") if w not in _STOP}
+            desc_words = _stems(schema.get("description", "").split(".")[0])
+            if not req & (name_words | desc_words):
+                continue
+            params = schema.get("parameters", {})
+            calls = []
+            for n, rows in enumerate(groups):
+                args = row_arguments(params, rows, request, numbers)
+                if args is not None:
+                    note = schema.get("description", "")
+                    calls.append(
+                        {"name": schema["name"], "args": args, "id": f"call_{i}_{n}", "_note": note}
+                    )
+            score = 2 * len(req & name_words) + len(req & desc_words) - 0.01 * i
+            if calls and (best is None or score > best[0]):
+                best = (score, calls)
+        return best[1] if best else []
 
     def _choose_tool_call(self, request: str) -> dict[str, Any] | None:
         req = _stems(request)

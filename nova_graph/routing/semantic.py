@@ -16,8 +16,11 @@ from nova_graph.routing import calibration, clauses
 from nova_graph.routing.arbiter import ModelRouteArbiter
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
 from nova_graph.routing.scoring import FEATURES, RouteModel, Scores
+from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES
 
-MAX_TEXT_CHARS = 20_000
+#: The longest text routed: the request limit (bytes >= characters), so any accepted request
+#: can be routed; a long payload is routed on its instruction (nova_graph.routing.payload).
+MAX_TEXT_CHARS = DEFAULT_MAX_REQUEST_BYTES
 #: Templates joining two single-domain requests; calibration uses them to tune splitting.
 PAIR_TEMPLATES: tuple[str, ...] = ("{a}, and also {b}", "{a}. Then {b}", "{a} and {b}")
 _MIX_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)

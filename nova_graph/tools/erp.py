@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from langchain_core.tools import BaseTool, tool
+from pydantic import Field
 
 from nova_graph.errors import ToolError
 from nova_graph.tools import erp_db
-from nova_graph.tools.approval import rejected, request_approval
+from nova_graph.tools.approval import approved_call, writes
 from nova_graph.tools.context import ToolContext
+from nova_graph.tools.effects import EffectAlreadyApplied
 from nova_graph.tools.matching import best_matches
 
 _SKU = re.compile(r"\bSP-?(\d{4})\b", re.IGNORECASE)
@@ -36,9 +39,27 @@ def _money(value: float) -> str:
     return f"£{value:,.2f}"
 
 
+WRITE_ACTIONS = {
+    "adjust_stock": "set the stock count of {part} to {quantity}",
+    "create_purchase_order": "order {quantity} x {part} from its supplier",
+    "receive_purchase_order": "receive purchase order {po_number} into stock",
+    "cancel_sales_order": "cancel sales order {order_number}",
+    "mark_invoice_paid": "mark invoice {invoice_number} as paid",
+    "update_part_price": "change the selling price of {part} to {new_price}",
+}
+"""The ERP tools that change data, with the approval question each asks."""
+_APPLIED_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS applied_calls (key TEXT PRIMARY KEY, at TEXT NOT NULL)"
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def _positive(name: str, value: float) -> None:
-    if value <= 0:
-        raise ToolError(f"{name} must be positive, got {value}; give a number above zero")
+    if not math.isfinite(value) or value <= 0:
+        raise ToolError(f"{name} must be a finite number above zero, got {value}; give one")
 
 
 def make_tools(ctx: ToolContext) -> list[BaseTool]:
@@ -80,26 +101,33 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
 
     def log_change(conn: sqlite3.Connection, action: str, detail: str) -> None:
         conn.execute(
-            "INSERT INTO change_log(at, action, detail) VALUES (?,?,?)",
-            (datetime.now(UTC).isoformat(timespec="seconds"), action, detail),
+            "INSERT INTO change_log(at, action, detail) VALUES (?,?,?)", (_now(), action, detail)
         )
 
     def approved_write(
         conn: sqlite3.Connection,
         name: str,
         action: str,
-        change: dict[str, Any],
         *statements: tuple[str, tuple[Any, ...]],
-    ) -> sqlite3.Cursor | None:
-        """Pause for approval of ``action``; once approved, run ``statements`` and log the change
-        in one transaction. Returns the last statement's cursor, ``None`` when not approved."""
-        if not request_approval(action, change):
-            return None
+    ) -> sqlite3.Cursor:
+        """Run ``statements`` of an approved call, log the change and store the call's key, all
+        in one transaction; returns the last statement's cursor. Raises
+        :class:`EffectAlreadyApplied` (nothing changed) when the key is already stored, and
+        :class:`ToolError` outside an approved call."""
+        key = approved_call(action).key
+        conn.execute(_APPLIED_SCHEMA)
         cur = None
-        with conn:
-            for sql, params in statements:
-                cur = conn.execute(sql, params)
-            log_change(conn, name, action)
+        try:
+            with conn:
+                conn.execute("INSERT INTO applied_calls(key, at) VALUES (?,?)", (key, _now()))
+                for sql, params in statements:
+                    cur = conn.execute(sql, params)
+                log_change(conn, name, action)
+        except sqlite3.IntegrityError as exc:
+            if "applied_calls" in str(exc):
+                raise EffectAlreadyApplied(action) from None
+            raise
+        assert cur is not None
         return cur
 
     def no_match(kind: str, text: str) -> str:
@@ -136,7 +164,9 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             return no_match("part", part)
         lines = [
             f"{r['sku']} {r['name']} ({r['machine']}): {r['on_hand']} on hand, "
-            f"{r['reserved']} reserved, {r['on_hand'] - r['reserved']} available, {r['location']}"
+            f"{r['reserved']} reserved, {r['on_hand'] - r['reserved']} available, {r['location']}, "
+            f"reorder level {r['reorder_level']}"
+            + (" (low)" if r["on_hand"] - r["reserved"] <= r["reorder_level"] else "")
             for r in rows
         ]
         return "\n".join(lines)
@@ -163,10 +193,8 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         with db() as conn:
             p = one_part(conn, part)
             action = f"set stock of {p['sku']} {p['name']} from {p['on_hand']} to {quantity}"
-            change = {"sku": p["sku"], "from": p["on_hand"], "to": quantity}
             update = ("UPDATE stock SET on_hand=? WHERE part_id=?", (quantity, p["id"]))
-            if approved_write(conn, "adjust_stock", action, change, update) is None:
-                return rejected(action)
+            approved_write(conn, "adjust_stock", action, update)
         return f"Done: {action}."
 
     # --- purchasing ------------------------------------------------------------------------
@@ -203,7 +231,6 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
                 f"order {quantity} x {p['sku']} {p['name']} from {sup['name']} "
                 f"at {_money(p['unit_cost'])} each ({_money(total)})"
             )
-            change = {"sku": p["sku"], "quantity": quantity, "supplier": sup["name"]}
             insert = (
                 "INSERT INTO purchase_orders(supplier_id, part_id, quantity, unit_cost, "
                 "status, ordered_on, expected_on) VALUES (?,?,?,?,'open',?,?)",
@@ -216,9 +243,7 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
                     expected.isoformat(),
                 ),
             )
-            cur = approved_write(conn, "create_purchase_order", action, change, insert)
-            if cur is None:
-                return rejected(action)
+            cur = approved_write(conn, "create_purchase_order", action, insert)
         return f"Created purchase order {cur.lastrowid}: {action}; expected {expected}."
 
     @tool
@@ -235,15 +260,13 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             if po["status"] != "open":
                 return f"Purchase order {po_number} is {po['status']}; only open orders arrive."
             action = f"receive PO {po_number}: add {po['quantity']} x {po['sku']} to stock"
-            change = {"po": po_number, "quantity": po["quantity"]}
             received = ("UPDATE purchase_orders SET status='received' WHERE id=?", (po_number,))
             restock = (
                 "UPDATE stock SET on_hand=on_hand+? WHERE part_id=?",
                 (po["quantity"], po["part_id"]),
             )
             name = "receive_purchase_order"
-            if approved_write(conn, name, action, change, received, restock) is None:
-                return rejected(action)
+            approved_write(conn, name, action, received, restock)
         return f"Done: {action}."
 
     # --- sales orders ----------------------------------------------------------------------
@@ -292,15 +315,13 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             if so["status"] != "pending":
                 return f"Sales order {order_number} is {so['status']}; only pending orders cancel."
             action = f"cancel sales order {order_number} ({_money(so['total'])})"
-            change = {"sales_order": order_number}
             cancel = ("UPDATE sales_orders SET status='cancelled' WHERE id=?", (order_number,))
             unship = (
                 "DELETE FROM shipments WHERE sales_order_id=? AND status='preparing'",
                 (order_number,),
             )
             name = "cancel_sales_order"
-            if approved_write(conn, name, action, change, cancel, unship) is None:
-                return rejected(action)
+            approved_write(conn, name, action, cancel, unship)
         return f"Done: {action}."
 
     # --- invoicing -------------------------------------------------------------------------
@@ -344,13 +365,11 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             if inv["status"] == "paid":
                 return f"Invoice {invoice_number} is already paid (on {inv['paid_on']})."
             action = f"mark invoice {invoice_number} ({_money(inv['amount'])}) as paid"
-            change = {"invoice": invoice_number, "amount": inv["amount"]}
             update = (
                 "UPDATE invoices SET status='paid', paid_on=? WHERE id=?",
                 (erp_db.as_of(conn).isoformat(), invoice_number),
             )
-            if approved_write(conn, "mark_invoice_paid", action, change, update) is None:
-                return rejected(action)
+            approved_write(conn, "mark_invoice_paid", action, update)
         return f"Done: {action}."
 
     # --- customers -------------------------------------------------------------------------
@@ -433,7 +452,9 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         return _table(rows, ["sku", "name", "unit_price", "unit_cost", "margin_pct"])
 
     @tool
-    def update_part_price(part: str, new_price: float) -> str:
+    def update_part_price(
+        part: str, new_price: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    ) -> str:
         """Change the selling price of a part to a new price; needs approval."""
         _positive("new_price", new_price)
         with db() as conn:
@@ -447,10 +468,8 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
                 f"change price of {p['sku']} {p['name']} from {_money(p['unit_price'])} "
                 f"to {_money(new_price)}"
             )
-            change = {"sku": p["sku"], "from": p["unit_price"], "to": new_price}
             update = ("UPDATE parts SET unit_price=? WHERE id=?", (new_price, p["id"]))
-            if approved_write(conn, "update_part_price", action, change, update) is None:
-                return rejected(action)
+            approved_write(conn, "update_part_price", action, update)
         return f"Done: {action}."
 
     # --- shipping --------------------------------------------------------------------------
@@ -658,4 +677,7 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         forecast_part_demand, reorder_suggestions,
         monthly_sales_report, top_selling_parts, inventory_valuation,
     ]  # fmt: skip
-    return tools
+    return [
+        writes(t, action=WRITE_ACTIONS[t.name], atomic=True) if t.name in WRITE_ACTIONS else t
+        for t in tools
+    ]

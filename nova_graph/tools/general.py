@@ -17,6 +17,7 @@ from langchain_core.tools import BaseTool, tool
 
 from nova_graph.errors import ToolError
 from nova_graph.tools import erp_db
+from nova_graph.tools.approval import writes
 from nova_graph.tools.context import ToolContext
 from nova_graph.tools.matching import keywords
 from nova_graph.tools.private_db import open_private_db
@@ -287,6 +288,9 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             return f"No research note mentions {', '.join(sorted(wanted))}."
         return "\n".join(f"#{r['id']} ({r['created_at'][:10]}): {r['text']}" for r in hits[:10])
 
+    writes(add_reminder, action="add the reminder {text!r}")
+    writes(complete_reminder, action="mark reminder #{reminder_id} as done")
+    writes(save_research_note, action="save the research note {note!r}")
     return [
         current_time, calculate, plan_my_day, recall_decisions, project_status,
         add_reminder, list_reminders, complete_reminder, save_research_note,

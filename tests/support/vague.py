@@ -10,9 +10,13 @@ from collections.abc import Sequence
 
 import pytest
 
+from nova_graph.conversation import ConversationRouter
+from nova_graph.roster import load_roster
 from nova_graph.routing.decision import Router
 
 VAGUE_REQUESTS = (
+    "side brushes",
+    "the delivery thing",
     "check the warehouse",
     "check the warehouse address",
     "check it",
@@ -27,9 +31,12 @@ VAGUE_REQUESTS = (
 
 
 def first_ambiguous(router: Router, candidates: Sequence[str] = VAGUE_REQUESTS) -> str:
-    """The first candidate ``router`` answers with a clarifying question (two or more options)."""
+    """The first candidate the supervisor answers with a clarifying question (two or more
+    options), deciding as it does: through the conversation router over ``router`` on the
+    packaged roster (a router without scores is taken as it is)."""
+    conversation = ConversationRouter(router, load_roster())
     for text in candidates:
-        decision = router.route(text)
+        decision = conversation.decide(text).decision
         if decision.ambiguous and len(decision.agents) > 1:
             return text
     pytest.fail(f"the router finds none of {list(candidates)} ambiguous; add a vaguer request")

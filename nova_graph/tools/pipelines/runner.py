@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nova_graph.errors import PipelineError
-from nova_graph.tools.pipelines.steps import STEPS, Step, StepFailed, StepRun
+from nova_graph.tools.pipelines.steps import SOURCE_STEPS, STEPS, Step, StepFailed, StepRun
 from nova_graph.tools.private_db import open_private_db
 
 PIPELINES_DB = "pipelines.sqlite"
@@ -246,7 +246,7 @@ class PipelineRunner:
         workspace.mkdir(parents=True, exist_ok=True)
         status, summary = "succeeded", ""
         for idx, step in enumerate(spec.steps):
-            if idx < start:
+            if idx < start and step.step not in SOURCE_STEPS:
                 self._record(run_id, idx, step.step, "skipped", f"passed in run {earlier_run}")
                 continue
             started = _now()

@@ -65,12 +65,23 @@ def _demo_feed(data_dir: Path, path: Path) -> None:
             out.writerow([sku, on_hand + 10])
 
 
+def inbox_file(data_dir: Path, name: str) -> Path:
+    """The file ``name`` in ``data_dir/inbox``; :class:`StepFailed` when the name or the path
+    (a symlink, or a folder resolving elsewhere) would reach outside the inbox."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise StepFailed(f"feed name {name!r} must be a plain file name inside the inbox")
+    inbox = data_dir / "inbox"
+    path = inbox / name
+    if inbox.is_symlink() or path.is_symlink():
+        raise StepFailed(f"{path} is a symbolic link; put the feed file itself in the inbox")
+    if path.exists() and not path.resolve().is_relative_to(data_dir.resolve()):
+        raise StepFailed(f"{path} resolves outside the data directory; copy the file in instead")
+    return path
+
+
 def fetch_csv(run: StepRun) -> str:
     """Copy the feed CSV from ``data_dir/inbox`` into the workspace (demo feed if absent)."""
-    name = str(run.params.get("feed", "parts_feed.csv"))
-    if "/" in name or "\\" in name or name.startswith("."):
-        raise StepFailed(f"feed name {name!r} must be a plain file name inside the inbox")
-    source = run.data_dir / "inbox" / name
+    source = inbox_file(run.data_dir, str(run.params.get("feed", "parts_feed.csv")))
     if not source.exists():
         _demo_feed(run.data_dir, source)
         run.log(f"no feed in the inbox; wrote the demo supplier feed to {source}")
@@ -81,8 +92,13 @@ def fetch_csv(run: StepRun) -> str:
     return f"fetched {rows} rows from {source.name}"
 
 
+def _whole_count(text: str) -> bool:
+    """True for a whole number >= 0 written in ASCII digits only (not '٣' or '²')."""
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def validate_rows(run: StepRun) -> str:
-    """Check every feed row (known SKU, whole non-negative count); write the valid rows."""
+    """Check every feed row (known SKU, once; whole non-negative count); write the valid rows."""
     source = run.workspace / "feed.csv"
     if not source.exists():
         raise StepFailed("no feed.csv in the workspace: run fetch_csv first")
@@ -93,6 +109,7 @@ def validate_rows(run: StepRun) -> str:
         conn.close()
     good: list[dict[str, str]] = []
     bad: list[str] = []
+    first_line: dict[str, int] = {}
     with source.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         if reader.fieldnames is None or not {"sku", "on_hand"} <= set(reader.fieldnames):
@@ -101,10 +118,18 @@ def validate_rows(run: StepRun) -> str:
             sku, count = (row.get("sku") or "").strip(), (row.get("on_hand") or "").strip()
             if sku not in known:
                 bad.append(f"line {line}: unknown SKU {sku!r}")
-            elif not count.isdigit():
-                bad.append(f"line {line}: on_hand {count!r} is not a whole number >= 0")
+            elif sku in first_line:
+                bad.append(
+                    f"line {line}: duplicate SKU {sku!r} (also on line {first_line[sku]}); "
+                    "keep one row per SKU"
+                )
+            elif not _whole_count(count):
+                bad.append(
+                    f"line {line}: on_hand {count!r} is not a whole number >= 0 in digits 0-9"
+                )
             else:
                 good.append({"sku": sku, "on_hand": count})
+            first_line.setdefault(sku, line)
     for problem in bad:
         run.log(problem)
     if bad:
@@ -394,6 +419,10 @@ def run_tests(run: StepRun) -> str:
         raise StepFailed(f"{len(failed)} of {len(results)} tests failed: {', '.join(failed)}")
     return f"{len(results)} tests passed"
 
+
+SOURCE_STEPS = frozenset({"fetch_csv"})
+"""Steps that read input from outside the pipeline: a retry runs them again, so it works on the
+current input (the fixed inbox file), not on the copy the failed run took."""
 
 STEPS: dict[str, Step] = {
     "fetch_csv": fetch_csv,

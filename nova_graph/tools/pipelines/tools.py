@@ -12,10 +12,12 @@ from typing import Any
 from langchain_core.tools import BaseTool, tool
 
 from nova_graph.errors import PipelineError, ToolError
+from nova_graph.tools.approval import writes
 from nova_graph.tools.context import ToolContext
 from nova_graph.tools.matching import best_matches
+from nova_graph.tools.outcome import failed, succeeded
 from nova_graph.tools.pipelines.runner import PipelineRunner, PipelineSpec, load_pipelines
-from nova_graph.tools.pipelines.steps import known_sites
+from nova_graph.tools.pipelines.steps import StepFailed, inbox_file, known_sites
 
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm)?\b", re.IGNORECASE)
 
@@ -34,6 +36,12 @@ def _describe_run(runner: PipelineRunner, run: sqlite3.Row) -> str:
     if run["status"] == "failed":
         lines.append(f"  Fix the cause, then retry run {run['id']} from its failed step.")
     return "\n".join(lines)
+
+
+def _outcome(runner: PipelineRunner, run: sqlite3.Row) -> tuple[str, dict[str, str]]:
+    """A pipeline-running tool's result: the run described, marked failed when the run failed."""
+    text = _describe_run(runner, run)
+    return failed(text) if run["status"] == "failed" else succeeded(text)
 
 
 def parse_time_of_day(text: str) -> str:
@@ -75,9 +83,9 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         spec: PipelineSpec = hits[0]["spec"]
         return spec
 
-    def run_named(name: str, trigger: str = "manual") -> str:
+    def run_named(name: str, trigger: str = "manual") -> tuple[str, dict[str, str]]:
         r = runner()
-        return _describe_run(r, r.run(name, trigger=trigger))
+        return _outcome(r, r.run(name, trigger=trigger))
 
     @tool
     def list_pipelines() -> str:
@@ -88,8 +96,8 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             for p in pipelines.values()
         )
 
-    @tool
-    def run_pipeline(pipeline: str) -> str:
+    @tool(response_format="content_and_artifact")
+    def run_pipeline(pipeline: str) -> tuple[str, dict[str, str]]:
         """Run (start, kick off) a pipeline by name now and report each step's outcome."""
         return run_named(pick(pipeline).name)
 
@@ -140,23 +148,23 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         log = failed[0]["log"] if failed else ""
         return f"{_describe_run(r, run)}\nLog of the failed step:\n{log}"
 
-    @tool
-    def retry_failed_run(run_id: int) -> str:
+    @tool(response_format="content_and_artifact")
+    def retry_failed_run(run_id: int) -> tuple[str, dict[str, str]]:
         """Retry a failed pipeline run by run number, resuming from the step that failed."""
         r = runner()
         try:
-            return _describe_run(r, r.retry(run_id))
+            return _outcome(r, r.retry(run_id))
         except PipelineError as exc:
-            return str(exc)
+            return failed(str(exc))
 
-    @tool
-    def retry_last_failure() -> str:
+    @tool(response_format="content_and_artifact")
+    def retry_last_failure() -> tuple[str, dict[str, str]]:
         """Retry the most recent failed pipeline run again from its failed step."""
         r = runner()
         run = r.last_failed_run()
         if run is None:
-            return "Nothing to retry: no failed pipeline runs need attention."
-        return _describe_run(r, r.retry(run["id"]))
+            return succeeded("Nothing to retry: no failed pipeline runs need attention.")
+        return _outcome(r, r.retry(run["id"]))
 
     @tool
     def schedule_pipeline(pipeline: str, time_of_day: str) -> str:
@@ -183,8 +191,8 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             for r in rows
         )
 
-    @tool
-    def run_due_pipelines() -> str:
+    @tool(response_format="content_and_artifact")
+    def run_due_pipelines() -> tuple[str, dict[str, str]]:
         """Run the scheduled pipelines that are due now and have not run today."""
         now = datetime.now(UTC)
         today, clock = now.date().isoformat(), now.strftime("%H:%M")
@@ -196,20 +204,22 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
                 (clock, today),
             ).fetchall()
         if not due:
-            return f"No scheduled pipelines are due at {clock} UTC."
-        out = []
+            return succeeded(f"No scheduled pipelines are due at {clock} UTC.")
+        out, any_failed = [], False
         for row in due:
-            out.append(run_named(row["pipeline"], trigger="schedule"))
+            text, artifact = run_named(row["pipeline"], trigger="schedule")
+            out.append(text)
+            any_failed |= artifact["status"] == "failed"
             with r.db() as conn, conn:
                 conn.execute(
                     "UPDATE schedules SET last_run_on=? WHERE pipeline=?", (today, row["pipeline"])
                 )
-        return "\n".join(out)
+        return (failed if any_failed else succeeded)("\n".join(out))
 
     site_specs = [p for p in pipelines.values() if p.site]
 
-    @tool
-    def deploy_site(site: str) -> str:
+    @tool(response_format="content_and_artifact")
+    def deploy_site(site: str) -> tuple[str, dict[str, str]]:
         """Deploy (build, link-check and publish) a client website such as Find a Sign."""
         return run_named(pick(site, only=site_specs).name)
 
@@ -223,15 +233,18 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             out.append(f"{p.site}: {p.description} Last published: {when}.")
         return "\n".join(out) + f"\nKnown site sources: {', '.join(known_sites())}"
 
-    @tool
-    def import_parts_feed() -> str:
+    @tool(response_format="content_and_artifact")
+    def import_parts_feed() -> tuple[str, dict[str, str]]:
         """Import the Sweeper Parts supplier stock feed CSV into the ERP (fetch, validate, load)."""
         return run_named("sweeper_parts_import")
 
     @tool
     def preview_parts_feed() -> str:
         """Preview the supplier stock feed CSV waiting in the inbox before importing it."""
-        path = ctx.data_dir / "inbox" / "parts_feed.csv"
+        try:
+            path = inbox_file(ctx.data_dir, "parts_feed.csv")
+        except StepFailed as exc:
+            raise ToolError(str(exc)) from None
         if not path.exists():
             return f"No feed in {path.parent}; importing will write and use the demo supplier feed."
         with path.open(encoding="utf-8", newline="") as fh:
@@ -239,8 +252,8 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
         head = "\n".join(", ".join(r) for r in rows[:6])
         return f"{path.name}: {max(len(rows) - 1, 0)} data rows. First lines:\n{head}"
 
-    @tool
-    def backup_now() -> str:
+    @tool(response_format="content_and_artifact")
+    def backup_now() -> tuple[str, dict[str, str]]:
         """Back up the databases now (ERP and pipeline history) and verify the backup copies."""
         return run_named("nightly_backup")
 
@@ -253,8 +266,8 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             return "No backups yet; run a backup first."
         return "\n".join(f"{p.name} ({p.stat().st_size} bytes)" for p in files[:20])
 
-    @tool
-    def run_test_suite() -> str:
+    @tool(response_format="content_and_artifact")
+    def run_test_suite() -> tuple[str, dict[str, str]]:
         """Run the CI test suite (ERP data integrity tests) and report passes and failures."""
         return run_named("erp_data_tests")
 
@@ -271,6 +284,15 @@ def make_tools(ctx: ToolContext) -> list[BaseTool]:
             return head + f"all {len(report['results'])} tests passed."
         return head + "; ".join(f"FAILED {r['test']} ({r['offending_rows']} rows)" for r in failed)
 
+    writes(run_pipeline, action="run the pipeline matching {pipeline!r}")
+    writes(retry_failed_run, action="retry failed pipeline run {run_id}")
+    writes(retry_last_failure, action="retry the most recent failed pipeline run")
+    writes(schedule_pipeline, action="schedule {pipeline!r} daily at {time_of_day!r}")
+    writes(run_due_pipelines, action="run every scheduled pipeline that is due now")
+    writes(deploy_site, action="deploy (publish) the website matching {site!r}")
+    writes(import_parts_feed, action="import the supplier feed into ERP stock levels")
+    writes(backup_now, action="back up the databases now")
+    writes(run_test_suite, action="run the CI test suite (records a run and a report)")
     return [
         list_pipelines, run_pipeline, pipeline_status, list_pipeline_runs, run_logs,
         last_failure_log, retry_failed_run, retry_last_failure, schedule_pipeline,

@@ -1,0 +1,152 @@
+"""Orchestration cost of each extra plan step, against a bare LangGraph sequence, in one run.
+
+A chain of k = 1..4 dependent steps ("list the low stock parts, then show the monthly sales
+report, then ...") runs through the Nova graph (supervisor, plan, ``Send`` per step with the
+upstream results, ``next_steps`` after each, compose) and through a bare LangGraph
+``START -> a1 -> ... -> ak -> END`` sequence of the same agents (same offline model, same tools,
+same messages with the previous answer quoted in). Both without a checkpointer, on the same
+demo data. For each, the extra time per added step is the least-squares slope of the median run
+time over k, in total and with the agents' own time (``latency_ms``) taken out.
+
+Run: ``.venv/bin/python benchmarks/plans.py [--rounds 7]``; JSON lands in
+``benchmarks/results/plans.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+from nova_graph import build_graph, load_roster
+from nova_graph.agents import agent_messages, build_agent_executor, summarize_run
+from nova_graph.models import OfflineChatModel
+from nova_graph.plan_dispatch import step_input
+from nova_graph.routing.decision import ClauseRoute, RouteDecision
+from nova_graph.state import AgentResult, AgentTask, PlanStep
+from nova_graph.tools import ToolContext, build_tools, select_tools
+
+CHAIN = [
+    ("erp_inventory", "list the low stock parts"),
+    ("erp_reports", "show the monthly sales report"),
+    ("erp_receivables", "show the receivables ageing"),
+    ("erp_shipping", "list the shipments awaiting dispatch"),
+]
+
+
+class _Router:
+    """Routes each chain request to its clauses (so routing cost is the same tiny lookup)."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, RouteDecision] = {}
+        for k in range(1, len(CHAIN) + 1):
+            steps = CHAIN[:k]
+            self.table[request(k)] = RouteDecision(
+                agents=[a for a, _ in steps],
+                clauses=[ClauseRoute(text=t, agent=a, score=1.0) for a, t in steps],
+            )
+
+    def route(self, text: str) -> RouteDecision:
+        return self.table[text]
+
+
+def request(k: int) -> str:
+    """The k-step chained request."""
+    return ", then ".join(t for _, t in CHAIN[:k])
+
+
+class _SeqState(TypedDict, total=False):
+    results: list[AgentResult]
+
+
+def bare_sequence(k: int, model: OfflineChatModel, ctx: ToolContext) -> Any:
+    """START -> agent 1 -> ... -> agent k -> END, each given the previous step's result."""
+    roster = load_roster()
+    registry = build_tools(ctx)
+    g = StateGraph(_SeqState)
+    prev = START
+    for i, (name, _text) in enumerate(CHAIN[:k]):
+        spec = roster[name]
+        executor = build_agent_executor(spec, model, select_tools(registry, spec.tools))
+
+        def node(state: _SeqState, spec: Any = spec, executor: Any = executor, i: int = i) -> Any:
+            done = state.get("results") or []
+            task = AgentTask(agent=spec.name, request=CHAIN[i][1], history=[], memories=[])
+            if done:
+                up = PlanStep(id=f"s{i}", agent=done[-1]["agent"], request="", depends_on=[])
+                task["inputs"] = [step_input(up, done[-1])]
+            started = time.perf_counter()
+            out = executor.invoke({"messages": agent_messages(task)})
+            return {"results": [*done, summarize_run(spec, task, out["messages"], started, 1)]}
+
+        g.add_node(name, node)
+        g.add_edge(prev, name)
+        prev = name
+    g.add_edge(prev, END)
+    return g.compile()
+
+
+def _slope(ks: list[int], ys: list[float]) -> float:
+    mk, my = statistics.fmean(ks), statistics.fmean(ys)
+    return sum((k - mk) * (y - my) for k, y in zip(ks, ys, strict=True)) / sum(
+        (k - mk) ** 2 for k in ks
+    )
+
+
+def main() -> None:
+    """Measure both systems for k = 1..4 and write the JSON."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    model = OfflineChatModel()
+    ks = list(range(1, len(CHAIN) + 1))
+    out: dict[str, Any] = {"rounds": args.rounds, "ks": ks}
+    with tempfile.TemporaryDirectory() as data:
+        ctx = ToolContext(model=model)
+        ctx.data_dir = Path(data)
+        nova = build_graph(router=_Router(), model=model, data_dir=data, checkpointer=False)
+        bares = {k: bare_sequence(k, model, ctx) for k in ks}
+        for label in ("nova", "bare"):
+            totals, overheads = [], []
+            for k in ks:
+                runs, over = [], []
+                for _ in range(args.rounds):
+                    started = time.perf_counter()
+                    if label == "nova":
+                        state = nova.invoke({"messages": [("user", request(k))]})
+                        results = list(state["results"].values())
+                        assert len(results) == k and all(
+                            s["depends_on"] for s in state["plan"][1:]
+                        ), "the chain must run as a dependent plan"
+                    else:
+                        results = bares[k].invoke({})["results"]
+                    ms = (time.perf_counter() - started) * 1000
+                    runs.append(ms)
+                    over.append(ms - sum(r["latency_ms"] for r in results))
+                totals.append(statistics.median(runs))
+                overheads.append(statistics.median(over))
+            out[label] = {
+                "median_ms_by_steps": totals,
+                "median_overhead_ms_by_steps": overheads,
+                "ms_per_extra_step": _slope(ks, totals),
+                "overhead_ms_per_extra_step": _slope(ks, overheads),
+            }
+    out["ratio_per_extra_step"] = (
+        out["nova"]["ms_per_extra_step"] / out["bare"]["ms_per_extra_step"]
+    )
+    out["ratio_overhead_per_extra_step"] = (
+        out["nova"]["overhead_ms_per_extra_step"] / out["bare"]["overhead_ms_per_extra_step"]
+    )
+    path = Path(__file__).parent / "results" / "plans.json"
+    path.write_text(json.dumps(out, indent=1), "utf-8")
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Never twice: approved writes with injected faults after the effect; count duplicated effects.
+
+    .venv/bin/python benchmarks/side_effects.py --runs 100
+
+Each run approves one write on a fresh data dir (alternately ``create_purchase_order``, an ERP
+write recorded in the ERP's own transaction, and ``backup_now``, a pipeline writing files), then
+injects one fault after its effect, cycling through: a transient model error (the agent node is
+retried), a time-out of the agent (retried while the first attempt's thread is abandoned), kill -9
+after the effect before anything is checkpointed, and kill -9 between the effect and the ledger's
+record of it; the thread is then finished (resumed in a new process after a kill). Prints the
+number of duplicated side effects (target 0) and writes benchmarks/results/side_effects.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.side_effects import MODES, TOOLS, one_round  # noqa: E402
+
+
+def main() -> int:
+    """Run the rounds, print the duplicate count and write the JSON report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks/results/side_effects.json"))
+    args = parser.parse_args()
+    tools = list(TOOLS)
+    rounds = []
+    started = time.perf_counter()
+    for i in range(args.runs):
+        mode, tool = MODES[i % len(MODES)], tools[(i // len(MODES)) % len(tools)]
+        with tempfile.TemporaryDirectory(prefix="nova-effects-") as tmp:
+            made = one_round(Path(tmp), mode, tool)
+        rounds.append({"run": i + 1, "mode": mode, "tool": tool, "effects": made})
+        print(f"{i + 1:>3} {mode:<13} {tool:<22} effects={made}", flush=True)
+    total = sum(max(0, r["effects"] - 1) for r in rounds)
+    lost = sum(r["effects"] == 0 for r in rounds)
+    report = {
+        "runs": args.runs,
+        "duplicated_side_effects": total,
+        "lost_side_effects": lost,
+        "seconds": round(time.perf_counter() - started, 1),
+        "rounds": rounds,
+    }
+    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    print(f"duplicated side effects: {total} in {args.runs} runs (lost: {lost})")
+    return 0 if total == lost == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

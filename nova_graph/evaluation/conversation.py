@@ -1,0 +1,180 @@
+"""Conversation eval: follow-ups, topic switches, clarifications, payloads and request parts,
+the conversation-aware supervisor against today's single-message router in the same run.
+
+``nova eval conversation --fit`` first refits the follow-up and clarification rules on the dev
+set (never on the held-out set) and writes them to the packaged ``conversation_model.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nova_graph.conversation import (
+    MODEL_FILE,
+    ConversationModel,
+    ConversationRouter,
+    PreviousTurn,
+    TurnDecision,
+)
+from nova_graph.evaluation.conversation_data import (
+    DEFAULT_DIR,
+    ConversationSet,
+    fit_model,
+    load_set,
+)
+from nova_graph.routing.decision import RouteDecision
+
+DEFAULT_OUT = Path("evals") / "results" / "conversation.json"
+Decide = Callable[[str, PreviousTurn | None], RouteDecision]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``nova eval conversation``."""
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="folder of the eval sets")
+    parser.add_argument("--sets", default="dev,heldout", help="comma-separated set names to report")
+    parser.add_argument("--fit", action="store_true", help="refit the rules on dev.yaml first")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON")
+
+
+def _agents(d: RouteDecision) -> frozenset[str]:
+    return frozenset() if d.ambiguous else frozenset(d.agents)
+
+
+def evaluate(
+    decide: Decide, data: ConversationSet, cold: Callable[[], None] | None = None
+) -> dict[str, Any]:
+    """Every metric of one system (``decide``) on one eval set; ``cold`` (if given) runs before
+    each decision, untimed, so every decision encodes its texts afresh."""
+    follow = switch = follow_n = switch_n = 0
+    times: list[float] = []
+    calls = 0
+
+    def timed(text: str, prev: PreviousTurn | None) -> RouteDecision:
+        nonlocal calls
+        if cold is not None:
+            cold()
+        start = time.perf_counter()
+        d = decide(text, prev)
+        times.append(time.perf_counter() - start)
+        calls += d.model_calls
+        return d
+
+    for turns in data.conversations:
+        prev: PreviousTurn | None = None
+        for turn in turns:
+            d = timed(turn.text, prev)
+            right = _agents(d) == turn.gold
+            if turn.kind == "f":
+                follow, follow_n = follow + right, follow_n + 1
+            elif turn.kind == "s":
+                switch, switch_n = switch + right, switch_n + 1
+            prev = PreviousTurn(request=turn.text, agents=sorted(_agents(d)))
+    asked_right = asked_amb = 0
+    for text, gold in data.ambiguous:
+        d = timed(text, None)
+        asked_amb += d.ambiguous
+        asked_right += d.ambiguous and gold <= set(d.agents)
+    clear = [timed(text, None) for text, _ in data.clear]
+    asked_clear = sum(d.ambiguous for d in clear)
+    payload_right = 0
+    for _, text, agent in data.payload:
+        try:
+            d = timed(text, None)
+        except Exception:  # the single-message router rejects long requests
+            continue
+        payload_right += _agents(d) == {agent}
+    found = dropped = 0
+    for text, parts in data.multipart:
+        d = timed(text, None)
+        routed = {c.agent for c in d.clauses if c.agent}
+        found += set(parts) <= routed
+        dropped += max(0, len(parts) - len(d.clauses))
+    false_split = 0
+    for text, _ in data.single_and:
+        d = timed(text, None)
+        false_split += len({c.agent for c in d.clauses}) > 1
+    asked = asked_amb + asked_clear
+    ms = np.asarray(times) * 1000
+    return {
+        "followup_accuracy": follow / max(follow_n, 1),
+        "followup_turns": follow_n,
+        "topic_switch_accuracy": switch / max(switch_n, 1),
+        "topic_switch_turns": switch_n,
+        "clarify_recall": asked_right / max(len(data.ambiguous), 1),
+        "clarify_precision": asked_amb / asked if asked else 0.0,
+        "clear_asked_rate": asked_clear / max(len(data.clear), 1),
+        "payload_accuracy": payload_right / max(len(data.payload), 1),
+        "multipart_all_found": found / max(len(data.multipart), 1),
+        "dropped_parts": dropped,
+        "single_and_false_split": false_split / max(len(data.single_and), 1),
+        "decision_p50_ms": float(np.percentile(ms, 50)),
+        "decision_p95_ms": float(np.percentile(ms, 95)),
+        "model_calls": calls,
+        "decisions": len(times),
+    }
+
+
+def systems(conv: ConversationRouter) -> dict[str, Decide]:
+    """The supervisor under test and its ablation (today's router, one message at a time)."""
+
+    def with_conversation(text: str, prev: PreviousTurn | None) -> RouteDecision:
+        turn: TurnDecision = conv.decide(text, prev)
+        return turn.decision
+
+    def single_message(text: str, prev: PreviousTurn | None) -> RouteDecision:
+        return conv.router.route(text)
+
+    return {"conversation": with_conversation, "single_message": single_message}
+
+
+def run(args: argparse.Namespace) -> int:
+    """Optionally refit on dev, then report every set for both systems; write JSON."""
+    from nova_graph.graph import default_router
+    from nova_graph.roster import load_roster
+
+    roster = load_roster()
+    router = default_router(roster)
+    results: dict[str, Any] = {}
+    if args.fit:
+        conv = ConversationRouter(router, roster, ConversationModel.untrained())
+        model = fit_model(conv, load_set(args.dir / "dev.yaml"))
+        target = Path(str(resources.files("nova_graph.data").joinpath(MODEL_FILE)))
+        target.write_text(json.dumps(model.model_dump(), indent=2) + "\n")
+        print(f"fitted on dev.yaml, wrote {target}")
+        results["fit"] = {"followup": model.followup.report, "clarify": model.clarify.report}
+    conv = ConversationRouter(router, roster)
+    for name in [s.strip() for s in args.sets.split(",") if s.strip()]:
+        data = load_set(args.dir / f"{name}.yaml")
+        conv.decide("warm up the encoder", None)
+        cold = getattr(getattr(router, "encoder", None), "clear_cache", None)
+        results[name] = {k: evaluate(fn, data, cold) for k, fn in systems(conv).items()}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    print(format_table(results))
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """A plain-text table: one row per metric, one column per set and system."""
+    cols = [(s, k) for s, v in results.items() if s != "fit" for k in v]
+    if not cols:
+        return ""
+    metrics = list(results[cols[0][0]][cols[0][1]])
+    head = f"{'metric':28}" + "".join(f"{s + '/' + k:>26}" for s, k in cols)
+    lines = [head]
+    for m in metrics:
+        row = f"{m:28}"
+        for s, k in cols:
+            v = results[s][k][m]
+            row += f"{v:>26.3f}" if isinstance(v, float) else f"{v:>26}"
+        lines.append(row)
+    return "\n".join(lines)

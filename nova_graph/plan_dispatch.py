@@ -1,0 +1,186 @@
+"""Running a plan: start ready steps through ``Send``, pass results on, skip after failures.
+
+After the supervisor, every step without dependencies starts in one superstep. After each
+superstep the ``next_steps`` node marks finished steps ``ok`` or ``failed``, skips the dependents
+of failed (or skipped) steps with the reason, and starts every step whose inputs are all ``ok``,
+handing it their answers and tool outputs. When nothing is left to start it goes to compose.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.types import Send
+
+from nova_graph.models.offline import OFFLINE_NOTICE
+from nova_graph.state import (
+    AgentResult,
+    AgentTask,
+    Failure,
+    MemoryRef,
+    NovaState,
+    PlanStep,
+    StepInput,
+    StepStatus,
+)
+
+NEXT_STEPS_NODE = "next_steps"
+MAX_INPUT_CHARS = 4000  # per upstream answer or tool output handed on
+
+
+def initial_status(steps: list[PlanStep]) -> dict[str, StepStatus]:
+    """Steps without dependencies start now; the rest wait."""
+    return {
+        s["id"]: StepStatus(state="running" if not s["depends_on"] else "pending", reason="")
+        for s in steps
+    }
+
+
+def advance(
+    steps: list[PlanStep],
+    status: dict[str, StepStatus],
+    results: dict[str, AgentResult],
+    failures: list[Failure],
+) -> dict[str, StepStatus]:
+    """The plan's status after a superstep: finished, skipped and newly started steps."""
+    new = dict(status)
+    failed_by = {f["agent"]: f for f in failures}
+    by_id = {s["id"]: s for s in steps}
+    for s in steps:
+        if new[s["id"]]["state"] != "running":
+            continue
+        result, failure = results.get(s["agent"]), failed_by.get(s["agent"])
+        if failure is not None:
+            reason = f"{failure['error_type']}: {failure['message']}"
+            new[s["id"]] = StepStatus(state="failed", reason=reason)
+        elif result is not None and result["status"] == "ok":
+            new[s["id"]] = StepStatus(state="ok", reason="")
+        else:
+            new[s["id"]] = StepStatus(state="failed", reason="the agent produced no result")
+    changed = True
+    while changed:  # skipping one step may skip the steps that wait for it
+        changed = False
+        for s in steps:
+            if new[s["id"]]["state"] != "pending":
+                continue
+            for dep in s["depends_on"]:
+                up = new[dep]
+                if up["state"] in ("failed", "skipped"):
+                    agent = by_id[dep]["agent"]
+                    why = (
+                        f"{agent} failed: {up['reason']}"
+                        if up["state"] == "failed"
+                        else f"{agent} was not run"
+                    )
+                    new[s["id"]] = StepStatus(state="skipped", reason=f"not run: {why}")
+                    changed = True
+                    break
+    for s in steps:
+        if new[s["id"]]["state"] == "pending" and all(
+            new[d]["state"] == "ok" for d in s["depends_on"]
+        ):
+            new[s["id"]] = StepStatus(state="running", reason="")
+    return new
+
+
+def next_steps(state: NovaState) -> dict[str, Any]:
+    """Node after every superstep of agents: update the plan's status."""
+    steps = state.get("plan") or []
+    if not steps:
+        return {}
+    status = advance(
+        steps,
+        state.get("plan_status") or initial_status(steps),
+        state.get("results") or {},
+        state.get("failures") or [],
+    )
+    return {"plan_status": status}
+
+
+def step_input(step: PlanStep, result: AgentResult) -> StepInput:
+    """What a dependent step receives from one upstream step: its answer and tool outputs."""
+    answer = result["answer"].replace(OFFLINE_NOTICE, "").strip()
+    return StepInput(
+        step=step["id"],
+        agent=step["agent"],
+        request=step["request"],
+        answer=answer[:MAX_INPUT_CHARS],
+        tool_outputs=[
+            {"tool": t["name"], "output": t["output"][:MAX_INPUT_CHARS]}
+            for t in result["tool_calls"]
+            if t["ok"]
+        ],
+    )
+
+
+def running_sends(
+    state: NovaState, history: list[dict[str, str]], memories: dict[str, list[MemoryRef]]
+) -> list[Send]:
+    """A ``Send`` for each step the plan starts now, with its upstream results as inputs."""
+    steps = state.get("plan") or []
+    status = state.get("plan_status") or initial_status(steps)
+    results = state.get("results") or {}
+    by_id = {s["id"]: s for s in steps}
+    sends = []
+    for s in steps:
+        if status[s["id"]]["state"] != "running":
+            continue
+        task = AgentTask(
+            agent=s["agent"],
+            request=s["request"],
+            history=history,
+            memories=memories.get(s["agent"], []),
+            step=s["id"],
+        )
+        if "turn" in state:
+            task["turn"] = state["turn"]  # request budgets span every step
+        if s["depends_on"]:
+            task["inputs"] = [
+                step_input(by_id[d], results[by_id[d]["agent"]]) for d in s["depends_on"]
+            ]
+        sends.append(Send(s["agent"], task))
+    return sends
+
+
+def plan_report(state: NovaState) -> list[str]:
+    """Lines for the answer: what a multi-step plan ran, what failed and what it skipped."""
+    steps = state.get("plan") or []
+    status = state.get("plan_status") or {}
+    if len(steps) < 2 or not any(s["depends_on"] for s in steps):
+        return []
+    lines = []
+    for s in steps:
+        st = status.get(s["id"], StepStatus(state="pending", reason=""))
+        after = f" after {', '.join(s['depends_on'])}" if s["depends_on"] else ""
+        note = f": {st['reason']}" if st["reason"] else ""
+        lines.append(f"- {s['id']} {s['agent']}{after}: {_WORDS[st['state']]}{note}")
+    return lines
+
+
+_WORDS = {
+    "ok": "ran",
+    "failed": "failed",
+    "skipped": "skipped",
+    "pending": "not started",
+    "running": "did not finish",
+}
+
+
+def describe_plan(steps: list[PlanStep], status: dict[str, StepStatus]) -> str:
+    """One line: each step with its agent, dependencies and state (for streaming)."""
+    parts = []
+    for s in steps:
+        after = f"<-{'+'.join(s['depends_on'])}" if s["depends_on"] else ""
+        st = status.get(s["id"])
+        parts.append(f"{s['id']} {s['agent']}{after} [{st['state'] if st else '?'}]")
+    return "; ".join(parts)
+
+
+def describe_status(status: dict[str, StepStatus]) -> str:
+    """Which steps just started, ended or were skipped (for streaming the ``next_steps`` node)."""
+    shown = [
+        f"{sid} {st['state']}" + (f" ({st['reason']})" if st["reason"] else "")
+        for sid, st in status.items()
+        if st["state"] != "pending"
+    ]
+    return "; ".join(shown) or "waiting"

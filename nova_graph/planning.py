@@ -1,0 +1,252 @@
+"""Plans: turn a routed request into steps with dependencies, read off the request's words.
+
+A clause that refers back ("them", "those", "it", "the result", "each of", "any that", "based on
+it") or follows an order word ("then", "after that", "once it's done") depends on the steps
+before it; every other clause is independent. The planner is *unsure* only when a singular
+reference ("it", "that") could point at several earlier steps; then, and only then, a configured
+language model may choose the dependencies (counted as model calls).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel, Field
+
+from nova_graph.errors import PlanError
+from nova_graph.routing.clauses import segment
+from nova_graph.routing.decision import RouteDecision, Router
+from nova_graph.state import PlanStep
+
+_REFERENCE = re.compile(
+    r"\b(?:them|those|these|their|(?<!\bis\s)(?<!\bwas\s)(?<!\bdoes\s)it|its|"
+    r"the\s+results?|the\s+output|the\s+findings|the\s+answer|the\s+summary|the\s+draft|"
+    r"each\s+of|any\s+that|any\s+which|all\s+that|the\s+ones|"
+    r"based\s+on\s+(?:it|that|this|them)|(?:on|of|from|about|for|with|into|using|use)\s+that|"
+    r"that\s+(?:list|report|result|summary|email|draft|one|ones)|this\s+list)\b",
+    re.IGNORECASE,
+)
+_SINGULAR = re.compile(
+    r"\b(?:(?<!\bis\s)(?<!\bwas\s)(?<!\bdoes\s)it|its|that\s+(?:list|report|result|summary|one)|"
+    r"(?:on|of|from|about|for|with|into|using|use)\s+that)\b",
+    re.IGNORECASE,
+)
+_ORDER = re.compile(
+    r"\b(?:then|after\s+that|afterwards|once\s+(?:it'?s|that'?s|this\s+is|they'?re|it\s+is)\s+"
+    r"(?:done|finished|ready|complete)|when\s+(?:it'?s|that'?s)\s+done|and\s+use)\b",
+    re.IGNORECASE,
+)
+
+
+_SENTENCE = re.compile(r"[.?!;]\s")
+_FORWARD = frozenset({"these", "this", "those", "them", "it", "its"})
+# Words too common in requests to tie a step to an earlier one.
+_COMMON = frozenset(
+    "then them they that this those these what with from into about after also each list show "
+    "draft email write make give tell find check based their there where which".split()
+)
+
+
+class PlanPolicy(BaseModel):
+    """Plan limits (see ``NovaSettings.max_plan_steps`` / ``max_plan_depth``) and the planner."""
+
+    max_steps: int = Field(default=6, ge=1, le=32)
+    max_depth: int = Field(default=4, ge=1, le=32)
+    enabled: bool = Field(
+        default=True, description="False: every routed agent runs at once (the fan-out ablation)."
+    )
+
+
+@dataclass
+class Plan:
+    """The steps of one request, and how they were chosen."""
+
+    steps: list[PlanStep]
+    unsure: bool = False
+    model_calls: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def dependent(self) -> bool:
+        """True when some step waits for another."""
+        return any(s["depends_on"] for s in self.steps)
+
+
+def has_reference(text: str) -> bool:
+    """True when ``text`` refers back to an earlier result or starts with an order word."""
+    return bool(_REFERENCE.search(text) or _ORDER.match(text.strip()))
+
+
+def split_dependent(text: str, router: Router) -> RouteDecision | None:
+    """Cut a single-clause request at a bare "and" whose right side refers back to the left.
+
+    "check stock of brush heads and raise a purchase order for any that are low" is one clause to
+    the router (and an ambiguous one); cut there, each side routes confidently to its own agent.
+    Returns a decision with the two clauses, or None when no such cut routes cleanly.
+    """
+    segs = segment(text)
+    if len(segs) != 1:
+        return None
+    for left, right in segs[0].weak_splits:
+        if not has_reference(right):
+            continue
+        first, second = router.route(left), router.route(right)
+        if any(d.ambiguous or d.out_of_scope or len(d.agents) != 1 for d in (first, second)):
+            continue
+        if first.agents[0] == second.agents[0]:
+            continue
+        clauses = [*first.clauses[:1], *second.clauses[:1]]
+        return RouteDecision(
+            agents=[first.agents[0], second.agents[0]],
+            scores={first.agents[0]: clauses[0].score, second.agents[0]: clauses[1].score},
+            clauses=clauses,
+            method="plan-split",
+            model_calls=first.model_calls + second.model_calls,
+            confidence=min(first.confidence or 1.0, second.confidence or 1.0),
+        )
+    return None
+
+
+def plan_request(
+    text: str,
+    decision: RouteDecision,
+    routes: list[str],
+    policy: PlanPolicy,
+    *,
+    model: BaseChatModel | None = None,
+) -> Plan:
+    """The plan for ``text``: one step per routed clause, dependencies read from its words.
+
+    ``model`` (a configured model, not the offline one) is asked only when the rules are unsure.
+    Raises :class:`PlanError` when the plan exceeds ``policy``'s limits.
+    """
+    clause_for = decision.clause_texts()
+    ordered = [c.agent for c in decision.clauses if c.agent in routes]
+    agents = list(dict.fromkeys([*ordered, *routes]))
+    steps: list[PlanStep] = []
+    single = len(agents) == 1
+    for i, agent in enumerate(agents, start=1):
+        request = text if single else clause_for.get(agent, text)
+        steps.append(PlanStep(id=f"s{i}", agent=agent, request=request, depends_on=[]))
+    plan = Plan(steps)
+    if policy.enabled and len(steps) > 1:
+        _read_dependencies(text, plan)
+        if plan.unsure and model is not None:
+            _model_dependencies(text, plan, model)
+    validate_plan(plan.steps, policy)
+    return plan
+
+
+def _read_dependencies(text: str, plan: Plan) -> None:
+    """Fill ``depends_on`` from reference and order words; mark the plan unsure when vague.
+
+    A dependent step waits for the steps since the last dependent one (its *frontier*); a new
+    sentence without a cue starts a new frontier. When the step names something only some of
+    the frontier's clauses mention ("translate the report"), it waits for those only.
+    """
+    lowered, cursor = text.lower(), 0
+    frontier: list[PlanStep] = []
+    for step in plan.steps:
+        at = lowered.find(step["request"].lower(), cursor)
+        gap = lowered[cursor:at] if at >= 0 else ""
+        if at >= 0:
+            cursor = at + len(step["request"])
+        if frontier and _is_dependent(step["request"], gap):
+            waits = _sharing(step["request"], frontier) or frontier
+            step["depends_on"] = [s["id"] for s in waits]
+            if len(waits) > 1 and _SINGULAR.search(step["request"]):
+                plan.unsure = True
+                plan.notes.append(f"{step['id']}: 'it' could mean any of {step['depends_on']}")
+            frontier = [step]
+        elif _SENTENCE.search(gap):
+            frontier = [step]
+        else:
+            frontier.append(step)
+
+
+def _is_dependent(request: str, gap: str) -> bool:
+    """A reference back, or an order word before or at the start of the clause."""
+    head, colon, _ = request.partition(": ")
+    # "turn these requirements into tasks: ..." points forward at its own payload.
+    words = _REFERENCE.findall(head)
+    backward = [w for w in words if not (colon and w.lower() in _FORWARD)]
+    return bool(backward or _ORDER.search(gap) or _ORDER.match(request.strip()))
+
+
+def _sharing(request: str, frontier: list[PlanStep]) -> list[PlanStep]:
+    """The frontier steps whose clause shares a content word with ``request`` (maybe none)."""
+    mine = _content_words(request)
+    return [s for s in frontier if mine & _content_words(s["request"])]
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _COMMON}
+
+
+def _model_dependencies(text: str, plan: Plan, model: BaseChatModel) -> None:
+    """Ask a configured model which earlier steps each step needs; keep the rules' on failure."""
+    listing = "\n".join(f"{s['id']}: {s['agent']}: {json.dumps(s['request'])}" for s in plan.steps)
+    prompt = (
+        "Steps of a user's request follow as quoted data. For each step, list the ids of the "
+        "EARLIER steps whose results it needs. Reply with JSON only, e.g. "
+        '{"s2": ["s1"], "s3": []}.\n'
+        f"Request: {json.dumps(text)}\n{listing}"
+    )
+    plan.model_calls += 1
+    try:
+        reply = model.invoke(prompt)
+        content = reply.content if isinstance(reply.content, str) else json.dumps(reply.content)
+        found = json.loads(content[content.index("{") : content.rindex("}") + 1])
+    except (ValueError, TypeError):
+        plan.notes.append("model plan unreadable; kept the rule-based plan")
+        return
+    earlier: set[str] = set()
+    for step in plan.steps:
+        deps = found.get(step["id"]) if isinstance(found, dict) else None
+        if isinstance(deps, list) and all(isinstance(d, str) and d in earlier for d in deps):
+            step["depends_on"] = list(deps)
+        earlier.add(step["id"])
+    plan.unsure = False
+
+
+def validate_plan(steps: list[PlanStep], policy: PlanPolicy) -> None:
+    """Reject plans that are too long, too deep, cyclic or that wait for unknown steps."""
+    if len(steps) > policy.max_steps:
+        raise PlanError(
+            f"this request has {len(steps)} parts but a plan may have at most {policy.max_steps} "
+            "steps (NOVA_MAX_PLAN_STEPS); send it as several smaller requests"
+        )
+    ids = {s["id"] for s in steps}
+    if len(ids) != len(steps):
+        raise PlanError("two plan steps share an id; give every step its own id")
+    deps = {s["id"]: list(s["depends_on"]) for s in steps}
+    for sid, wanted in deps.items():
+        unknown = [d for d in wanted if d not in ids]
+        if unknown:
+            raise PlanError(f"step {sid} waits for unknown step(s) {unknown}; name existing steps")
+    depth: dict[str, int] = {}
+
+    def chain(sid: str, seen: tuple[str, ...]) -> int:
+        if sid in seen:
+            cycle = " -> ".join([*seen[seen.index(sid) :], sid])
+            raise PlanError(f"the plan has a cycle ({cycle}); a step cannot wait for itself")
+        if sid not in depth:
+            depth[sid] = 1 + max((chain(d, (*seen, sid)) for d in deps[sid]), default=0)
+        return depth[sid]
+
+    longest = max((chain(s, ()) for s in deps), default=0)
+    if longest > policy.max_depth:
+        raise PlanError(
+            f"the plan chains {longest} dependent steps but at most {policy.max_depth} are "
+            "allowed (NOVA_MAX_PLAN_DEPTH); split the request into smaller ones"
+        )
+
+
+def plan_edges(steps: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """The plan's dependencies as ``(upstream agent, dependent agent)`` pairs."""
+    agent = {s["id"]: s["agent"] for s in steps}
+    return {(agent[d], s["agent"]) for s in steps for d in s["depends_on"] if d in agent}

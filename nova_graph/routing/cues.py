@@ -1,0 +1,66 @@
+"""What a request's words say about it: a follow-up cue, an anaphor, an action word, a referent."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'_-]*")
+#: Openings of a turn that continues the previous one ("and is it paid?", "what about May?").
+FOLLOWUP_START = re.compile(
+    r"^\s*(?:and|but|ok(?:ay)?,?\s+(?:and|now)|so|also|now|then|what\s+about|how\s+about|"
+    r"same\s+(?:for|with|again)|just|only|except|instead|do\s+(?:that|it|the\s+same)|"
+    r"put\s+(?:that|it|this)|send\s+(?:that|it|this)|make\s+(?:that|it)|is\s+it|are\s+they|"
+    r"was\s+it|were\s+they|did\s+it|does\s+it|which\s+of\s+(?:them|those))",
+    re.IGNORECASE,
+)
+_ANAPHOR = re.compile(
+    r"\b(?:it|that|this|them|those|these|they|its|their|one|ones|same|again|instead|too|"
+    r"there|him|her)\b",
+    re.IGNORECASE,
+)
+_STOP_STARTS = frozenset({"the", "a", "an", "my", "our", "this", "that", "and", "or", "i", "we"})
+_REFERENT = re.compile(
+    r"\b(?:[A-Z]{1,4}-?\d{2,}|\d{2,}(?:\.\d+)?(?:mm|cm|kg)?|"
+    r"(?<![.!?]\s)(?<!^)[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)\b"
+)
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` (letters, digits, apostrophes), lower-cased."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def starter_words(examples: Mapping[str, Iterable[str]]) -> frozenset[str]:
+    """The words example requests open with ("show", "what", "run"): a request opening with one
+    is a request, not a fragment. Learned from the roster, minus articles and pronouns."""
+    found: set[str] = set()
+    for texts in examples.values():
+        for t in texts:
+            w = words(t)
+            if w and w[0] not in _STOP_STARTS:
+                found.add(w[0])
+    return frozenset(found)
+
+
+def is_followup_cue(text: str) -> bool:
+    """Whether ``text`` opens like a continuation ("and ...", "what about ...", "is it ...")."""
+    return FOLLOWUP_START.match(text) is not None
+
+
+def has_anaphor(text: str) -> bool:
+    """Whether ``text`` refers back ("it", "that", "those", "again", "same")."""
+    return _ANAPHOR.search(text) is not None
+
+
+def has_digit(text: str) -> bool:
+    """Whether ``text`` names a number (an order, invoice, quantity, date)."""
+    return any(c.isdigit() for c in text)
+
+
+def referents(text: str, *, limit: int = 5) -> list[str]:
+    """The things ``text`` names that a follow-up may refer to: ids, numbers, proper names."""
+    seen: dict[str, None] = {}
+    for m in _REFERENT.finditer(text):
+        seen.setdefault(m.group(0), None)
+    return list(seen)[:limit]

@@ -1,0 +1,53 @@
+"""Does a turn continue the previous one or start a new topic? The features of that decision:
+how the turn opens, whether it refers back, how much it says on its own, and how the router's
+scores for the turn alone sit with the previous turn's agents."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+
+from nova_graph.routing.clarify import ranked
+from nova_graph.routing.cues import has_anaphor, has_digit, is_followup_cue, words
+from nova_graph.routing.decision import RouteDecision
+
+FEATURES: tuple[str, ...] = (
+    "followup_cue",
+    "anaphor",
+    "log_words",
+    "opens_with_action",
+    "has_digit",
+    "confidence",
+    "margin",
+    "previous_prob",
+    "top_is_previous",
+    "previous_family_mass",
+)
+
+
+def features(
+    text: str,
+    decision: RouteDecision,
+    previous_agents: Sequence[str],
+    starters: Collection[str],
+    families: Mapping[str, str],
+) -> list[float]:
+    """The follow-up features of ``text`` after a turn routed to ``previous_agents``."""
+    w = words(text)
+    order = ranked(decision)
+    probs = dict(order)
+    top = order[0][0] if order else None
+    prev_fams = {families.get(a) for a in previous_agents}
+    total = sum(probs.values()) or 1.0
+    return [
+        float(is_followup_cue(text)),
+        float(has_anaphor(text)),
+        math.log1p(len(w)),
+        float(bool(w) and w[0] in starters),
+        float(has_digit(text)),
+        float(decision.confidence if decision.confidence is not None else 0.0),
+        order[0][1] - order[1][1] if len(order) > 1 else 1.0,
+        max((probs.get(a, 0.0) for a in previous_agents), default=0.0),
+        float(top in previous_agents),
+        sum(p for a, p in probs.items() if families.get(a) in prev_fams) / total,
+    ]

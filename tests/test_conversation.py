@@ -1,0 +1,220 @@
+"""The conversation-aware supervisor through the compiled graph with a checkpointer: follow-ups,
+topic switches, clarifications (with resume and the label they leave), payloads, request parts."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from nova_graph import build_graph
+from nova_graph.conversation import ConversationRouter, agent_context
+from nova_graph.graph import default_router
+from nova_graph.improve.proposals import evidence_from_runs
+from nova_graph.roster import ContextPolicy, Roster, load_roster
+from nova_graph.routing.payload import split_instruction
+from nova_graph.runlog import RunLog, logged_invoke
+
+INVOICE_TEXT = (
+    "Invoice 1043 was issued to Acme Cleaning on 3 May for 12 side brushes and 4 drive belts. "
+    "The customer paid half of it and asked for a credit note for one damaged drive belt."
+)
+
+
+@pytest.fixture(scope="module")
+def roster() -> Roster:
+    return load_roster()
+
+
+@pytest.fixture(scope="module")
+def router(roster: Roster) -> Any:
+    return default_router(roster)
+
+
+@pytest.fixture()
+def graph(roster: Roster, router: Any, offline_model: Any, data_dir: Path) -> Any:
+    return build_graph(
+        roster=roster,
+        router=router,
+        model=offline_model,
+        data_dir=data_dir,
+        checkpointer=InMemorySaver(),
+    )
+
+
+def _config() -> dict[str, Any]:
+    return {"configurable": {"thread_id": uuid.uuid4().hex}}
+
+
+def _say(graph: Any, text: str, config: dict[str, Any]) -> dict[str, Any]:
+    return graph.invoke({"messages": [{"role": "user", "content": text}]}, config)
+
+
+def test_a_follow_up_stays_with_the_previous_agent_and_carries_the_invoice(graph: Any) -> None:
+    config = _config()
+    assert _say(graph, "show me invoice 1043", config)["routes"] == ["erp_invoicing"]
+    state = _say(graph, "and is it paid?", config)
+    assert state["routes"] == ["erp_invoicing"]
+    assert state["decision"]["method"] == "conversation"
+    assert "1043" in state["carried"]["referents"]
+    assert state["routing_model_calls"] == 0
+
+
+def test_a_topic_switch_does_not_stick_to_the_previous_agent(graph: Any) -> None:
+    config = _config()
+    _say(graph, "show me invoice 1043", config)
+    state = _say(graph, "how many side brushes do we have in stock", config)
+    assert state["routes"] == ["erp_inventory"]
+    assert state["carried"] is None
+
+
+def test_put_that_in_spanish_goes_to_the_translator_with_the_previous_answer(
+    graph: Any,
+) -> None:
+    config = _config()
+    _say(graph, "show me invoice 1043", config)
+    state = _say(graph, "put that in Spanish", config)
+    assert state["routes"] == ["translator"]
+    assert state["carried"]["previous_answer"]  # the translator's policy shows the answer
+
+
+def test_a_fragment_is_asked_back_and_the_answer_is_recorded_as_a_label(
+    graph: Any, tmp_path: Path
+) -> None:
+    config, log = _config(), RunLog(tmp_path / "runs.sqlite")
+    state, _ = logged_invoke(
+        graph, {"messages": [{"role": "user", "content": "side brushes"}]}, config, log
+    )
+    question = state["__interrupt__"][0].value
+    offered = [o["agent"] for o in question["options"]]
+    assert {"erp_inventory", "erp_catalogue"} <= set(offered)
+    state, run_id = logged_invoke(graph, Command(resume="erp_catalogue"), config, log)
+    assert state["routes"] == ["erp_catalogue"]
+    run = log.get(run_id)
+    assert run.clarified_agent == "erp_catalogue"
+    assert [(e.text, e.expected) for e in evidence_from_runs([run])] == [
+        ("side brushes", "erp_catalogue")
+    ]
+
+
+def test_a_clear_request_is_not_asked_back(graph: Any) -> None:
+    state = _say(graph, "run the nightly backup pipeline now", _config())
+    assert state["clarification"] is None  # running a pipeline may still ask for approval
+    pauses = [i.value.get("type") for i in state.get("__interrupt__", [])]
+    assert "clarification" not in pauses
+    assert state["routes"] == ["pipeline_runner"]
+
+
+def test_an_answer_matching_no_option_is_asked_again_then_nothing_runs(graph: Any) -> None:
+    config = _config()
+    _say(graph, "side brushes", config)
+    state = graph.invoke(Command(resume="bananas"), config)
+    again = state["__interrupt__"][0].value
+    assert again["question"].startswith("'bananas' matches none of the options")
+    for _ in range(2):
+        state = graph.invoke(Command(resume="bananas"), config)
+    assert state["routes"] == []
+    assert "nothing was run" in state["messages"][-1].content
+
+
+def test_a_follow_up_on_an_empty_thread_gets_a_clear_message(graph: Any) -> None:
+    state = _say(graph, "and is it paid?", _config())
+    assert state["routes"] == []
+    assert "no earlier request" in state["messages"][-1].content
+
+
+def test_a_payload_is_routed_on_its_instruction_and_reaches_the_agent_whole(graph: Any) -> None:
+    state = _say(graph, f"summarise this: {INVOICE_TEXT}", _config())
+    assert state["routes"] == ["summarizer"]
+    assert INVOICE_TEXT in state["results"]["summarizer"]["request"]
+
+
+def test_a_28_kb_request_within_the_request_limit_is_routed(graph: Any) -> None:
+    body = " ".join([INVOICE_TEXT] * 160)
+    assert 20_000 < len(body) < 32 * 1024 - 100
+    state = _say(graph, f"summarise this report:\n{body}", _config())
+    assert state["routes"] == ["summarizer"]
+    assert body in state["results"]["summarizer"]["request"]
+
+
+def test_the_answer_names_the_part_no_agent_handles(graph: Any) -> None:
+    state = _say(
+        graph, "what's the weather on mars tomorrow, and also list open purchase orders", _config()
+    )
+    assert state["routes"] == ["erp_purchasing"]
+    answer = state["messages"][-1].content
+    assert 'I did not handle "what\'s the weather on mars tomorrow"' in answer
+
+
+def test_comma_joined_parts_are_all_found(router: Any, roster: Roster) -> None:
+    conv = ConversationRouter(router, roster)
+    text = "check the filter bag stock, email the supplier, remind me on Friday"
+    assert [p.text for p in conv.parts(text)] == [
+        "check the filter bag stock",
+        "email the supplier",
+        "remind me on Friday",
+    ]
+    assert len(conv.decide(text).decision.clauses) == 3
+
+
+def test_a_single_request_with_and_stays_whole(router: Any, roster: Roster) -> None:
+    conv = ConversationRouter(router, roster)
+    for text in ("look up the account for Smith and Sons", "stock of brush heads and side brushes"):
+        decision = conv.decide(text).decision
+        assert [c.text for c in decision.clauses] == [text]
+
+
+def test_instruction_and_payload_are_told_apart() -> None:
+    found = split_instruction("proofread this: teh cat sat")
+    assert found is not None and found.instruction == "proofread this"
+    assert split_instruction("how many side brushes do we have") is None
+
+
+def test_an_agent_sees_only_what_its_context_policy_allows() -> None:
+    thread = [
+        HumanMessage("first request"),
+        AIMessage("first answer"),
+        HumanMessage("second request"),
+        AIMessage("second answer"),
+        HumanMessage("now"),
+    ]
+    history, _ = agent_context(thread, ContextPolicy(), None)
+    assert history == [{"role": "user", "content": "second request"}]
+    history, _ = agent_context(thread, ContextPolicy(turns=1, previous_answer=True), None)
+    assert [h["content"] for h in history] == ["second request", "second answer"]
+    history, _ = agent_context(thread, ContextPolicy(turns=5, max_chars=20), None)
+    assert sum(len(h["content"]) for h in history) <= 20
+
+
+def test_an_unsure_follow_up_is_settled_by_one_counted_model_call(
+    roster: Roster, offline_model: Any, data_dir: Path
+) -> None:
+    from langchain_openai import ChatOpenAI
+
+    from tests.support.openai_server import LocalOpenAIServer
+    from tests.test_routing_fallback import answer_with
+
+    with LocalOpenAIServer(answer_with("email_drafter"), max_requests=5) as server:
+        chat = ChatOpenAI(
+            model="test-model", base_url=server.base_url, api_key="t", max_retries=0, timeout=10
+        )
+        graph = build_graph(
+            roster=roster,
+            router=default_router(roster, model=chat),
+            model=offline_model,
+            data_dir=data_dir,
+            checkpointer=InMemorySaver(),
+        )
+        config = _config()
+        first = _say(graph, "draft an email to Acme Cleaning chasing the payment", config)
+        assert first["routes"] == ["email_drafter"] and first["routing_model_calls"] == 0
+        state = _say(graph, "make it friendlier", config)  # the rule is unsure here (p ~ 0.47)
+        assert state["routes"] == ["email_drafter"]
+        assert state["routing_model_calls"] == 1
+        assert len(server.requests) == 1
+        assert "make it friendlier" in str(server.requests[0]["messages"])

@@ -1,0 +1,279 @@
+"""Plans through the compiled graph: chained, parallel, mixed, failures, approvals, limits."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import BaseMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from nova_graph import build_graph, load_roster
+from nova_graph.errors import PlanError
+from nova_graph.graph import default_router
+from nova_graph.models import FunctionChatModel, OfflineChatModel
+from nova_graph.planning import PlanPolicy, has_reference, plan_request, validate_plan
+from nova_graph.reliability import ReliabilityPolicy
+from nova_graph.routing.decision import ClauseRoute, RouteDecision, Router
+from nova_graph.state import PlanStep
+from nova_graph.streaming import describe_update, stream_run
+from tests.support.routers import TableRouter
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = Path(__file__).parent / "data" / "roster_small.yaml"
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    """The calibrated default router (cached in .nova-test-cache)."""
+    return default_router(load_roster())
+
+
+def _graph(router: Router, data: Path, **kw: Any) -> Any:
+    return build_graph(
+        router=router, model=OfflineChatModel(), data_dir=data, checkpointer=InMemorySaver(), **kw
+    )
+
+
+def _run(graph: Any, text: str, thread: str = "t") -> tuple[dict[str, Any], list[int]]:
+    """Run to the end (approving every pause); also the superstep each agent task started in."""
+    cfg = {"configurable": {"thread_id": thread}}
+    payload: Any = {"messages": [("user", text)]}
+    agent_steps: dict[str, int] = {}
+    agents = set(load_roster(None).names) if graph.name == "nova" else set()
+    for _ in range(12):
+        paused = False
+        for item in graph.stream(payload, cfg, stream_mode="debug"):
+            if item["type"] == "task" and item["payload"]["name"] in agents:
+                agent_steps.setdefault(item["payload"]["name"], item["step"])
+            if item["type"] == "task_result" and item["payload"].get("interrupts"):
+                paused = True
+        if not paused:
+            break
+        payload = Command(resume=True)
+    state = graph.get_state(cfg).values
+    return state, [agent_steps[s["agent"]] for s in state["plan"] if s["agent"] in agent_steps]
+
+
+def test_reference_and_order_words_make_dependencies() -> None:
+    assert has_reference("draft a chasing email to each of those customers")
+    assert has_reference("raise a purchase order for any that are low")
+    assert has_reference("translate the result into French")
+    assert not has_reference("what time is it")
+    assert not has_reference("count the words: alpha beta")
+    decision = RouteDecision(
+        agents=["a", "b", "c"],
+        clauses=[
+            ClauseRoute(text="list the parts", agent="a", score=1),
+            ClauseRoute(text="check the weather", agent="b", score=1),
+            ClauseRoute(text="email the team", agent="c", score=1),
+        ],
+    )
+    text = "list the parts and also check the weather, then email the team"
+    plan = plan_request(text, decision, ["a", "b", "c"], PlanPolicy())
+    assert [s["depends_on"] for s in plan.steps] == [[], [], ["s1", "s2"]]
+    assert not plan.unsure and plan.model_calls == 0
+
+
+def test_chained_plan_passes_the_overdue_customers_to_the_drafter(
+    router: Router, tmp_path: Path
+) -> None:
+    text = "find the overdue invoices and draft a chasing email to each of those customers"
+    state, steps = _run(_graph(router, tmp_path), text)
+    assert [(s["agent"], s["depends_on"]) for s in state["plan"]] == [
+        ("erp_receivables", []),
+        ("email_drafter", ["s1"]),
+    ]
+    assert steps[1] > steps[0]  # the drafter ran after receivables, not beside it
+    drafter = state["results"]["email_drafter"]
+    assert drafter["inputs"] == ["s1"]
+    overdue = state["results"]["erp_receivables"]["tool_calls"][0]["output"]
+    emails = [t for t in drafter["tool_calls"] if t["name"] == "email_template"]
+    assert len(emails) >= 2
+    for email in emails:  # each drafted for a customer named in the overdue list
+        customer = email["output"].split("Hi ", 1)[1].split(",", 1)[0]
+        assert f"| {customer} |" in overdue
+    assert state["routing_model_calls"] == 0 and state["plan_model_calls"] == 0
+
+
+def test_independent_steps_run_in_one_superstep(router: Router, tmp_path: Path) -> None:
+    text = (
+        "how many vacuum motors are on hand, and also detect which language this is in: "
+        "danke für Ihre Bestellung"
+    )
+    state, steps = _run(_graph(router, tmp_path), text)
+    assert [s["depends_on"] for s in state["plan"]] == [[], []]
+    assert len(steps) == 2 and len(set(steps)) == 1
+    assert all("inputs" not in r or r["inputs"] == [] for r in state["results"].values())
+
+
+def test_mixed_plan_runs_two_in_parallel_then_the_dependent_step(
+    router: Router, tmp_path: Path
+) -> None:
+    text = (
+        "check stock of side brushes and list the open purchase orders, "
+        "then draft an email to the supplier about them"
+    )
+    state, steps = _run(_graph(router, tmp_path), text)
+    assert [(s["agent"], s["depends_on"]) for s in state["plan"]] == [
+        ("erp_inventory", []),
+        ("erp_purchasing", []),
+        ("email_drafter", ["s1", "s2"]),
+    ]
+    assert steps[0] == steps[1] < steps[2]
+    assert state["results"]["email_drafter"]["inputs"] == ["s1", "s2"]
+    assert "s3 email_drafter after s1, s2: ran" in state["messages"][-1].content
+
+
+def test_purchasing_gets_low_stock_parts_and_asks_approval_for_each(
+    router: Router, tmp_path: Path
+) -> None:
+    text = "check stock of brush heads and raise a purchase order for any that are low"
+    graph = _graph(router, tmp_path)
+    cfg = {"configurable": {"thread_id": "po"}}
+    out = graph.invoke({"messages": [("user", text)]}, cfg)
+    assert "clarification" not in str(out["__interrupt__"][0].value.get("type"))
+    asked = []
+    while "__interrupt__" in out:
+        value = out["__interrupt__"][0].value
+        assert value["type"] == "approval"
+        asked.append(value["change"]["args"]["part"])
+        out = graph.invoke(Command(resume=True), cfg)
+    stock = out["results"]["erp_inventory"]["tool_calls"][0]["output"]
+    low = [line.split()[0] for line in stock.splitlines() if line.endswith("(low)")]
+    assert asked == low and low
+    made = [t for t in out["results"]["erp_purchasing"]["tool_calls"] if t["ok"]]
+    assert len(made) == len(low) and all("Created purchase order" in t["output"] for t in made)
+
+
+def _failing_clock(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
+    if str(messages[0].content) == "You tell the time.":
+        raise ValueError("clock is broken")
+    return "done: " + str(messages[-1].content)
+
+
+def test_upstream_failure_skips_dependents_and_independent_steps_finish(tmp_path: Path) -> None:
+    text = "what time is it, then count the words in it; also calculate 2 + 2"
+    decision = RouteDecision(
+        agents=["clock", "words", "math"],
+        clauses=[
+            ClauseRoute(text="what time is it", agent="clock", score=1),
+            ClauseRoute(text="count the words in it", agent="words", score=1),
+            ClauseRoute(text="calculate 2 + 2", agent="math", score=1),
+        ],
+    )
+    graph = build_graph(
+        roster=load_roster(SMALL),
+        router=TableRouter({text: decision}),
+        model=FunctionChatModel(fn=_failing_clock),
+        data_dir=tmp_path,
+        checkpointer=InMemorySaver(),
+        reliability=ReliabilityPolicy(max_attempts=1),
+    )
+    events = list(
+        stream_run(graph, {"messages": [("user", text)]}, {"configurable": {"thread_id": "f"}})
+    )
+    state = graph.get_state({"configurable": {"thread_id": "f"}}).values
+    status = state["plan_status"]
+    assert status["s1"]["state"] == "failed"
+    assert status["s2"] == {"state": "skipped", "reason": status["s2"]["reason"]}
+    assert status["s2"]["reason"].startswith("not run: clock failed: ")
+    assert status["s3"]["state"] == "ok" and "words" not in state["results"]
+    answer = state["messages"][-1].content
+    assert "s2 words after s1: skipped: not run: clock failed" in answer
+    assert "s3 math: ran" in answer
+    lines = [describe_update(e.node, e.data) for e in events if e.kind == "update"]
+    assert any("plan: s1 clock [running]; s2 words<-s1 [pending]" in ln for ln in lines)
+    assert any(ln.startswith("next_steps: s1 failed") for ln in lines)
+
+
+def test_plan_limits_cycles_and_unknown_steps(router: Router, tmp_path: Path) -> None:
+    text = "list the low stock parts, then raise purchase orders for them"
+    graph = _graph(router, tmp_path, planning=PlanPolicy(max_depth=1))
+    with pytest.raises(PlanError, match="NOVA_MAX_PLAN_DEPTH"):
+        graph.invoke({"messages": [("user", text)]}, {"configurable": {"thread_id": "d"}})
+    graph = _graph(router, tmp_path, planning=PlanPolicy(max_steps=1))
+    with pytest.raises(PlanError, match="at most 1 steps"):
+        graph.invoke({"messages": [("user", text)]}, {"configurable": {"thread_id": "s"}})
+    cyc = [
+        PlanStep(id="a", agent="x", request="r", depends_on=["b"]),
+        PlanStep(id="b", agent="y", request="r", depends_on=["a"]),
+    ]
+    with pytest.raises(PlanError, match="cycle"):
+        validate_plan(cyc, PlanPolicy())
+    with pytest.raises(PlanError, match="unknown step"):
+        validate_plan([PlanStep(id="a", agent="x", request="r", depends_on=["z"])], PlanPolicy())
+
+
+def test_fan_out_ablation_runs_everything_at_once(router: Router, tmp_path: Path) -> None:
+    text = "list the low stock parts, then raise purchase orders for them"
+    state, steps = _run(_graph(router, tmp_path, planning=PlanPolicy(enabled=False)), text)
+    assert [s["depends_on"] for s in state["plan"]] == [[], []]
+    assert len(set(steps)) == 1
+    assert state["results"]["erp_purchasing"]["inputs"] == []
+
+
+def test_approval_inside_a_plan_resumes_in_another_process_without_rerunning(
+    tmp_path: Path,
+) -> None:
+    db, data = str(tmp_path / "cp.sqlite"), str(tmp_path / "data")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def worker(mode: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.plan_worker", mode, db, data],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+    first = worker("start")
+    assert first["paused"] and first["orders"] == first["orders"][:]
+    before = list(first["orders"])
+    assert first["plan_status"]["s1"]["state"] == "ok"
+    assert first["plan_status"]["s2"]["state"] == "running"
+    second = worker("resume")
+    assert "erp_inventory" not in second["ran"] and "supervisor" not in second["ran"]
+    assert second["plan_status"]["s2"]["state"] == "ok"
+    assert second["inputs"]["erp_purchasing"] == ["s1"]
+    new = second["orders"][len(before) :]
+    assert new and len(new) == len(set(new))  # one order per low part, none twice
+    assert second["pauses"] == len(new) - 1  # the first approval was the one asked in process 1
+
+
+def test_a_configured_model_plans_only_when_the_rules_are_unsure() -> None:
+    asked: list[str] = []
+
+    def choose(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
+        asked.append(str(messages[-1].content))
+        return 'Here: {"s2": [], "s3": ["s2"]}'
+
+    decision = RouteDecision(
+        agents=["a", "b", "c"],
+        clauses=[
+            ClauseRoute(text="list the parts", agent="a", score=1),
+            ClauseRoute(text="show the orders", agent="b", score=1),
+            ClauseRoute(text="translate it into French", agent="c", score=1),
+        ],
+    )
+    model = FunctionChatModel(fn=choose)
+    text = "list the parts and also show the orders, then translate it into French"
+    plan = plan_request(text, decision, ["a", "b", "c"], PlanPolicy(), model=model)
+    assert plan.model_calls == 1 and len(asked) == 1 and "translate it" in asked[0]
+    assert [s["depends_on"] for s in plan.steps] == [[], [], ["s2"]]
+    clear = "list the parts, then show the orders for them"
+    two = RouteDecision(agents=["a", "b"], clauses=decision.clauses[:2])
+    two.clauses[1].text = "show the orders for them"
+    sure = plan_request(clear, two, ["a", "b"], PlanPolicy(), model=model)
+    assert sure.model_calls == 0 and len(asked) == 1
+    assert [s["depends_on"] for s in sure.steps] == [[], ["s1"]]
