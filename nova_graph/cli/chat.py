@@ -171,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     from nova_graph.cli.warmup import warm_up
     from nova_graph.errors import NovaError
     from nova_graph.factory import graph_from_settings, model_from_settings
-    from nova_graph.improve.store import active_overrides, active_roster
+    from nova_graph.improve.store import active_roster
     from nova_graph.models import describe_model, is_offline
     from nova_graph.private import private_file
     from nova_graph.runlog import RUNLOG_FILE, RunLog
@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     view = TerminalView()
     model = model_from_settings(settings)
     with view.console.status("loading Nova…"):
-        graph = graph_from_settings(settings, model=model, **active_overrides(settings.data_dir))
+        graph = graph_from_settings(settings, model=model)
     runlog = RunLog(settings.data_dir / RUNLOG_FILE)
     session = ChatSession(graph, view, runlog, settings.max_request_bytes)
     session.tokens = not is_offline(model)
