@@ -100,6 +100,8 @@ def warm_up(settings: Any, *, always_report: bool = False) -> list[str]:
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
+    if not console.is_terminal:  # a log or a pipe: one plain line per step, at once
+        return _plain_steps(settings, None if cold else steps)
     columns = (
         SpinnerColumn(),
         TextColumn("[bold]first run[/]: {task.description}"),
@@ -118,6 +120,18 @@ def warm_up(settings: Any, *, always_report: bool = False) -> list[str]:
             do()
             progress.advance(task)
             done.append(what.removesuffix(" (once)"))
+    return done
+
+
+def _plain_steps(settings: Any, steps: list[tuple[str, Callable[[], None]]] | None) -> list[str]:
+    import sys
+
+    print("first run: checking what needs preparing", file=sys.stderr, flush=True)
+    done = []
+    for what, do in steps if steps is not None else _steps(settings):
+        print(f"first run: {what}…", file=sys.stderr, flush=True)
+        do()
+        done.append(what.removesuffix(" (once)"))
     return done
 
 
