@@ -23,9 +23,9 @@ from typing import Any
 
 from rich.console import Console
 
-from nova_graph.cli.chat import ChatSession
-from nova_graph.cli.display import TerminalView
-from nova_graph.factory import graph_from_settings
+from nova_app import nova_graph_from_settings
+from nova_app.cli.chat import ChatSession
+from nova_app.cli.display import TerminalView
 from nova_graph.runlog import RUNLOG_FILE, RunLog
 from nova_graph.settings import load_settings
 
@@ -46,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as data:
         settings = load_settings(data_dir=data)
-        graph = graph_from_settings(settings)
+        graph = nova_graph_from_settings(settings)
         console = Console(
             file=io.StringIO(), width=100, force_terminal=True, color_system="truecolor"
         )

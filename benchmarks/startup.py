@@ -39,13 +39,12 @@ def _wall(cmd: list[str], env: dict[str, str]) -> float:
 def warm_ask(rounds: int, env: dict[str, str], with_memory: dict[str, str]) -> dict[str, Any]:
     """Interleaved medians of a warm ``nova ask`` (a data dir without and with memories) and of
     ``import langgraph.graph``."""
-    ask = [sys.executable, "-m", "nova_graph.cli", "ask", REQUEST]
+    ask = [sys.executable, "-m", "nova_app.cli", "ask", REQUEST]
     floor = [sys.executable, "-c", "import langgraph.graph"]
     _wall(ask, env)  # make sure the caches are warm (and the data dir exists)
-    remember = "from nova_graph.factory import memory_from_settings as m; from nova_graph.settings"
-    remember += (
-        " import load_settings as s; m(s()).remember('the van is blue', namespace='default')"
-    )
+    remember = "from nova_graph.from_settings import memory_from_settings as m;"
+    remember += " from nova_graph.settings import load_settings as s;"
+    remember += " m(s()).remember('the van is blue', namespace='default')"
     subprocess.run([sys.executable, "-c", remember], env=with_memory, cwd=ROOT, check=True)
     asks, mem_asks, floors = [], [], []
     for _ in range(rounds):
@@ -74,7 +73,7 @@ def first_run(env: dict[str, str]) -> dict[str, Any]:
         master, slave = pty.openpty()
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "nova_graph.cli", "warmup"],
+            [sys.executable, "-m", "nova_app.cli", "warmup"],
             env=env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,

@@ -248,15 +248,27 @@ class OnnxMiniLMEncoder(MiniLMEncoder):
                 )
             return self._runtime
 
-    def _open(self) -> _Runtime:
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    def is_prepared(self) -> bool:
+        """True when the exported and optimized model files are both cached (no one-time work
+        left before the first use)."""
+        try:
+            path = self._exported_path(_model_dir())
+        except OSError:
+            return False
+        return path.is_file() and optimized_path(path).is_file()
+
+    def _exported_path(self, model_dir: Path) -> Path:
         if self._cache_dir is None:
-            from nova_graph.tools.context import default_cache_dir
+            from nova_graph.settings import default_cache_dir
 
             self._cache_dir = default_cache_dir() / "encoders"
-        model_dir = _model_dir()
         digest = weights_digest(model_dir, self._cache_dir)
-        path = self._cache_dir / f"all-minilm-l6-v2-{digest}.onnx"
+        return self._cache_dir / f"all-minilm-l6-v2-{digest}.onnx"
+
+    def _open(self) -> _Runtime:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        model_dir = _model_dir()
+        path = self._exported_path(model_dir)
         if not path.is_file():
             export_onnx(model_dir, path)
         try:

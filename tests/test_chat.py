@@ -35,7 +35,7 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
 def _chat(data_dir: Path, *args: str, **extra: str) -> pexpect.spawn:
     return pexpect.spawn(
         sys.executable,
-        ["-m", "nova_graph.cli", "chat", *args],
+        ["-m", "nova_app.cli", "chat", *args],
         env=_env(data_dir, **extra),
         cwd=str(ROOT),
         dimensions=(60, 220),
@@ -129,7 +129,7 @@ def test_ctrl_c_during_a_turn_keeps_the_session_and_its_thread(tmp_path: Path) -
 
 def _ask(data_dir: Path, *args: str) -> str:
     return subprocess.run(
-        [sys.executable, "-m", "nova_graph.cli", "ask", *args],
+        [sys.executable, "-m", "nova_app.cli", "ask", *args],
         env=_env(data_dir),
         cwd=ROOT,
         capture_output=True,
