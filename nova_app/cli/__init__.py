@@ -12,7 +12,9 @@ from importlib import import_module
 
 from nova_graph.errors import NovaError
 from nova_graph.private import PRIVATE_UMASK
-from nova_graph.reliability.redact import redact, scrub_exception
+
+# Only the command being run is imported (and nothing that loads LangGraph before it starts), so
+# a first run's progress shows within a second.
 
 # Each module exposes ``register(subparsers)``; its parser sets ``func(args) -> int``.
 SUBCOMMANDS: tuple[str, ...] = (
@@ -28,27 +30,39 @@ SUBCOMMANDS: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every registered subcommand."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand, or only ``command``'s (its module
+    alone is imported) when it names one."""
     parser = argparse.ArgumentParser(prog="nova", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for mod in SUBCOMMANDS:
+    chosen = [m for m in SUBCOMMANDS if command and _command_name(m) == command]
+    for mod in chosen or SUBCOMMANDS:
         import_module(mod).register(sub)
     return parser
 
 
+def _command_name(module: str) -> str:
+    """The subcommand a module registers (``nova_app.cli.init_demo`` -> ``init-demo``)."""
+    return module.rsplit(".", 1)[1].replace("_", "-")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``nova`` command."""
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     # Everything the command creates (data dir, Chroma, SQLite, caches) is user-only.
     os.umask(PRIVATE_UMASK)
     try:
         with _collector_paused():
             return int(args.func(args))
     except NovaError as exc:
+        from nova_graph.reliability.redact import redact
+
         print(f"nova: error: {redact(str(exc))}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: keep the traceback, but never with a secret in it
+        from nova_graph.reliability.redact import scrub_exception
+
         scrub_exception(exc)
         raise
     finally:

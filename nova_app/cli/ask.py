@@ -8,7 +8,6 @@ import time
 import uuid
 from typing import Any
 
-from nova_app.cli.render import render_interrupt, render_outcome
 from nova_graph.errors import InvalidRequestError
 
 
@@ -33,16 +32,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one request (or resume one pending question), streaming progress, then the outcome."""
-    from nova_app import nova_graph_from_settings
-    from nova_app.cli import loaded
-    from nova_app.cli.runs import format_cost
-    from nova_app.cli.warmup import warm_up
-    from nova_graph.from_settings import model_from_settings
-    from nova_graph.models import describe_model
-    from nova_graph.runlog import RUNLOG_FILE, RunLog, record_from_state
-    from nova_graph.settings import load_settings
-    from nova_graph.streaming import pending_interrupts, resume_command
-    from nova_graph.tracing import configure_tracing, request_span
+    from nova_app.cli.warmup import announce, warm_up
 
     if args.request is None and args.resume is None:
         print("nova ask: give a request, or --thread T --resume ANSWER", file=sys.stderr)
@@ -50,8 +40,20 @@ def run(args: argparse.Namespace) -> int:
     if args.resume is not None and args.thread is None:
         print("nova ask: --resume needs --thread (the thread that asked)", file=sys.stderr)
         return 2
+    announced = announce()  # before LangGraph loads: a first run shows progress at once
+    from nova_app import nova_graph_from_settings
+    from nova_app.cli import loaded
+    from nova_app.cli.render import render_interrupt, render_outcome
+    from nova_app.cli.runs import format_cost
+    from nova_graph.from_settings import model_from_settings
+    from nova_graph.models import describe_model
+    from nova_graph.runlog import RUNLOG_FILE, RunLog, record_from_state
+    from nova_graph.settings import load_settings
+    from nova_graph.streaming import pending_interrupts, resume_command
+    from nova_graph.tracing import configure_tracing, request_span
+
     settings = load_settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
-    warm_up(settings)
+    warm_up(settings, announced=announced)
     configure_tracing(settings)
     model = model_from_settings(settings)
     print(f"model: {describe_model(model)}", flush=True)

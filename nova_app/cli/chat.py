@@ -14,9 +14,10 @@ import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nova_app.cli.display import TerminalView
+if TYPE_CHECKING:  # imported in run(), after the first progress line (rich loads in 0.1 s)
+    from nova_app.cli.display import TerminalView
 
 HELP = """commands:
   /feedback good|bad [AGENT]  rate the last answer (AGENT: who should have answered)
@@ -167,9 +168,12 @@ class ChatSession:
 
 def run(args: argparse.Namespace) -> int:
     """Load the graph once, then read and answer inputs until /quit or Ctrl-D."""
+    from nova_app.cli.warmup import announce, warm_up
+
+    announced = announce()  # before LangGraph loads: a first run shows progress at once
     from nova_app import nova_graph_from_settings, nova_roster
     from nova_app.cli import loaded
-    from nova_app.cli.warmup import warm_up
+    from nova_app.cli.display import TerminalView
     from nova_graph.errors import NovaError
     from nova_graph.from_settings import model_from_settings
     from nova_graph.improve.store import active_roster
@@ -179,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     from nova_graph.settings import load_settings
 
     settings = load_settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
-    warm_up(settings)
+    warm_up(settings, announced=announced)
     view = TerminalView()
     model = model_from_settings(settings)
     with view.console.status("loading Nova…"):

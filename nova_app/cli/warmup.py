@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+#: How every progress line of the one-time work starts.
+FIRST_RUN = "first run"
 
 
 def register(subparsers: Any) -> None:
@@ -27,10 +31,11 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export the encoder and calibrate the router if they are not cached yet."""
+    announce(always=True)
     from nova_graph.settings import load_settings
 
     settings = load_settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
-    done = warm_up(settings, always_report=True)
+    done = warm_up(settings, always_report=True, announced=True)
     print("ready: " + ("; ".join(done) if done else "everything was already cached"))
     return 0
 
@@ -63,9 +68,18 @@ def _steps(settings: Any) -> list[tuple[str, Callable[[], None]]]:
     return steps
 
 
+def announce(*, always: bool = False) -> bool:
+    """Print the first progress line at once when the caches look empty (or ``always``), before
+    the settings and LangGraph load (seconds on a first run); True when it did."""
+    if not (always or _maybe_cold()):
+        return False
+    print(f"{FIRST_RUN}: checking what needs preparing…", file=sys.stderr, flush=True)
+    return True
+
+
 def _maybe_cold() -> bool:
-    """A cheap look (no imports) for an empty cache, so a first run shows progress at once."""
-    from nova_graph.settings import default_cache_dir
+    """A cheap look (standard library only) for an empty cache."""
+    from nova_graph.paths import default_cache_dir
 
     cache = default_cache_dir()
     encoders = cache / "encoders"
@@ -78,8 +92,11 @@ def _maybe_cold() -> bool:
     )
 
 
-def warm_up(settings: Any, *, always_report: bool = False) -> list[str]:
-    """Do the steps still to do with a progress bar on stderr; return what was done."""
+def warm_up(settings: Any, *, always_report: bool = False, announced: bool = False) -> list[str]:
+    """Do the steps still to do with a progress bar on stderr; return what was done.
+
+    ``announced``: :func:`announce` already printed the first line (not repeated).
+    """
     cold = always_report or _maybe_cold()
     if not cold:
         steps = _steps(settings)
@@ -90,7 +107,7 @@ def warm_up(settings: Any, *, always_report: bool = False) -> list[str]:
 
     console = Console(stderr=True)
     if not console.is_terminal:  # a log or a pipe: one plain line per step, at once
-        return _plain_steps(settings, None if cold else steps)
+        return _plain_steps(settings, None if cold else steps, announced=announced)
     columns = (
         SpinnerColumn(),
         TextColumn("[bold]first run[/]: {task.description}"),
@@ -112,13 +129,14 @@ def warm_up(settings: Any, *, always_report: bool = False) -> list[str]:
     return done
 
 
-def _plain_steps(settings: Any, steps: list[tuple[str, Callable[[], None]]] | None) -> list[str]:
-    import sys
-
-    print("first run: checking what needs preparing", file=sys.stderr, flush=True)
+def _plain_steps(
+    settings: Any, steps: list[tuple[str, Callable[[], None]]] | None, *, announced: bool
+) -> list[str]:
+    if not announced:
+        print(f"{FIRST_RUN}: checking what needs preparing…", file=sys.stderr, flush=True)
     done = []
     for what, do in steps if steps is not None else _steps(settings):
-        print(f"first run: {what}…", file=sys.stderr, flush=True)
+        print(f"{FIRST_RUN}: {what}…", file=sys.stderr, flush=True)
         do()
         done.append(what.removesuffix(" (once)"))
     return done
