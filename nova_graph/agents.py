@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -240,7 +241,21 @@ def make_agent_node(
     behind the approval gate and ``ledger`` (see :func:`build_agent_executor`), so a retried
     attempt never asks again for, nor repeats, a change already made.
     """
-    executor = build_agent_executor(spec, metering.metered(model), tools, ledger)
+    # A tool loop is built on the agent's first task (34 of them cost a third of a second at
+    # every start, though a request reaches one or two agents); a graph agent is given ready, so
+    # a wrong graph is still a RosterError when the graph is built.
+    built: list[Runnable[Any, Any]] = []
+    if spec.graph is not None:
+        built.append(build_agent_executor(spec, metering.metered(model), tools, ledger))
+    build_lock = threading.Lock()
+
+    def executor() -> Runnable[Any, Any]:
+        if not built:
+            with build_lock:
+                if not built:
+                    built.append(build_agent_executor(spec, metering.metered(model), tools, ledger))
+        return built[0]
+
     what = f"agent {spec.name!r}"
     lane = WorkerLane(f"agent-{spec.name}", workers=workers)
 
@@ -292,7 +307,7 @@ def make_agent_node(
                 # The parent's config (checkpointer, interrupts, callbacks) reaches the loop
                 # implicitly; so does the meter (context variables are copied).
                 out = call_with_deadline(
-                    lambda: executor.invoke({"messages": agent_messages(task)}),
+                    lambda: executor().invoke({"messages": agent_messages(task)}),
                     timeout,
                     what=what,
                     lane=lane,
@@ -311,7 +326,7 @@ def make_agent_node(
                 # go to the event loop's shared default executor, where hung ones starve every
                 # agent.
                 out = await acall_in_lane(
-                    lambda: executor.invoke({"messages": agent_messages(task)}),
+                    lambda: executor().invoke({"messages": agent_messages(task)}),
                     timeout,
                     what=what,
                     lane=lane,

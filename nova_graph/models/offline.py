@@ -4,7 +4,8 @@ It is a real :class:`~langchain_core.language_models.BaseChatModel`, so the grap
 users' own tests run with no network. It calls a bound tool when the request clearly asks for it
 (the request shares the tool's distinctive words and every required argument can be read off the
 request), otherwise answers from tool results and context, and always says that no language model
-is configured.
+is configured. Small talk ("hey nova, how's it going?") gets a friendly reply
+(:mod:`nova_graph.models.small_talk`) with the same notice.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from nova_graph.models.offline_inputs import (
     upstream_inputs,
     upstream_rows,
 )
+from nova_graph.models.small_talk import small_talk_reply
 
 OFFLINE_NOTICE = (
     "(offline mode: no language model is configured, so this answer comes from nova_graph's "
@@ -83,6 +85,10 @@ class OfflineChatModel(ToolSchemaChatModel):
     ) -> ChatResult:
         request = _last_request(messages)
         results = _tool_results_since_request(messages)
+        chat = small_talk_reply(request) if not results else None
+        if chat is not None:  # greetings and thanks need no tool and no language model
+            reply = AIMessage(content=f"{chat}\n\n{OFFLINE_NOTICE}")
+            return ChatResult(generations=[ChatGeneration(message=reply)])
         inputs = upstream_inputs(messages)
         row_calls = self._row_calls(request, inputs) if inputs and self.bound_tools else []
         if len(results) < len(row_calls):  # one call per upstream item

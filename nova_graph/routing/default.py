@@ -74,20 +74,7 @@ def default_router(
     families = {agent.name: agent.family for agent in roster}
     if cache_dir is False:
         return _calibrated_router(examples, negatives, arbiter, pinned, groups=families)
-    if cache_dir is None:
-        cache_dir = default_cache_dir() / "routers"
-    key: list[Any] = [
-        ROUTER_CACHE_FORMAT,
-        _CALIBRATION_FOLD,
-        MIN_CALIBRATION_EXAMPLES,
-        examples,
-        negatives,
-        families,
-    ]
-    if pinned:
-        key.append(pinned)
-    blob = json.dumps(key, sort_keys=True)
-    path = Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+    path = default_router_path(roster, cache_dir, pinned)
     if path.exists():
         try:
             return SemanticRouter.load(path, model=arbiter)
@@ -97,6 +84,32 @@ def default_router(
     private_dir(path.parent)
     router.save(path)
     return router
+
+
+def default_router_path(
+    roster: Roster,
+    cache_dir: str | Path | None = None,
+    thresholds: Mapping[str, Any] | None = None,
+) -> Path:
+    """Where :func:`default_router` keeps the router of ``roster`` (keyed by what shapes it).
+
+    ``cache_dir`` defaults to ``default_cache_dir() / "routers"``; ``thresholds`` are an improved
+    version's pinned settings (part of the key, as they shape the router).
+    """
+    if cache_dir is None:
+        cache_dir = default_cache_dir() / "routers"
+    key: list[Any] = [
+        ROUTER_CACHE_FORMAT,
+        _CALIBRATION_FOLD,
+        MIN_CALIBRATION_EXAMPLES,
+        roster.examples(),
+        list(roster.out_of_scope),
+        {agent.name: agent.family for agent in roster},  # the groups calibration holds out
+    ]
+    if thresholds:
+        key.append(dict(thresholds))
+    blob = json.dumps(key, sort_keys=True)
+    return Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
 
 def _calibrated_router(
