@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ACCEPTANCE_SET = "acceptance.yaml"
-"""Nova's packaged acceptance set (``nova_graph/data``), versioned with the roster."""
+from nova_graph.improve.acceptance import packaged_acceptance_set
 
 
 def _fraction(flag: str) -> Any:
@@ -48,18 +47,6 @@ def _positive(flag: str) -> Any:
         return value
 
     return parse
-
-
-def packaged_acceptance_set() -> Any:
-    """Nova's packaged acceptance set as labelled requests (works from any folder)."""
-    from importlib import resources
-
-    import yaml
-
-    from nova_graph.improve.labelled import parse_labelled
-
-    text = resources.files("nova_graph.data").joinpath(ACCEPTANCE_SET).read_text("utf-8")
-    return parse_labelled(yaml.safe_load(text), where=f"nova_graph/data/{ACCEPTANCE_SET}")
 
 
 def register(subparsers: Any) -> None:

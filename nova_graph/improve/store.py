@@ -203,8 +203,35 @@ class VersionStore:
         tmp.write_text(version + "\n", "utf-8")
         os.replace(tmp, self.root / "ACTIVE")
 
+    def record(self, event: dict[str, Any]) -> None:
+        """Append ``event`` (a decision, an automatic run) to the history, with the time."""
+        self._log(event)
+
+    def history(self, event: str | None = None) -> list[dict[str, Any]]:
+        """The history's events, oldest first (only those of type ``event`` when given)."""
+        path = self.root / "history.jsonl"
+        if not path.is_file():
+            return []
+        out = []
+        for line in path.read_text("utf-8").splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a crash: the rest of the history still counts
+            if isinstance(item, dict) and (event is None or item.get("event") == event):
+                out.append(item)
+        return out
+
+    def last_auto_marks(self) -> dict[str, int]:
+        """The run-log high-water marks of the last automatic run that ran (none: zeros)."""
+        for item in reversed(self.history("auto")):
+            if item.get("ran"):
+                return {k: int(item.get(k, 0)) for k in ("signals", "feedback")}
+        return {"signals": 0, "feedback": 0}
+
     def _log(self, event: dict[str, Any]) -> None:
         event = {"at": datetime.now(UTC).isoformat(), **event}
+        private_dir(self.root)
         with (self.root / "history.jsonl").open("a", encoding="utf-8") as f:
             f.write(json.dumps(event) + "\n")
 
