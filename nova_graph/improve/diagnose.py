@@ -74,7 +74,7 @@ def diagnose(runs: Iterable[RunRecord], roster: Roster | None = None) -> list[Ag
                 calls[key] += 1
                 if not call.ok:
                     errors[key] += 1
-                    args[key].update(call.args)
+                    args[key].update(list(call.args))
                     text = call.output.strip().splitlines()[0][:200] if call.output.strip() else ""
                     if text and text not in texts[key]:
                         texts[key].append(text)
