@@ -118,3 +118,28 @@ def test_diagnostics_name_the_failing_tool_argument_and_rate(tmp_path: Path) -> 
     assert (t.tool, t.calls, t.errors, t.failing_args) == ("calculate", 4, 2, {"expression": 2})
     assert d.proposals and "expression" in d.proposals[0]
     assert "2/4 calls failed" in diagnosis_text([d])
+
+
+def test_after_rollback_to_the_packaged_base_start_up_parses_no_stored_roster(
+    tmp_path: Path,
+) -> None:
+    from nova_graph.improve.proposals import Proposal, apply_proposal
+    from nova_graph.improve.store import improved_setup
+    from nova_graph.roster import load_roster
+
+    store = VersionStore(tmp_path)
+    packaged = RoutingSetup(load_roster())
+    store.ensure_base(packaged)
+    assert store.meta("v0000").packaged_sha256  # the base is the packaged roster itself
+    change = Proposal(
+        id="x",
+        kind="add_examples",
+        agents=["general_chat"],
+        rationale="t",
+        add_examples={"general_chat": ["how are you doing this evening"]},
+    )
+    store.commit(apply_proposal(packaged, change), change="t")
+    assert improved_setup(tmp_path) is not None
+    store.rollback("v0000")
+    (store.versions_dir / "v0000" / "roster.yaml").write_text("not: [a roster")
+    assert improved_setup(tmp_path) is None  # decided from the recorded hash alone

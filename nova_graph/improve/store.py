@@ -8,6 +8,7 @@ Layout under ``<data dir>/improve/``: ``versions/vNNNN/{roster.yaml,settings.jso
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -41,6 +42,12 @@ class VersionMeta(BaseModel):
     score_after: float | None = None
     agent_scores_before: dict[str, float] = Field(default_factory=dict)
     agent_scores_after: dict[str, float] = Field(default_factory=dict)
+    packaged_sha256: str | None = Field(
+        default=None,
+        description="Set when the version is exactly the packaged roster with no pinned "
+        "settings: the SHA-256 of the packaged roster file it equals (lets start-up skip "
+        "parsing it).",
+    )
 
 
 def setup_text(setup: RoutingSetup) -> tuple[str, str]:
@@ -115,7 +122,14 @@ class VersionStore:
         active = self.active()
         if active is not None:
             return active
-        return self._write(setup, parent=None, change="base version (before any improvement)")
+        packaged = _packaged_roster_sha256()
+        same = not setup.settings and setup_text(setup) == setup_text(RoutingSetup(load_roster()))
+        return self._write(
+            setup,
+            parent=None,
+            change="base version (before any improvement)",
+            packaged_sha256=packaged if same else None,
+        )
 
     def commit(
         self,
@@ -236,6 +250,13 @@ class VersionStore:
             f.write(json.dumps(event) + "\n")
 
 
+def _packaged_roster_sha256() -> str:
+    from importlib import resources
+
+    data = resources.files("nova_graph.data").joinpath("roster.yaml").read_bytes()
+    return hashlib.sha256(data).hexdigest()
+
+
 def active_roster(data_dir: str | Path | None = None) -> Roster:
     """The roster of the active improved version, or the packaged roster when there is none."""
     store = VersionStore(data_dir)
@@ -254,6 +275,9 @@ def improved_setup(data_dir: str | Path | None = None) -> RoutingSetup | None:
     version = store.active()
     if version is None:
         return None
+    recorded = store.meta(version).packaged_sha256
+    if recorded is not None and recorded == _packaged_roster_sha256():
+        return None  # the packaged roster itself: nothing to parse or compare
     setup = store.load(version)
     if not setup.settings and setup_text(setup) == setup_text(RoutingSetup(load_roster())):
         return None
