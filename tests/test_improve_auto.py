@@ -143,3 +143,20 @@ def test_after_rollback_to_the_packaged_base_start_up_parses_no_stored_roster(
     store.rollback("v0000")
     (store.versions_dir / "v0000" / "roster.yaml").write_text("not: [a roster")
     assert improved_setup(tmp_path) is None  # decided from the recorded hash alone
+
+
+def test_cli_diagnose_and_auto(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nova_graph.cli import main
+
+    log = RunLog(tmp_path / "runs.sqlite")
+    bad = ToolCallLog(name="calculate", ok=False, args={"expression": "x"}, output="bad input")
+    for _ in range(2):
+        part = AgentRunLog(agent="math", status="failed", tool_calls=[bad])
+        log.add(_turn(new_run_id(), "sum it", ["math"], agents=[part]))
+    assert main(["improve", "--diagnose", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "math: failed 2 of 2 runs" in out and "calculate: 2/2 calls failed (expression x2)" in out
+    )
+    assert main(["improve", "--auto", "--min-signals", "5", "--data-dir", str(tmp_path)]) == 0
+    assert "0 new signal(s) since the last run, fewer than 5; skipped" in capsys.readouterr().out

@@ -152,19 +152,58 @@ def _runlog_path(args: argparse.Namespace, data_dir: Path) -> Path:
 
 def _diagnose(args: argparse.Namespace, data_dir: Path) -> int:
     from nova_graph.improve.diagnose import diagnose, diagnosis_text
+    from nova_graph.improve.setup import RoutingSetup
+    from nova_graph.improve.store import VersionStore
     from nova_graph.roster import load_roster
     from nova_graph.runlog import RunLog
 
     path = _runlog_path(args, data_dir)
     runs = RunLog(path).runs() if path.is_file() else []
-    found = diagnose(runs, load_roster())
+    store = VersionStore(data_dir)
+    setup = store.active_setup(RoutingSetup(load_roster()))
+    found = diagnose(runs, setup.roster)
     print(f"{len(runs)} logged runs")
     print(diagnosis_text(found))
+    rewrites = _prompt_rewrites(found, setup, store, dry_run=args.dry_run)
     if args.json:
-        Path(args.json).write_text(
-            json.dumps([d.model_dump(mode="json") for d in found], indent=2) + "\n"
-        )
+        body = {
+            "agents": [d.model_dump(mode="json") for d in found],
+            "prompt_rewrites": [r.model_dump(mode="json") for r in rewrites],
+        }
+        Path(args.json).write_text(json.dumps(body, indent=2) + "\n")
     return 0
+
+
+def _prompt_rewrites(found: Any, setup: Any, store: Any, *, dry_run: bool) -> list[Any]:
+    """With a configured model: validated system-prompt rewrites; kept ones become versions."""
+    from nova_graph.improve.prompts import rewrite_prompt
+    from nova_graph.models import default_model, is_offline
+
+    model = default_model()
+    if is_offline(model):
+        if any(d.tools for d in found):
+            print("(configure a language model to get system-prompt rewrites checked by replay)")
+        return []
+    out = []
+    for d in found:
+        if not d.tools:
+            continue
+        rewrite = rewrite_prompt(d, setup.roster, model)
+        if rewrite is None:
+            continue
+        out.append(rewrite)
+        status = (
+            "would keep" if dry_run and rewrite.kept else ("KEPT" if rewrite.kept else "rejected")
+        )
+        print(f"\nsystem prompt for {d.agent}: {status}; {rewrite.reason}\n  {rewrite.new_prompt}")
+        if rewrite.kept and not dry_run:
+            spec = setup.roster[d.agent].model_copy(update={"system_prompt": rewrite.new_prompt})
+            new = setup.with_agents([spec if s.name == d.agent else s for s in setup.roster])
+            store.ensure_base(setup)
+            meta = store.commit(new, change=f"[rewrite_prompt] new system prompt for {d.agent}")
+            print(f"  stored as {meta.version}")
+            setup = new
+    return out
 
 
 def _auto(args: argparse.Namespace, data_dir: Path) -> int:
