@@ -12,7 +12,7 @@ from nova_graph.improve.diagnose import AgentDiagnosis, ToolDiagnosis
 from nova_graph.improve.prompts import rewrite_prompt
 from nova_graph.models import OfflineChatModel, default_model
 from nova_graph.roster import Roster
-from tests.support.openai_server import LocalOpenAIServer, tool_call
+from tests.support.openai_server import LocalOpenAIServer, configure_env, tool_call
 
 RULE = "Write calculator expressions with digits and operators only, like 17*23."
 FAILED = ["what is 17 times 23", "compute 6 times 7", "what is 9 times 9", "add 2 and 2"]
@@ -32,9 +32,7 @@ def _reply(body: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture()
 def model(monkeypatch: pytest.MonkeyPatch) -> Any:
     with LocalOpenAIServer(_reply, max_requests=40) as srv:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
-        monkeypatch.setenv("NOVA_MODEL", "local-test-model")
+        configure_env(monkeypatch, srv)
         yield default_model()
 
 
@@ -78,9 +76,7 @@ def test_a_rewrite_that_does_not_help_on_replay_is_not_kept(
         return _reply(body)
 
     with LocalOpenAIServer(vague, max_requests=40) as srv:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-        monkeypatch.setenv("OPENAI_BASE_URL", srv.base_url)
-        monkeypatch.setenv("NOVA_MODEL", "local-test-model")
+        configure_env(monkeypatch, srv)
         rewrite = rewrite_prompt(DIAGNOSIS, small_roster, default_model(), data_dir=tmp_path)
     assert rewrite is not None and not rewrite.kept
     assert (rewrite.failed_before, rewrite.failed_after) == (2, 2)
