@@ -28,7 +28,9 @@ REFUSED = "the hour please"
 REPHRASED = "what time is it"
 AMBIGUOUS = "time or sums"
 BAD_SUM = "calculate the impossible"
+EXPLODE = "what time is it on the broken clock"
 TABLE = {
+    EXPLODE: RouteDecision(agents=["clock"], confidence=0.9),
     WRONG: RouteDecision(agents=["clock"], scores={"clock": 0.6}, confidence=0.9),
     "calculate 17 times 23": RouteDecision(agents=["math"], scores={"math": 0.9}, confidence=0.9),
     CORRECTION: RouteDecision(agents=["math"], scores={"math": 0.9}, confidence=0.9),
@@ -40,6 +42,8 @@ TABLE = {
 
 def _model(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage | str:
     last = messages[-1]
+    if EXPLODE in str(last.content):
+        raise RuntimeError("the clock model is down")
     if isinstance(last, ToolMessage):
         return "done"
     if tools and BAD_SUM in str(last.content) and any(t["name"] == "calculate" for t in tools):
@@ -119,6 +123,13 @@ def test_a_tool_error_is_recorded_per_agent_with_tool_and_arguments(
     assert sig.detail["tool"] == "calculate"
     assert sig.detail["args"] == {"expression": "1 +* ("}
     assert evidence_from_log(log) == []  # failures feed diagnostics, not routing
+
+
+def test_an_agent_failure_is_recorded_for_that_agent(graph: Any, log: RunLog) -> None:
+    run_id = _say(graph, log, EXPLODE, uuid.uuid4().hex)
+    [sig] = log.signals(kinds={"agent_failure"})
+    assert (sig.run_id, sig.agent) == (run_id, "clock")
+    assert "clock model is down" in sig.detail["message"]
 
 
 def test_an_explicit_rating_outranks_an_implicit_signal(graph: Any, log: RunLog) -> None:
