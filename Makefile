@@ -20,9 +20,11 @@ demo: install
 	$(BIN)/nova demo
 
 test: install
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check nova_graph tests graphs evals benchmarks
-	$(BIN)/ruff format --check nova_graph tests graphs evals benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/ruff check nova_graph nova_app tests evals benchmarks examples
+	$(BIN)/ruff format --check nova_graph nova_app tests evals benchmarks examples
 	$(BIN)/mypy

@@ -24,13 +24,14 @@ from typing import Any, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
-from nova_graph import build_graph, load_roster
+from nova_app import build_nova_graph, nova_roster
+from nova_app.tools import nova_tools
 from nova_graph.agents import agent_messages, build_agent_executor, summarize_run
 from nova_graph.models import OfflineChatModel
 from nova_graph.plan_dispatch import step_input
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
 from nova_graph.state import AgentResult, AgentTask, PlanStep
-from nova_graph.tools import ToolContext, build_tools, select_tools
+from nova_graph.tools import ToolContext, resolve_tools
 
 CHAIN = [
     ("erp_inventory", "list the low stock parts"),
@@ -67,13 +68,13 @@ class _SeqState(TypedDict, total=False):
 
 def bare_sequence(k: int, model: OfflineChatModel, ctx: ToolContext) -> Any:
     """START -> agent 1 -> ... -> agent k -> END, each given the previous step's result."""
-    roster = load_roster()
-    registry = build_tools(ctx)
+    roster = nova_roster()
+    registry = {t.name: t for t in nova_tools(ctx)}
     g = StateGraph(_SeqState)
     prev = START
     for i, (name, _text) in enumerate(CHAIN[:k]):
         spec = roster[name]
-        executor = build_agent_executor(spec, model, select_tools(registry, spec.tools))
+        executor = build_agent_executor(spec, model, resolve_tools(spec.name, spec.tools, registry))
 
         def node(state: _SeqState, spec: Any = spec, executor: Any = executor, i: int = i) -> Any:
             done = state.get("results") or []
@@ -110,7 +111,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as data:
         ctx = ToolContext(model=model)
         ctx.data_dir = Path(data)
-        nova = build_graph(router=_Router(), model=model, data_dir=data, checkpointer=False)
+        nova = build_nova_graph(router=_Router(), model=model, data_dir=data, checkpointer=False)
         bares = {k: bare_sequence(k, model, ctx) for k in ks}
         for label in ("nova", "bare"):
             totals, overheads = [], []

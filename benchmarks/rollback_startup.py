@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from nova_app import nova_roster  # noqa: E402
 from nova_graph.improve.proposals import Proposal, apply_proposal  # noqa: E402
 from nova_graph.improve.setup import RoutingSetup  # noqa: E402
 from nova_graph.improve.store import VersionStore  # noqa: E402
-from nova_graph.roster import load_roster  # noqa: E402
 
 REQUEST = "what time is it"
 
@@ -37,7 +37,7 @@ def rolled_back_dir(root: Path) -> Path:
     """A data dir after one kept improvement and ``nova improve --rollback v0000``."""
     d = root / "rolled-back"
     store = VersionStore(d)
-    base = RoutingSetup(load_roster())
+    base = RoutingSetup(nova_roster())
     store.ensure_base(base)
     change = Proposal(
         id="add_examples:general_chat",
@@ -56,7 +56,7 @@ def ask(data_dir: Path) -> float:
     env = {**os.environ, "NOVA_DATA_DIR": str(data_dir)}
     t0 = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "nova_graph", "ask", REQUEST],
+        [sys.executable, "-m", "nova_app", "ask", REQUEST],
         cwd=ROOT,
         env=env,
         check=True,

@@ -3,6 +3,7 @@
 from nova_graph.errors import (
     AgentFailure,
     InvalidRequestError,
+    McpServerError,
     MemoryStoreError,
     ModelConfigError,
     NovaError,
@@ -11,19 +12,21 @@ from nova_graph.errors import (
     ToolError,
 )
 from nova_graph.graph import build_graph
-from nova_graph.roster import AgentSpec, Family, Roster, load_roster
+from nova_graph.roster import AgentSpec, McpServer, Roster, RosterFile, load_roster
 from nova_graph.routing.decision import RouteDecision, Router
 
 __all__ = [
     "AgentFailure",
     "AgentSpec",
-    "Family",
     "InvalidRequestError",
+    "McpServer",
+    "McpServerError",
     "MemoryStoreError",
     "ModelConfigError",
     "NovaError",
     "Roster",
     "RosterError",
+    "RosterFile",
     "RouteDecision",
     "Router",
     "RoutingError",

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphBubbleUp
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.prebuilt import ToolNode
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import ToolNode, tools_condition
 from langgraph.runtime import get_runtime
 
 from nova_graph import metering, tracing
 from nova_graph.budget import Budget
-from nova_graph.errors import BudgetExceededError, CircuitOpenError
+from nova_graph.errors import BudgetExceededError, CircuitOpenError, RosterError
 from nova_graph.quoting import data_line, quoted_block
 from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_in_lane, call_with_deadline
@@ -32,19 +31,17 @@ from nova_graph.reliability.redact import (
     scrub_exception,
 )
 from nova_graph.roster import AgentSpec
+from nova_graph.settings import default_data_dir
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
 from nova_graph.tools.approval import gate_tools
-from nova_graph.tools.context import default_data_dir
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.tools.outcome import tool_failed
+from nova_graph.tools.registry import import_object
 from nova_graph.usage import PriceTable
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from langgraph.prebuilt import create_react_agent
 
 AgentNode = RunnableLambda[AgentTask, dict[str, Any]]
 MAX_TOOL_STEPS = 8
+MODEL_NODE, TOOLS_NODE = "model", "tools"
 
 
 def build_agent_executor(
@@ -52,32 +49,73 @@ def build_agent_executor(
     model: BaseChatModel,
     tools: Sequence[BaseTool],
     ledger: EffectLedger | None = None,
-) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """The ReAct loop for one agent: its model, its system prompt and only its own tools.
+) -> Runnable[Any, Any]:
+    """What runs one agent: its own graph when the spec brings one, else :func:`tool_loop`.
 
     Every tool that declares a write (``side_effect="write"`` metadata) runs behind the approval
     gate and the side-effect ``ledger`` (default: ``effects.sqlite`` in the user's data dir).
     Errors inside the loop are scrubbed of secrets where they are raised (``SecretScrubber``),
     before LangGraph checkpoints them as the failed step's error.
     """
+    if spec.graph is not None:
+        graph = spec.graph
+        if isinstance(graph, str):
+            graph = import_object(graph, agent=spec.name)
+        if not isinstance(graph, Runnable):
+            raise RosterError(
+                f"agent {spec.name!r}: graph {spec.graph!r} is a {type(graph).__name__}, not a "
+                "compiled graph or Runnable; point it at builder.compile(name=...)"
+            )
+        return graph
     register_model_secrets(model)
     ledger = ledger or EffectLedger(default_data_dir() / EFFECTS_DB)
-    tool_node = ToolNode(
-        gate_tools(tools, ledger),
-        handle_tool_errors=_tool_error_message,
-        wrap_tool_call=metering.wrap_tool_call,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        loop = create_react_agent(
-            model,
-            tool_node,
-            prompt=SystemMessage(spec.system_prompt),
-            name=spec.name,
+    return tool_loop(spec.name, model, gate_tools(tools, ledger), spec.system_prompt)
+
+
+def tool_loop(
+    name: str, model: BaseChatModel, tools: Sequence[BaseTool], system_prompt: str
+) -> Runnable[Any, Any]:
+    """The tool-calling loop of one agent: its model, its system prompt and only its own tools.
+
+    The model answers or calls tools; tool results go back to the model, at most
+    ``MAX_TOOL_STEPS`` times. Tool errors become messages the model can read.
+    """
+    bound: Runnable[Any, BaseMessage] = model.bind_tools(list(tools)) if tools else model
+    prompt = SystemMessage(system_prompt)
+
+    def call_model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [bound.invoke([prompt, *state["messages"]])]}
+
+    async def acall_model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [await bound.ainvoke([prompt, *state["messages"]])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node(MODEL_NODE, RunnableLambda(call_model, afunc=acall_model))
+    builder.add_edge(START, MODEL_NODE)
+    if tools:
+        tool_node = ToolNode(
+            list(tools),
+            handle_tool_errors=_tool_error_message,
+            wrap_tool_call=metering.wrap_tool_call,
         )
-    return loop.with_config(  # type: ignore[return-value]
-        recursion_limit=2 * MAX_TOOL_STEPS + 1, callbacks=[SecretScrubber()]
-    )
+        builder.add_node(TOOLS_NODE, tool_node)
+        builder.add_conditional_edges(MODEL_NODE, tools_condition, [TOOLS_NODE, END])
+        builder.add_edge(TOOLS_NODE, MODEL_NODE)
+    else:
+        builder.add_edge(MODEL_NODE, END)
+    loop = builder.compile(name=name)
+    # Errors inside the loop are scrubbed of secrets where they are raised (SecretScrubber),
+    # before LangGraph checkpoints them as the failed step's error.
+    return loop.with_config(recursion_limit=2 * MAX_TOOL_STEPS + 1, callbacks=[SecretScrubber()])
+
+
+def agent_output_messages(out: Any) -> list[BaseMessage]:
+    """The messages an agent run produced: a ``{"messages": ...}`` state, a message or text."""
+    if isinstance(out, dict) and "messages" in out:
+        return list(out["messages"])
+    if isinstance(out, BaseMessage):
+        return [out]
+    return [AIMessage(out if isinstance(out, str) else json.dumps(out, default=str))]
 
 
 def _tool_error_message(exc: Exception) -> str:
@@ -191,10 +229,9 @@ def make_agent_node(
     tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and the
     node's error handler records the failure in state. Model calls are priced with ``prices``;
     before each one the request's ``budget`` and the spec's own are checked, and a part that
-    reached one stops as a failure saying which (see :mod:`nova_graph.budget`).
-    node's error handler records the failure in state. Write tools run behind the approval
-    gate and ``ledger`` (see :func:`build_agent_executor`), so a retried attempt never asks again
-    for, nor repeats, a change already made.
+    reached one stops as a failure saying which (see :mod:`nova_graph.budget`). Write tools run
+    behind the approval gate and ``ledger`` (see :func:`build_agent_executor`), so a retried
+    attempt never asks again for, nor repeats, a change already made.
     """
     executor = build_agent_executor(spec, metering.metered(model), tools, ledger)
     what = f"agent {spec.name!r}"
@@ -210,7 +247,7 @@ def make_agent_node(
                 raise
         return attempt
 
-    model_label = spec.model or _model_label(model)
+    model_label = _model_label(model)
 
     def new_meter(task: AgentTask) -> metering.AgentMeter:
         return metering.AgentMeter(
@@ -224,7 +261,7 @@ def make_agent_node(
 
     def finish(
         task: AgentTask,
-        out: dict[str, Any] | BudgetExceededError,
+        out: Any,
         started: float,
         attempt: int,
         meter: metering.AgentMeter,
@@ -237,7 +274,7 @@ def make_agent_node(
             return update
         if breaker is not None:
             breaker.record_success(spec.name)
-        result = summarize_run(spec, task, out["messages"], started, attempt, meter)
+        result = summarize_run(spec, task, agent_output_messages(out), started, attempt, meter)
         return {"results": {spec.name: result}}
 
     def run_agent(task: AgentTask) -> dict[str, Any]:

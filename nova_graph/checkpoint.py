@@ -20,7 +20,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from nova_graph.errors import InvalidRequestError
 from nova_graph.private import private_dir, private_file
 from nova_graph.reliability.storage import storage_typed
-from nova_graph.tools.context import default_data_dir
+from nova_graph.settings import default_data_dir
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
 

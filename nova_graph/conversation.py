@@ -20,13 +20,13 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field
 
 from nova_graph.errors import RoutingError
+from nova_graph.input_checks import message_text
 from nova_graph.roster import ContextPolicy, Roster
 from nova_graph.routing import clarify, followup
 from nova_graph.routing.cues import has_anaphor, is_followup_cue, referents, starter_words
 from nova_graph.routing.decision import ClauseRoute, RouteDecision, Router
 from nova_graph.routing.logistic import LogisticRule
 from nova_graph.routing.parts import Part, find_parts
-from nova_graph.validation import message_text
 
 MODEL_FILE = "conversation_model.json"
 TurnKind = Literal["new", "followup", "no_context"]
@@ -116,7 +116,7 @@ class ConversationRouter:
         self.roster = roster
         self.model = model if model is not None else ConversationModel.load()
         self.starters = starter_words(roster.examples())
-        self.families = {a.name: a.family.value for a in roster}
+        self.families = {a.name: a.family for a in roster}
         self.arbiter = getattr(router, "arbiter", None)
         #: Only a scoring router (one with ``route_batch``, scores for every agent) is
         #: second-guessed; any other router (a table, rules) is taken as it is, whole.

@@ -189,7 +189,7 @@ class OnnxMiniLMEncoder(MiniLMEncoder):
     def _open(self) -> _Runtime:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         if self._cache_dir is None:
-            from nova_graph.tools.context import default_cache_dir
+            from nova_graph.settings import default_cache_dir
 
             self._cache_dir = default_cache_dir() / "encoders"
         model_dir = _model_dir()

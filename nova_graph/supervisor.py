@@ -15,12 +15,12 @@ from nova_graph.conversation import (
     agent_context,
     previous_turn,
 )
+from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
 from nova_graph.plan_dispatch import initial_status, running_sends
 from nova_graph.planning import PlanPolicy, has_reference, plan_request, split_dependent
-from nova_graph.roster import ContextPolicy, Family, Roster
+from nova_graph.roster import ContextPolicy, Roster
 from nova_graph.routing.decision import RouteDecision, Router
 from nova_graph.state import AgentTask, Failure, MemoryRef, NovaState, new_turn
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
 
 OutOfScopePolicy = Literal["refuse", "general"]
 REFUSE_NODE = "out_of_scope"
@@ -76,7 +76,7 @@ class Supervisor:
             decision, clarification, notice = self._ask(decision)
         routes = [a for a in decision.agents if a in self.roster]
         if not routes and self.out_of_scope == "general" and notice is None:
-            general = self.roster.by_family(Family.GENERAL)
+            general = self.roster.by_family("general")
             routes = [general[0].name] if general else []
         plan = plan_request(text, decision, routes, self.planning, model=self.plan_model)
         return {
@@ -164,7 +164,7 @@ class Supervisor:
         notice = state.get("notice")
         if notice:
             return {"messages": [AIMessage(notice, name="nova")]}
-        families = sorted({a.family.value for a in self.roster})
+        families = self.roster.families
         text = (
             "Sorry, that is outside what my agents cover, so I won't guess. "
             f"I can help with: {', '.join(families)} tasks "

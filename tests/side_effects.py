@@ -21,12 +21,11 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.types import Command
 
-from nova_graph import build_graph
-from nova_graph.models import FunctionChatModel
+from nova_app import build_nova_graph
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.roster import AgentSpec, Roster
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 REQUEST = "please do the change"
 THREAD = "writes"
@@ -87,7 +86,7 @@ def graph_for(
     names = list(calls)
     clauses = [ClauseRoute(text=f"{REQUEST} {n}", agent=n, score=0.9) for n in names]
     router = TableRouter({REQUEST: RouteDecision(agents=names, clauses=clauses)})
-    return build_graph(
+    return build_nova_graph(
         roster=Roster(specs),
         router=router,
         model=model,
@@ -135,7 +134,7 @@ def one_round(data: Path, mode: str, tool: str) -> int:
     import subprocess
     import time
 
-    from nova_graph.tools.erp_db import create_demo_erp
+    from nova_app.tools.erp_db import create_demo_erp
 
     create_demo_erp(data)
     before = effects_made(data, tool)

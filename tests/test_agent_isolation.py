@@ -12,13 +12,12 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from nova_graph import build_graph
-from nova_graph.models import FunctionChatModel
+from nova_app import build_nova_graph
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.reliability.lanes import WorkerLane
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 HANG = {"You tell the time.", "You analyse text."}  # the clock and words agents hang
 TABLE = {
@@ -42,7 +41,7 @@ def _model(release: threading.Event) -> FunctionChatModel:
 
 
 def _graph(roster: Roster, data_dir: Path, release: threading.Event) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=roster,
         router=TableRouter(TABLE),
         model=_model(release),

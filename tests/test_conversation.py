@@ -12,11 +12,11 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph, nova_roster
 from nova_graph.conversation import ConversationRouter, agent_context
-from nova_graph.graph import default_router
 from nova_graph.improve.proposals import evidence_from_runs
-from nova_graph.roster import ContextPolicy, Roster, load_roster
+from nova_graph.roster import ContextPolicy, Roster
+from nova_graph.routing.default import default_router
 from nova_graph.routing.payload import split_instruction
 from nova_graph.runlog import RunLog, logged_invoke
 
@@ -28,7 +28,7 @@ INVOICE_TEXT = (
 
 @pytest.fixture(scope="module")
 def roster() -> Roster:
-    return load_roster()
+    return nova_roster()
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def router(roster: Roster) -> Any:
 
 @pytest.fixture()
 def graph(roster: Roster, router: Any, offline_model: Any, data_dir: Path) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=roster,
         router=router,
         model=offline_model,
@@ -203,7 +203,7 @@ def test_an_unsure_follow_up_is_settled_by_one_counted_model_call(
         chat = ChatOpenAI(
             model="test-model", base_url=server.base_url, api_key="t", max_retries=0, timeout=10
         )
-        graph = build_graph(
+        graph = build_nova_graph(
             roster=roster,
             router=default_router(roster, model=chat),
             model=offline_model,

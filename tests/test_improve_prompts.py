@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from nova_app import build_nova_graph
 from nova_graph.improve.diagnose import AgentDiagnosis, ToolDiagnosis
 from nova_graph.improve.prompts import rewrite_prompt
 from nova_graph.models import OfflineChatModel, default_model
@@ -56,7 +57,9 @@ DIAGNOSIS = AgentDiagnosis(
 def test_a_rewrite_that_stops_the_tool_errors_on_replay_is_kept(
     model: Any, small_roster: Roster, tmp_path: Path
 ) -> None:
-    rewrite = rewrite_prompt(DIAGNOSIS, small_roster, model, data_dir=tmp_path)
+    rewrite = rewrite_prompt(
+        DIAGNOSIS, small_roster, model, data_dir=tmp_path, build=build_nova_graph
+    )
     assert rewrite is not None and rewrite.kept
     assert RULE in rewrite.new_prompt
     assert (rewrite.replayed, rewrite.failed_before, rewrite.failed_after) == (2, 2, 0)
@@ -77,7 +80,9 @@ def test_a_rewrite_that_does_not_help_on_replay_is_not_kept(
 
     with LocalOpenAIServer(vague, max_requests=40) as srv:
         configure_env(monkeypatch, srv)
-        rewrite = rewrite_prompt(DIAGNOSIS, small_roster, default_model(), data_dir=tmp_path)
+        rewrite = rewrite_prompt(
+            DIAGNOSIS, small_roster, default_model(), data_dir=tmp_path, build=build_nova_graph
+        )
     assert rewrite is not None and not rewrite.kept
     assert (rewrite.failed_before, rewrite.failed_after) == (2, 2)
     assert rewrite.reason.endswith("not kept")

@@ -13,14 +13,13 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.improve.proposals import evidence_from_log
-from nova_graph.models import FunctionChatModel
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RunLog, logged_invoke
 from nova_graph.signals import correction_text
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 WRONG = "what is 17 times 23 on the clock"
 CORRECTION = "no, I meant calculate 17 times 23"
@@ -54,7 +53,7 @@ def _model(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessag
 
 @pytest.fixture()
 def graph(small_roster: Roster, data_dir: Path) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=small_roster,
         router=TableRouter(TABLE),
         model=FunctionChatModel(fn=_model),

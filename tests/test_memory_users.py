@@ -14,16 +14,14 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
+from nova_app.tools.general import make_tools as general_tools
 from nova_graph.errors import MemoryStoreError
 from nova_graph.memory import ChromaMemory, make_memory_tools, run_namespace
-from nova_graph.memory.testing import HashingEncoder
-from nova_graph.models import FunctionChatModel
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
+from nova_graph.testing import FunctionChatModel, HashingEncoder, TableRouter
 from nova_graph.tools import ToolContext
-from nova_graph.tools.general import make_tools as general_tools
-from tests.support.routers import TableRouter
 
 SECRET = {"alice": "alice password is hunter2", "bob": "bob password is swordfish"}
 SAVE, LOOK = "save my password", "what is my password"
@@ -61,7 +59,7 @@ def test_two_users_never_see_or_overwrite_each_others_memories(
             LOOK: RouteDecision(agents=["stock"]),
         }
     )
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster,
         router=router,
         memory=memory,

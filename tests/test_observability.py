@@ -15,16 +15,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.budget import Budget
-from nova_graph.models import FunctionChatModel
-from nova_graph.models.testing import word_tokens
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RunLog, RunRecord, logged_invoke
+from nova_graph.testing import FunctionChatModel, TableRouter, word_tokens
 from nova_graph.tracing import disable_tracing, enable_tracing
 from nova_graph.usage import ModelPrice
-from tests.support.routers import TableRouter
 
 BOTH = "what time is it and what is 6 * 7"
 BAD_SUM = "calculate the impossible"
@@ -64,7 +62,7 @@ class Script:
 def _run(
     roster: Roster, data_dir: Path, text: str, script: Script, **build: Any
 ) -> tuple[RunLog, RunRecord]:
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=roster,
         router=TableRouter(TABLE),
         model=FunctionChatModel(fn=script, report_usage=True, model_name="scripted-1"),

@@ -14,16 +14,17 @@ from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from nova_graph import build_graph, load_roster
+from nova_app import build_nova_graph, nova_roster
+from nova_graph import load_roster
 from nova_graph.errors import PlanError
-from nova_graph.graph import default_router
-from nova_graph.models import FunctionChatModel, OfflineChatModel
+from nova_graph.models import OfflineChatModel
 from nova_graph.planning import PlanPolicy, has_reference, plan_request, validate_plan
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.routing.decision import ClauseRoute, RouteDecision, Router
+from nova_graph.routing.default import default_router
 from nova_graph.state import PlanStep
 from nova_graph.streaming import describe_update, stream_run
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = Path(__file__).parent / "data" / "roster_small.yaml"
@@ -32,11 +33,11 @@ SMALL = Path(__file__).parent / "data" / "roster_small.yaml"
 @pytest.fixture(scope="module")
 def router() -> Router:
     """The calibrated default router (cached in .nova-test-cache)."""
-    return default_router(load_roster())
+    return default_router(nova_roster())
 
 
 def _graph(router: Router, data: Path, **kw: Any) -> Any:
-    return build_graph(
+    return build_nova_graph(
         router=router, model=OfflineChatModel(), data_dir=data, checkpointer=InMemorySaver(), **kw
     )
 
@@ -46,7 +47,7 @@ def _run(graph: Any, text: str, thread: str = "t") -> tuple[dict[str, Any], list
     cfg = {"configurable": {"thread_id": thread}}
     payload: Any = {"messages": [("user", text)]}
     agent_steps: dict[str, int] = {}
-    agents = set(load_roster(None).names) if graph.name == "nova" else set()
+    agents = set(nova_roster().names) if graph.name == "nova" else set()
     for _ in range(12):
         paused = False
         for item in graph.stream(payload, cfg, stream_mode="debug"):
@@ -168,7 +169,7 @@ def test_upstream_failure_skips_dependents_and_independent_steps_finish(tmp_path
             ClauseRoute(text="calculate 2 + 2", agent="math", score=1),
         ],
     )
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=load_roster(SMALL),
         router=TableRouter({text: decision}),
         model=FunctionChatModel(fn=_failing_clock),

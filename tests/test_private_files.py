@@ -12,14 +12,12 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
-from nova_graph.models import FunctionChatModel
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RunLog
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, HashingEncoder, TableRouter
 
 Q = "how many brush heads are in stock"
 
@@ -47,7 +45,7 @@ def test_graph_memory_and_run_log_on_a_fresh_data_dir_create_only_private_files(
             call = {"name": "remember", "args": {"text": "bank PIN is 4321"}, "id": "r1"}
             return AIMessage(content="", tool_calls=[call])
 
-        graph = build_graph(
+        graph = build_nova_graph(
             roster=small_roster,
             router=TableRouter({Q: RouteDecision(agents=["stock"])}),
             memory=memory,
@@ -68,7 +66,7 @@ def test_graph_memory_and_run_log_on_a_fresh_data_dir_create_only_private_files(
 def test_nova_ask_as_the_first_command_creates_only_private_files(tmp_path: Path) -> None:
     env = {**os.environ, "NOVA_DATA_DIR": str(tmp_path / "home" / "nova")}
     done = subprocess.run(
-        [sys.executable, "-m", "nova_graph", "ask", "what time is it"],
+        [sys.executable, "-m", "nova_app", "ask", "what time is it"],
         env=env,
         capture_output=True,
         text=True,

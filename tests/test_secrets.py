@@ -15,8 +15,8 @@ import pytest
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
+from nova_app.cli import main
 from nova_graph import build_graph
-from nova_graph.cli import main
 from nova_graph.errors import RoutingModelError
 from nova_graph.models import describe_model
 from nova_graph.roster import Roster
@@ -24,8 +24,8 @@ from nova_graph.routing import ModelRouteArbiter, SemanticRouter
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RUNLOG_FILE, RunLog, logged_invoke
 from nova_graph.settings import NovaSettings
+from nova_graph.testing import TableRouter
 from tests.support.openai_server import LocalOpenAIServer
-from tests.support.routers import TableRouter
 
 KEY = "planted" + secrets.token_hex(16)  # not key-shaped: only knowing the key redacts it
 URL_PASSWORD = "urlpw" + secrets.token_hex(8)

@@ -13,15 +13,17 @@ from typing import Any
 import pytest
 from langgraph.types import Command
 
+from nova_app import nova_roster
+from nova_app.tools import nova_tools
+from nova_app.tools.erp_db import create_demo_erp
+from nova_app.tools.general import make_tools as general_tools
+from nova_app.tools.pipelines import PipelineRunner
 from nova_graph.errors import InvalidRequestError
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.streaming import resume_command
-from nova_graph.tools import ToolContext, build_tools
+from nova_graph.tools import ToolContext
 from nova_graph.tools.approval import needs_approval
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
-from nova_graph.tools.erp_db import create_demo_erp
-from nova_graph.tools.general import make_tools as general_tools
-from nova_graph.tools.pipelines import PipelineRunner
 from tests.side_effects import answer_all, ask, count, graph_for, script
 
 WRITE_TOOLS = {
@@ -80,22 +82,21 @@ def _fingerprint(data: Path) -> str:
 
 
 def test_the_registry_declares_exactly_the_audited_write_tools() -> None:
-    registry = build_tools(ToolContext())
+    registry = {t.name: t for t in nova_tools(ToolContext())}
     assert {n for n, t in registry.items() if needs_approval(t)} == set(WRITE_TOOLS)
 
 
 def test_the_roster_table_shows_which_tools_need_approval() -> None:
-    from nova_graph.roster import load_roster
-    from nova_graph.roster_doc import roster_table
+    from nova_app.roster_doc import roster_table
 
-    table = roster_table(load_roster())
+    table = roster_table(nova_roster())
     gated = {row.rsplit("|", 2)[1] for row in table.splitlines() if row.startswith("| ")}
     shown = {t.strip(" `") for cell in gated for t in cell.split(",")} - {
         "-",
         "---",
         "Needs approval",
     }
-    in_roster = {t for spec in load_roster() for t in spec.tools}
+    in_roster = {t for spec in nova_roster() for t in spec.tools}
     assert shown == set(WRITE_TOOLS) & in_roster and "import_parts_feed" in shown
 
 
@@ -248,7 +249,7 @@ def test_answers_per_question_and_mismatches_are_typed_errors(tmp_path: Path) ->
 def test_nova_ask_shows_every_pending_approval_and_resume_yes_answers_all(
     tmp_path: Path,
 ) -> None:
-    from nova_graph.cli.render import render_interrupt
+    from nova_app.cli.render import render_interrupt
 
     calls = {
         "notes": ("save_research_note", {"note": "banners sell"}),

@@ -37,6 +37,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from nova_app import nova_roster
+from nova_app.acceptance import packaged_acceptance_set
 from nova_graph.improve import (
     AcceptancePolicy,
     ImprovementLoop,
@@ -47,12 +49,11 @@ from nova_graph.improve import (
     score_router,
     stratified_split,
 )
-from nova_graph.improve.acceptance import packaged_acceptance_set
-from nova_graph.improve.factory import default_factory
+from nova_graph.improve.metrics import RoutingScore, route_all, top_agent
 from nova_graph.improve.proposals import evidence_from_log
-from nova_graph.improve.scoring import RoutingScore, route_all, top_agent
+from nova_graph.improve.routers import default_factory
 from nova_graph.improve.setup import RouterFactory
-from nova_graph.roster import Roster, load_roster
+from nova_graph.roster import Roster
 from nova_graph.routing.decision import Router
 from nova_graph.runlog import RunLog, RunRecord, new_run_id
 from nova_graph.signals import correction_text
@@ -239,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     acceptance, test = stratified_split(packaged_acceptance_set(), 0.5, seed=args.seed)
     stream = load_labelled(STREAM)
     random.Random(args.seed).shuffle(stream)
-    start = RoutingSetup(load_roster())
+    start = RoutingSetup(nova_roster())
     results = []
     for name, wrong in (("clean", 0.0), ("noisy", args.wrong)):
         if args.only not in (None, name):

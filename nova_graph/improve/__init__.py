@@ -5,6 +5,7 @@ from nova_graph.improve.auto import AutoOutcome, improve_automatically
 from nova_graph.improve.diagnose import AgentDiagnosis, diagnose
 from nova_graph.improve.labelled import LabelledRequest, load_labelled, stratified_split
 from nova_graph.improve.loop import AcceptancePolicy, ImprovementLoop, RoundReport, Verdict, judge
+from nova_graph.improve.metrics import RoutingScore, score_router, top_agent
 from nova_graph.improve.proposals import (
     Evidence,
     Proposal,
@@ -12,7 +13,6 @@ from nova_graph.improve.proposals import (
     evidence_from_log,
     evidence_from_runs,
 )
-from nova_graph.improve.scoring import RoutingScore, score_router, top_agent
 from nova_graph.improve.setup import RouterFactory, RoutingSetup, weakened
 from nova_graph.improve.simulate import simulate_usage
 from nova_graph.improve.store import VersionMeta, VersionStore, active_roster

@@ -46,9 +46,9 @@ def new_signal_count(runlog: RunLog, since: dict[str, int]) -> int:
 def improve_automatically(
     data_dir: str | Path | None = None,
     *,
-    heldout: Sequence[LabelledRequest] | None = None,
+    heldout: Sequence[LabelledRequest] | Callable[[], Sequence[LabelledRequest]],
+    start: RoutingSetup,
     factory: RouterFactory | None = None,
-    start: RoutingSetup | None = None,
     runlog: RunLog | None = None,
     min_new_signals: int = DEFAULT_MIN_NEW_SIGNALS,
     policy: AcceptancePolicy | None = None,
@@ -59,8 +59,9 @@ def improve_automatically(
     """Run the improvement loop if at least ``min_new_signals`` arrived since the last
     automatic run; record every decision in the version store.
 
-    Defaults: the data dir's run log and version store, Nova's packaged acceptance set, the
-    graph's router builder and the packaged roster as the starting point.
+    ``heldout`` is the acceptance set (or a function loading it, called only when the loop
+    runs); ``start`` the setup to improve when no version is stored yet. Defaults: the data
+    dir's run log and version store, and the graph's router builder.
     """
     if min_new_signals < 1:
         raise ImprovementError(f"min_new_signals must be at least 1, got {min_new_signals}")
@@ -79,18 +80,12 @@ def improve_automatically(
         reason = f"{new} new signal(s) since the last run, fewer than {min_new_signals}; skipped"
         store.record({"event": "auto", "ran": False, "reason": reason, "new_signals": new})
         return AutoOutcome(ran=False, reason=reason, new_signals=new, active=store.active())
-    if heldout is None:
-        from nova_graph.improve.acceptance import packaged_acceptance_set
-
-        heldout = packaged_acceptance_set()
+    if callable(heldout):
+        heldout = heldout()
     if factory is None:
-        from nova_graph.improve.factory import default_factory
+        from nova_graph.improve.routers import default_factory
 
         factory = default_factory()
-    if start is None:
-        from nova_graph.roster import load_roster
-
-        start = RoutingSetup(load_roster())
     loop = ImprovementLoop(
         factory, heldout, policy=policy, store=store, encode=encode, progress=progress
     )

@@ -10,7 +10,7 @@ less and no replayed run that passed before fails after.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +55,23 @@ class _OneAgent:
         return RouteDecision(agents=[self.agent], scores={self.agent: 1.0}, confidence=1.0)
 
 
-def replay(spec: AgentSpec, requests: Sequence[str], model: Any, data_dir: Path) -> list[bool]:
-    """Run ``requests`` through ``spec`` alone (its real tools, ``model``); True = failed."""
+def replay(
+    spec: AgentSpec,
+    requests: Sequence[str],
+    model: Any,
+    data_dir: Path,
+    *,
+    build: Callable[..., Any] | None = None,
+) -> list[bool]:
+    """Run ``requests`` through ``spec`` alone (its real tools, ``model``); True = failed.
+
+    ``build`` is the graph builder that knows the agent's tools (default: ``build_graph``; an
+    app passes its own, e.g. one that adds its tool sets).
+    """
     from nova_graph.graph import build_graph
     from nova_graph.runlog import record_from_state
 
-    graph = build_graph(
+    graph = (build or build_graph)(
         roster=Roster([spec]), router=_OneAgent(spec.name), model=model, data_dir=data_dir
     )
     out = []
@@ -77,6 +88,7 @@ def rewrite_prompt(
     model: Any,
     *,
     data_dir: str | Path | None = None,
+    build: Callable[..., Any] | None = None,
 ) -> PromptRewrite | None:
     """A validated system-prompt rewrite for ``diagnosis.agent`` (``None``: nothing to do,
     an offline model, fewer than two failed requests, or no usable rewrite)."""
@@ -106,8 +118,8 @@ def rewrite_prompt(
     rewritten = spec.model_copy(update={"system_prompt": new})
     with tempfile.TemporaryDirectory(prefix="nova-replay-") as scratch:
         where = Path(data_dir) if data_dir is not None else Path(scratch)
-        before = replay(spec, held, model, where / "before")
-        after = replay(rewritten, held, model, where / "after")
+        before = replay(spec, held, model, where / "before", build=build)
+        after = replay(rewritten, held, model, where / "after", build=build)
     newly = sum(1 for b, a in zip(before, after, strict=True) if a and not b)
     kept = sum(after) < sum(before) and newly == 0
     reason = (

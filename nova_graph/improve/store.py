@@ -8,7 +8,6 @@ Layout under ``<data dir>/improve/``: ``versions/vNNNN/{roster.yaml,settings.jso
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import os
 import re
@@ -42,12 +41,6 @@ class VersionMeta(BaseModel):
     score_after: float | None = None
     agent_scores_before: dict[str, float] = Field(default_factory=dict)
     agent_scores_after: dict[str, float] = Field(default_factory=dict)
-    packaged_sha256: str | None = Field(
-        default=None,
-        description="Set when the version is exactly the packaged roster with no pinned "
-        "settings: the SHA-256 of the packaged roster file it equals (lets start-up skip "
-        "parsing it).",
-    )
 
 
 def setup_text(setup: RoutingSetup) -> tuple[str, str]:
@@ -60,7 +53,7 @@ class VersionStore:
 
     def __init__(self, data_dir: str | Path | None = None) -> None:
         if data_dir is None:
-            from nova_graph.tools.context import default_data_dir
+            from nova_graph.settings import default_data_dir
 
             data_dir = default_data_dir()
         self.root = Path(data_dir) / IMPROVE_DIR
@@ -95,9 +88,17 @@ class VersionStore:
     def load(self, version: str) -> RoutingSetup:
         """The setup stored as ``version``."""
         d = self._dir(version)
-        roster = load_roster(d / "roster.yaml", check_tools=False)
+        roster = load_roster(d / "roster.yaml")
         settings = json.loads((d / "settings.json").read_text("utf-8"))
         return RoutingSetup(roster, settings)
+
+    def settings(self, version: str) -> dict[str, Any]:
+        """The router settings stored with ``version`` (without parsing its roster)."""
+        try:
+            data = json.loads((self._dir(version) / "settings.json").read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ImprovementError(f"version {version} is unreadable ({exc})") from None
+        return dict(data) if isinstance(data, dict) else {}
 
     def active_setup(self, default: RoutingSetup) -> RoutingSetup:
         """The active version's setup, or ``default`` when there is none."""
@@ -122,14 +123,7 @@ class VersionStore:
         active = self.active()
         if active is not None:
             return active
-        packaged = _packaged_roster_sha256()
-        same = not setup.settings and setup_text(setup) == setup_text(RoutingSetup(load_roster()))
-        return self._write(
-            setup,
-            parent=None,
-            change="base version (before any improvement)",
-            packaged_sha256=packaged if same else None,
-        )
+        return self._write(setup, parent=None, change="base version (before any improvement)")
 
     def commit(
         self,
@@ -250,35 +244,28 @@ class VersionStore:
             f.write(json.dumps(event) + "\n")
 
 
-def _packaged_roster_sha256() -> str:
-    from importlib import resources
-
-    data = resources.files("nova_graph.data").joinpath("roster.yaml").read_bytes()
-    return hashlib.sha256(data).hexdigest()
-
-
-def active_roster(data_dir: str | Path | None = None) -> Roster:
-    """The roster of the active improved version, or the packaged roster when there is none."""
+def active_roster(default: Roster, data_dir: str | Path | None = None) -> Roster:
+    """The roster of the active improved version, or ``default`` when there is none."""
     store = VersionStore(data_dir)
     version = store.active()
     if version is None:
-        return load_roster()
+        return default
     return store.load(version).roster
 
 
 def improved_setup(data_dir: str | Path | None = None) -> RoutingSetup | None:
     """The active improved version's setup, or ``None`` when the packaged roster is in use
-    (no version stored, or the active one is the packaged roster with no pinned settings, as
-    after ``nova improve --rollback v0000``): then the caller builds exactly the packaged
-    router, from the same cache."""
+    (no version stored, or the active one is the first version's roster with no pinned
+    settings, as after ``nova improve --rollback v0000``): then the caller builds exactly the
+    packaged router, from the same cache."""
     store = VersionStore(data_dir)
     version = store.active()
     if version is None:
         return None
-    recorded = store.meta(version).packaged_sha256
-    if recorded is not None and recorded == _packaged_roster_sha256():
-        return None  # the packaged roster itself: nothing to parse or compare
+    first = store.versions()[0].version  # v0000: the packaged roster the loop started from
+    if version == first and not store.settings(version):
+        return None  # rolled back to the base itself: nothing to parse or compare
     setup = store.load(version)
-    if not setup.settings and setup_text(setup) == setup_text(RoutingSetup(load_roster())):
+    if not setup.settings and setup_text(setup) == setup_text(store.load(first)):
         return None
     return setup

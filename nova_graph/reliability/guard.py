@@ -7,6 +7,7 @@ from typing import Any, Self
 
 from langgraph.graph.state import CompiledStateGraph
 
+from nova_graph.input_checks import InputLimits, validate_payload, validate_update
 from nova_graph.reliability.redact import SecretScrubber
 from nova_graph.reliability.storage import (
     aiter_storage_typed,
@@ -19,7 +20,6 @@ from nova_graph.reliability.threadlock import (
     locked_stream,
     thread_id_of,
 )
-from nova_graph.validation import InputLimits, validate_payload, validate_update
 
 _OWN_FIELDS = ("__orig_class__", "limits", "thread_locks")
 

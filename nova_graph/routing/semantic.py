@@ -12,11 +12,11 @@ import numpy.typing as npt
 
 from nova_graph.embeddings import Encoder, default_encoder
 from nova_graph.errors import InvalidRequestError, RoutingError, RoutingModelError
+from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES
 from nova_graph.routing import calibration, clauses
 from nova_graph.routing.arbiter import ModelRouteArbiter
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
 from nova_graph.routing.scoring import FEATURES, RouteModel, Scores
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES
 
 #: The longest text routed: the request limit (bytes >= characters), so any accepted request
 #: can be routed; a long payload is routed on its instruction (nova_graph.routing.payload).
