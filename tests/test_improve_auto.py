@@ -14,6 +14,7 @@ from nova_app.tools.pipelines.steps import StepFailed, StepRun, improve_routing
 from nova_graph.improve import RoutingSetup, VersionStore, weakened
 from nova_graph.improve.auto import improve_automatically
 from nova_graph.improve.diagnose import diagnose, diagnosis_text
+from nova_graph.improve.proposals import Proposal
 from nova_graph.roster import Roster
 from nova_graph.runlog import AgentRunLog, RunLog, RunRecord, ToolCallLog, new_run_id
 from tests.test_improve import FACTORY, HELDOUT
@@ -24,6 +25,13 @@ HELPFUL = [  # (request, where it went, the correction's route)
     ("what is 10 plus 20", "clock", "math"),
 ]
 WRONG = [("what is the date today exactly", "clock", "stock")]
+GREETING = Proposal(
+    id="x",
+    kind="add_examples",
+    agents=["general_chat"],
+    rationale="t",
+    add_examples={"general_chat": ["how are you doing this evening"]},
+)
 
 
 def _turn(thread: str, text: str, routes: list[str], **extra: object) -> RunRecord:
@@ -124,19 +132,13 @@ def test_after_rollback_to_the_packaged_base_start_up_parses_no_stored_roster(
     tmp_path: Path,
 ) -> None:
     from nova_app import nova_roster
-    from nova_graph.improve.proposals import Proposal, apply_proposal
+    from nova_graph.improve.proposals import apply_proposal
     from nova_graph.improve.store import improved_setup
 
     store = VersionStore(tmp_path)
     packaged = RoutingSetup(nova_roster())
     store.ensure_base(packaged)
-    change = Proposal(
-        id="x",
-        kind="add_examples",
-        agents=["general_chat"],
-        rationale="t",
-        add_examples={"general_chat": ["how are you doing this evening"]},
-    )
+    change = GREETING
     store.commit(apply_proposal(packaged, change), change="t")
     assert improved_setup(tmp_path) is not None
     store.rollback("v0000")
@@ -159,3 +161,18 @@ def test_cli_diagnose_and_auto(tmp_path: Path, capsys: pytest.CaptureFixture[str
     )
     assert main(["improve", "--auto", "--min-signals", "5", "--data-dir", str(tmp_path)]) == 0
     assert "0 new signal(s) since the last run, fewer than 5; skipped" in capsys.readouterr().out
+
+
+def test_a_change_and_its_stored_version_keep_the_out_of_scope_negatives(tmp_path: Path) -> None:
+    from nova_app import nova_roster
+    from nova_graph.improve.proposals import apply_proposal
+
+    packaged = RoutingSetup(nova_roster())
+    assert packaged.roster.out_of_scope  # the router's refusal negatives
+    change = GREETING
+    changed = apply_proposal(packaged, change)
+    assert changed.roster.out_of_scope == packaged.roster.out_of_scope
+    store = VersionStore(tmp_path)
+    store.ensure_base(packaged)
+    version = store.commit(changed, change="t").version
+    assert store.load(version).roster.out_of_scope == packaged.roster.out_of_scope
