@@ -7,13 +7,14 @@ live here; the library (``nova_graph``) never imports this package.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langgraph.graph.state import CompiledStateGraph
+# Imported where used, so ``nova`` prints its first progress line before LangGraph loads.
+if TYPE_CHECKING:
+    from langgraph.graph.state import CompiledStateGraph
 
-from nova_graph import Roster, build_graph, load_roster
-from nova_graph.from_settings import graph_from_settings
-from nova_graph.settings import NovaSettings, load_settings
+    from nova_graph import Roster
+    from nova_graph.settings import NovaSettings
 
 #: Nova's roster file: 34 agents, their example requests and out-of-scope examples.
 ROSTER_PATH = Path(__file__).parent / "data" / "roster.yaml"
@@ -21,6 +22,8 @@ ROSTER_PATH = Path(__file__).parent / "data" / "roster.yaml"
 
 def nova_roster() -> Roster:
     """Nova's 34-agent roster."""
+    from nova_graph import load_roster
+
     return load_roster(ROSTER_PATH)
 
 
@@ -31,6 +34,7 @@ def build_nova_graph(**kwargs: Any) -> CompiledStateGraph[Any, Any, Any, Any]:
     roster, tools, toolsets, ...); Nova's tool sets are always added to any given.
     """
     from nova_app.tools import NOVA_TOOLSETS
+    from nova_graph import build_graph
 
     if kwargs.get("roster") is None:
         kwargs["roster"] = nova_roster()
@@ -42,6 +46,8 @@ def nova_graph_from_settings(
     settings: NovaSettings | None = None, **overrides: Any
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """The Nova graph from ``NOVA_*`` settings (``NOVA_ROSTER_PATH`` or Nova's roster)."""
+    from nova_graph.from_settings import graph_from_settings
+
     return graph_from_settings(
         settings, build=build_nova_graph, default_roster=nova_roster, **overrides
     )
@@ -53,6 +59,7 @@ def nova_family_graph(
     """A graph of one Nova family's agents only (e.g. ``"erp"``), for Studio."""
     from nova_graph.from_settings import family_roster
     from nova_graph.improve.store import improved_setup
+    from nova_graph.settings import load_settings
 
     settings = settings if settings is not None else load_settings()
     roster = overrides.pop("roster", None)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, MessagesState, StateGraph
-from langgraph.prebuilt import ToolNode, tools_condition
+from langgraph.prebuilt import tools_condition
 from langgraph.runtime import get_runtime
 
 from nova_graph import metering, tracing
@@ -37,9 +39,10 @@ from nova_graph.tools.approval import gate_tools
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.tools.outcome import tool_failed
 from nova_graph.tools.registry import import_object
+from nova_graph.tools.tool_node import InlineToolNode
 from nova_graph.usage import PriceTable
 
-AgentNode = RunnableLambda[AgentTask, dict[str, Any]]
+AgentNode = Runnable[AgentTask, Any]
 MAX_TOOL_STEPS = 8
 MODEL_NODE, TOOLS_NODE = "model", "tools"
 
@@ -90,10 +93,11 @@ def tool_loop(
         return {"messages": [await bound.ainvoke([prompt, *state["messages"]])]}
 
     builder = StateGraph(MessagesState)
-    builder.add_node(MODEL_NODE, RunnableLambda(call_model, afunc=acall_model))
+    builder.add_node(MODEL_NODE, RunnableCallable(call_model, acall_model, name=MODEL_NODE))
     builder.add_edge(START, MODEL_NODE)
     if tools:
-        tool_node = ToolNode(
+        # Runs a lone tool call in the agent's own worker thread (no thread pool per call).
+        tool_node = InlineToolNode(
             list(tools),
             handle_tool_errors=_tool_error_message,
             wrap_tool_call=metering.wrap_tool_call,
@@ -218,8 +222,12 @@ def make_agent_node(
     prices: PriceTable | None = None,
     budget: Budget | None = None,
     ledger: EffectLedger | None = None,
+    then: Callable[[AgentTask, dict[str, Any]], Any] | None = None,
 ) -> AgentNode:
     """A graph node running ``spec``'s agent on its task and writing its result to state.
+
+    ``then(task, update)``, when given, turns the node's state update into what the node returns
+    (the graph uses it to continue a plan from the node, see ``plan_dispatch.after_step``).
 
     Each attempt runs on the agent's own :class:`WorkerLane` of at most ``workers`` threads (sync
     and async runs alike), so a hung agent cannot starve the others, and is limited to
@@ -233,7 +241,21 @@ def make_agent_node(
     behind the approval gate and ``ledger`` (see :func:`build_agent_executor`), so a retried
     attempt never asks again for, nor repeats, a change already made.
     """
-    executor = build_agent_executor(spec, metering.metered(model), tools, ledger)
+    # A tool loop is built on the agent's first task (34 of them cost a third of a second at
+    # every start, though a request reaches one or two agents); a graph agent is given ready, so
+    # a wrong graph is still a RosterError when the graph is built.
+    built: list[Runnable[Any, Any]] = []
+    if spec.graph is not None:
+        built.append(build_agent_executor(spec, metering.metered(model), tools, ledger))
+    build_lock = threading.Lock()
+
+    def executor() -> Runnable[Any, Any]:
+        if not built:
+            with build_lock:
+                if not built:
+                    built.append(build_agent_executor(spec, metering.metered(model), tools, ledger))
+        return built[0]
+
     what = f"agent {spec.name!r}"
     lane = WorkerLane(f"agent-{spec.name}", workers=workers)
 
@@ -277,7 +299,7 @@ def make_agent_node(
         result = summarize_run(spec, task, agent_output_messages(out), started, attempt, meter)
         return {"results": {spec.name: result}}
 
-    def run_agent(task: AgentTask) -> dict[str, Any]:
+    def run_agent(task: AgentTask) -> Any:
         attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
         out: dict[str, Any] | BudgetExceededError
         with tracing.agent_span(spec.name) as span, _tagged_failures(attempt), meter.active():
@@ -285,16 +307,17 @@ def make_agent_node(
                 # The parent's config (checkpointer, interrupts, callbacks) reaches the loop
                 # implicitly; so does the meter (context variables are copied).
                 out = call_with_deadline(
-                    lambda: executor.invoke({"messages": agent_messages(task)}),
+                    lambda: executor().invoke({"messages": agent_messages(task)}),
                     timeout,
                     what=what,
                     lane=lane,
                 )
             except BudgetExceededError as exc:
                 out = exc
-            return traced(span, finish(task, out, started, attempt, meter))
+            update = traced(span, finish(task, out, started, attempt, meter))
+        return then(task, update) if then is not None else update
 
-    async def arun_agent(task: AgentTask) -> dict[str, Any]:
+    async def arun_agent(task: AgentTask) -> Any:
         attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
         out: dict[str, Any] | BudgetExceededError
         with tracing.agent_span(spec.name) as span, _tagged_failures(attempt), meter.active():
@@ -303,16 +326,19 @@ def make_agent_node(
                 # go to the event loop's shared default executor, where hung ones starve every
                 # agent.
                 out = await acall_in_lane(
-                    lambda: executor.invoke({"messages": agent_messages(task)}),
+                    lambda: executor().invoke({"messages": agent_messages(task)}),
                     timeout,
                     what=what,
                     lane=lane,
                 )
             except BudgetExceededError as exc:
                 out = exc
-            return traced(span, finish(task, out, started, attempt, meter))
+            update = traced(span, finish(task, out, started, attempt, meter))
+        return then(task, update) if then is not None else update
 
-    return RunnableLambda(run_agent, afunc=arun_agent, name=f"agent_{spec.name}")
+    # LangGraph's own node wrapper (as for a plain function node): signatures are read once, and
+    # the graph traces the node, where a RunnableLambda re-inspects and re-traces every call.
+    return RunnableCallable(run_agent, arun_agent, name=f"agent_{spec.name}", trace=False)
 
 
 def traced(span: Any, update: dict[str, Any]) -> dict[str, Any]:

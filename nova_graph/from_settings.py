@@ -43,8 +43,8 @@ def memory_from_settings(settings: NovaSettings) -> Any:
     from nova_graph.memory import ChromaMemory
 
     if settings.chroma_is_server:
-        return ChromaMemory(url=settings.chroma_url)
-    return ChromaMemory(path=str(settings.chroma_path))
+        return ChromaMemory(url=settings.chroma_url, open_on_first_use=True)
+    return ChromaMemory(path=str(settings.chroma_path), open_on_first_use=True)
 
 
 def model_from_settings(settings: NovaSettings) -> BaseChatModel:

@@ -19,7 +19,7 @@ from nova_graph.compose import make_compose_node
 from nova_graph.errors import InvalidRequestError, RosterError
 from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES, InputLimits, check_build_arguments
 from nova_graph.models import default_model, is_offline, resolve_model
-from nova_graph.plan_dispatch import NEXT_STEPS_NODE, next_steps
+from nova_graph.plan_dispatch import COMPOSE_NODE, NEXT_STEPS_NODE, after_step, next_steps
 from nova_graph.planning import PlanPolicy
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
 from nova_graph.reliability.guard import GuardedGraph
@@ -37,7 +37,6 @@ from nova_graph.tracing import traced_supervisor
 from nova_graph.usage import PriceTable
 
 SUPERVISOR_NODE = "supervisor"
-COMPOSE_NODE = "compose"
 
 
 def build_graph(
@@ -171,14 +170,15 @@ def build_graph(
             prices=prices,
             budget=budget,
             ledger=ledger,
+            then=after_step,  # continues its plan: next steps, next_steps or compose
         )
         builder.add_node(
             spec.name,
             node,
             retry_policy=policy.retry_policy(),
             error_handler=make_error_handler(spec.name, breaker, goto=NEXT_STEPS_NODE),
+            destinations=(NEXT_STEPS_NODE, COMPOSE_NODE),
         )
-        builder.add_edge(spec.name, NEXT_STEPS_NODE)
     builder.add_edge(START, SUPERVISOR_NODE)
     builder.add_conditional_edges(
         SUPERVISOR_NODE, supervisor.dispatch, [*roster.names, REFUSE_NODE]

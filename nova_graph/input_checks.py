@@ -38,6 +38,35 @@ def value_bytes(value: Any) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
+def storable_bytes(value: Any, what: str) -> int:
+    """The size of ``value`` as UTF-8 JSON, or :class:`InvalidRequestError` when a checkpoint
+    could not store it (unpaired surrogates, integers beyond 64 bits, objects not plain data)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=lambda o: message_text(o) or str(o))
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidRequestError(
+            f"{what} contains invalid text (unpaired surrogate characters); send valid UTF-8"
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(
+            f"{what} must hold plain data (text, numbers, lists, dicts, messages): {exc}"
+        ) from None
+    if _has_huge_int(value):
+        raise InvalidRequestError(f"{what} holds an integer beyond 64 bits; send it as text")
+    return size
+
+
+def _has_huge_int(value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return not -(2**63) <= value < 2**64
+    if isinstance(value, Mapping):
+        return any(_has_huge_int(k) or _has_huge_int(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_huge_int(v) for v in value)
+    return False
+
+
 def _check_size(what: str, size: int, limit: int, setting: str) -> None:
     if size > limit:
         raise InvalidRequestError(
@@ -222,7 +251,7 @@ def validate_command(command: Any, limits: InputLimits) -> None:
         )
     if command.resume is not None:
         resume = command.resume
-        size = value_bytes(resume)
+        size = storable_bytes(resume, "the resume value")
         _check_size("the resume value", size, limits.resume_bytes, "max_resume_bytes")
         if isinstance(resume, str):
             validate_request(resume, max_bytes=limits.resume_bytes)
@@ -242,10 +271,5 @@ def validate_update(update: Any, limits: InputLimits) -> None:
         )
     if not update:
         raise InvalidRequestError("the state update is empty; give at least one state key")
-    try:
-        size = value_bytes(update)
-    except (TypeError, ValueError) as exc:
-        raise InvalidRequestError(
-            f"a state update must hold plain data (text, numbers, lists, dicts, messages): {exc}"
-        ) from None
+    size = storable_bytes(update, "a state update")
     _check_size("the state update", size, limits.update_bytes, "max_update_bytes")

@@ -301,7 +301,7 @@ def load_roster(path: str | Path, *, known_tools: Iterable[str] | None = None) -
         raise RosterError(f"cannot read roster file {p}: {exc}") from None
     where = str(p)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # C if built
     except yaml.YAMLError as exc:
         raise RosterError(f"{where} is not valid YAML: {exc}") from None
     return Roster.from_data(data, known_tools=known_tools)

@@ -17,35 +17,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from nova_graph.budget import Budget
 from nova_graph.errors import ConfigurationError
 from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES, InputLimits
+from nova_graph.paths import default_cache_dir as default_cache_dir
+from nova_graph.paths import default_data_dir as default_data_dir
 from nova_graph.reliability.redact import redact_url
 from nova_graph.usage import ModelPrice
 
 CheckpointBackend = Literal["postgres", "sqlite", "memory"]
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
-
-
-def default_data_dir() -> Path:
-    """The user's data directory: ``$NOVA_DATA_DIR``, else ``~/.local/share/nova_graph``."""
-    import os
-
-    env = os.environ.get("NOVA_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "nova_graph"
-
-
-def default_cache_dir() -> Path:
-    """Where derived, rebuildable files live (trained routers): ``$NOVA_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/nova_graph`` or ``~/.cache/nova_graph``. Entries are keyed by content, so
-    every data directory and process can share them."""
-    import os
-
-    env = os.environ.get("NOVA_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "nova_graph"
 
 
 class NovaSettings(BaseSettings):

@@ -26,6 +26,8 @@ OutOfScopePolicy = Literal["refuse", "general"]
 REFUSE_NODE = "out_of_scope"
 #: How many times a clarifying question is asked again when the answer matches no option.
 CLARIFY_ATTEMPTS = 3
+#: Route scores kept in state per decision: the best few (and every routed agent's), not all.
+STATE_SCORES = 5
 
 
 class Supervisor:
@@ -70,7 +72,7 @@ class Supervisor:
             and len(decision.clauses) <= 1
             and has_reference(text)
         ):
-            decision = split_dependent(text, self.router) or decision
+            decision = split_dependent(text, self.router, self.conversation.verbs) or decision
         clarification: dict[str, Any] | None = None
         if decision.ambiguous and len(decision.agents) > 1:
             decision, clarification, notice = self._ask(decision)
@@ -81,7 +83,7 @@ class Supervisor:
         plan = plan_request(text, decision, routes, self.planning, model=self.plan_model)
         return {
             "request": text,
-            "decision": decision.model_dump(),
+            "decision": state_decision(decision, routes),
             "routes": routes,
             "clarification": clarification,
             "carried": turn.context.model_dump() if turn.context else None,
@@ -129,8 +131,11 @@ class Supervisor:
             return REFUSE_NODE
         if state.get("plan"):
             return self.plan_sends(state)
-        decision = RouteDecision.model_validate(state.get("decision") or {})
-        clause_for = decision.clause_texts()
+        clause_for = {
+            c["agent"]: c["text"]
+            for c in (state.get("decision") or {}).get("clauses") or []
+            if c["agent"]
+        }
         messages = state.get("messages") or []
         carried = state.get("carried")
         context = CarriedContext.model_validate(carried) if carried else None
@@ -242,6 +247,14 @@ class Supervisor:
             ]
             for agent, mems in found.items()
         }
+
+
+def state_decision(decision: RouteDecision, routes: list[str]) -> dict[str, Any]:
+    """The decision as kept in state: every field, but only the top ``STATE_SCORES`` scores
+    (plus the routed agents'), so a checkpoint does not grow with the roster."""
+    top = sorted(decision.scores, key=decision.scores.__getitem__, reverse=True)[:STATE_SCORES]
+    kept = {a: decision.scores[a] for a in [*top, *routes] if a in decision.scores}
+    return {**decision.model_dump(exclude={"scores"}), "scores": kept}
 
 
 def _routing_failures(decision: RouteDecision) -> Overwrite | None:

@@ -8,7 +8,6 @@ import time
 import uuid
 from typing import Any
 
-from nova_app.cli.render import render_interrupt, render_outcome
 from nova_graph.errors import InvalidRequestError
 
 
@@ -33,7 +32,18 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run one request (or resume one pending question), streaming progress, then the outcome."""
+    from nova_app.cli.warmup import announce, warm_up
+
+    if args.request is None and args.resume is None:
+        print("nova ask: give a request, or --thread T --resume ANSWER", file=sys.stderr)
+        return 2
+    if args.resume is not None and args.thread is None:
+        print("nova ask: --resume needs --thread (the thread that asked)", file=sys.stderr)
+        return 2
+    announced = announce()  # before LangGraph loads: a first run shows progress at once
     from nova_app import nova_graph_from_settings
+    from nova_app.cli import loaded
+    from nova_app.cli.render import render_interrupt, render_outcome
     from nova_app.cli.runs import format_cost
     from nova_graph.from_settings import model_from_settings
     from nova_graph.models import describe_model
@@ -42,17 +52,13 @@ def run(args: argparse.Namespace) -> int:
     from nova_graph.streaming import pending_interrupts, resume_command
     from nova_graph.tracing import configure_tracing, request_span
 
-    if args.request is None and args.resume is None:
-        print("nova ask: give a request, or --thread T --resume ANSWER", file=sys.stderr)
-        return 2
-    if args.resume is not None and args.thread is None:
-        print("nova ask: --resume needs --thread (the thread that asked)", file=sys.stderr)
-        return 2
     settings = load_settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    warm_up(settings, announced=announced)
     configure_tracing(settings)
     model = model_from_settings(settings)
     print(f"model: {describe_model(model)}", flush=True)
     graph = nova_graph_from_settings(settings, model=model)
+    loaded()
     thread = args.thread or uuid.uuid4().hex[:12]
     config: Any = {"configurable": {"thread_id": thread}}
     print(f"thread: {thread}", flush=True)
@@ -88,7 +94,12 @@ def run(args: argparse.Namespace) -> int:
         answers = [f"{p.id}={input(f'[{p.id}] > ')}" for p in pending]
         payload = resume_command(pending, answers)
     final = graph.get_state(config).values
-    render_outcome(final, sys.stdout)
+    if sys.stdout.isatty():  # people get the rich view; pipes keep the plain one for scripts
+        from nova_app.cli.display import TerminalView
+
+        TerminalView().outcome(final)
+    else:
+        render_outcome(final, sys.stdout)
     record = record_from_state(final, busy_s * 1000, thread_id=thread)
     RunLog(settings.data_dir / RUNLOG_FILE).add(record)
     print(f"cost: {record.model_calls} model calls, {format_cost(record)}")

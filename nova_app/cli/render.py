@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
+from nova_graph.state import ToolCallRecord
 from nova_graph.streaming import format_routes
+
+
+def tool_failures(calls: list[ToolCallRecord]) -> list[ToolCallRecord]:
+    """The tool calls that failed (``TOOL ERROR`` outputs and error statuses)."""
+    return [c for c in calls if not c.get("ok", True)]
 
 
 def render_outcome(state: dict[str, Any], out: TextIO) -> None:
@@ -22,10 +28,14 @@ def render_outcome(state: dict[str, Any], out: TextIO) -> None:
         if result is None:
             continue
         tools = ", ".join(t["name"] for t in result["tool_calls"]) or "none"
+        bad_tools = tool_failures(result["tool_calls"])
+        status = "failed (tool error)" if bad_tools else result["status"]
         out.write(
-            f"  [{name}] {result['status']}; tools: {tools}; "
+            f"  [{name}] {status}; tools: {tools}; "
             f"memories: {len(result['memories'])}; {result['latency_ms']:.0f} ms\n"
         )
+        for call in bad_tools:
+            out.write(f"  FAILED [{name}] tool {call['name']}: {call['output']}\n")
     for f in state.get("failures") or []:
         out.write(
             f"  FAILED [{f['agent']}] {f['error_type']}: {f['message']} "

@@ -91,7 +91,9 @@ def run_case(graph: Any, case: PlanCase, thread: str, agents: set[str], catalogu
                 paused = True
         if not paused:
             break
-        payload = Command(resume=True)
+        # Parallel steps may pause together: approve each pending interrupt by its id.
+        pending = graph.get_state(cfg).interrupts
+        payload = Command(resume={i.id: True for i in pending} if len(pending) > 1 else True)
     latency = (time.perf_counter() - started) * 1000
     state = graph.get_state(cfg).values
     return score(case, state, first_step, latency, catalogue)

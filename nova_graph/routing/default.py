@@ -33,7 +33,7 @@ def apply_thresholds(router: Router, thresholds: Mapping[str, Any]) -> None:
 
 
 #: Bump when the way the default router is built or calibrated changes (invalidates caches).
-ROUTER_CACHE_FORMAT = "semantic-router-6"
+ROUTER_CACHE_FORMAT = "semantic-router-7"
 #: Agents need this many examples for the default router to calibrate its thresholds.
 MIN_CALIBRATION_EXAMPLES = 8
 #: Calibrated thresholds refusing more than this share of the training examples are not used.
@@ -57,8 +57,9 @@ def default_router(
     exactly as the default one and only the roster's examples differ.
 
     A probe router trained on three quarters of each agent's examples and half the roster's
-    out-of-scope requests (``Roster.out_of_scope``) is calibrated on the rest; the router
-    returned is trained on everything and uses the probe's thresholds. It is saved in
+    out-of-scope requests (``Roster.out_of_scope``) is calibrated on the rest, with each agent
+    family (``AgentSpec.family``) hidden in turn as a never-seen kind of request (open set);
+    the router returned is trained on everything and uses the probe's thresholds. It is saved in
     ``cache_dir`` (default: ``default_cache_dir() / "routers"``; ``False`` for no cache) under
     a key of everything that shapes it, so later starts load it instead of re-training.
     ``model`` (a configured chat model, not the offline one) enables the language-model fallback.
@@ -70,30 +71,45 @@ def default_router(
     arbiter = model if model is not None and not is_offline(model) else None
     examples, negatives = roster.examples(), list(roster.out_of_scope)
     pinned = dict(thresholds) if thresholds else None
+    families = {agent.name: agent.family for agent in roster}
     if cache_dir is False:
-        return _calibrated_router(examples, negatives, arbiter, pinned)
+        return _calibrated_router(examples, negatives, arbiter, pinned, groups=families)
+    path = default_router_path(roster, cache_dir, pinned)
+    if path.exists():
+        try:
+            return SemanticRouter.load(path, model=arbiter)
+        except RoutingError:
+            pass  # unreadable or from another version: rebuild and overwrite below
+    router = _calibrated_router(examples, negatives, arbiter, pinned, groups=families)
+    private_dir(path.parent)
+    router.save(path)
+    return router
+
+
+def default_router_path(
+    roster: Roster,
+    cache_dir: str | Path | None = None,
+    thresholds: Mapping[str, Any] | None = None,
+) -> Path:
+    """Where :func:`default_router` keeps the router of ``roster`` (keyed by what shapes it).
+
+    ``cache_dir`` defaults to ``default_cache_dir() / "routers"``; ``thresholds`` are an improved
+    version's pinned settings (part of the key, as they shape the router).
+    """
     if cache_dir is None:
         cache_dir = default_cache_dir() / "routers"
     key: list[Any] = [
         ROUTER_CACHE_FORMAT,
         _CALIBRATION_FOLD,
         MIN_CALIBRATION_EXAMPLES,
-        examples,
-        negatives,
+        roster.examples(),
+        list(roster.out_of_scope),
+        {agent.name: agent.family for agent in roster},  # the groups calibration holds out
     ]
-    if pinned:
-        key.append(pinned)
+    if thresholds:
+        key.append(dict(thresholds))
     blob = json.dumps(key, sort_keys=True)
-    path = Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
-    if path.exists():
-        try:
-            return SemanticRouter.load(path, model=arbiter)
-        except RoutingError:
-            pass  # unreadable or from another version: rebuild and overwrite below
-    router = _calibrated_router(examples, negatives, arbiter, pinned)
-    private_dir(path.parent)
-    router.save(path)
-    return router
+    return Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
 
 def _calibrated_router(
@@ -101,9 +117,14 @@ def _calibrated_router(
     negatives: list[str],
     arbiter: BaseChatModel | None,
     pinned: dict[str, Any] | None = None,
+    *,
+    groups: dict[str, str] | None = None,
+    hold_out_groups: bool = True,
 ) -> Any:
     """Train on every example, with thresholds calibrated on a probe that did not see some
-    (or set to ``pinned``, an improved version's settings).
+    (or set to ``pinned``, an improved version's settings). With ``hold_out_groups``, each
+    group of agents (``groups``: agent -> group, by default one per agent) is also hidden in
+    turn from the probe, so the thresholds are chosen on never-seen kinds of request.
 
     A roster with an agent of fewer than ``MIN_CALIBRATION_EXAMPLES`` examples keeps the
     router's default thresholds, and so does one whose calibrated router would refuse more than
@@ -132,7 +153,7 @@ def _calibrated_router(
     held = [(t, a) for a, ts in examples.items() if len(ts) >= 2 for t in ts[1::fold]]
     defaults = router.thresholds
     probe = SemanticRouter.from_examples(train, out_of_scope_examples=negatives[0::2])
-    report = probe.calibrate(held, negatives[1::2])
+    report = probe.calibrate(held, negatives[1::2], groups=groups, hold_out_groups=hold_out_groups)
     apply_thresholds(router, probe.thresholds)
     texts = [t for ts in examples.values() for t in ts]
     refused = sum(router.route(t).out_of_scope for t in texts) / len(texts)

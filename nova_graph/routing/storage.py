@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from nova_graph.routing.semantic import SemanticRouter
 
 FORMAT = "nova_graph.semantic_router"
-VERSION = 2
+VERSION = 3
 CONFIG = "router.json"
 ARRAYS = "vectors.npz"
 _ARRAY_NAMES = (

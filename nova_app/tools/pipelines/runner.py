@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from nova_app.tools.pipelines.steps import SOURCE_STEPS, STEPS, Step, StepFailed, StepRun
 from nova_graph.errors import PipelineError
+from nova_graph.private import private_dir
 from nova_graph.tools.private_db import open_private_db
 
 PIPELINES_DB = "pipelines.sqlite"
@@ -243,7 +244,7 @@ class PipelineRunner:
         self, spec: PipelineSpec, run_id: int, *, start: int, earlier_run: int | None
     ) -> sqlite3.Row:
         workspace = self.data_dir / "workspace" / spec.name
-        workspace.mkdir(parents=True, exist_ok=True)
+        private_dir(workspace)
         status, summary = "succeeded", ""
         for idx, step in enumerate(spec.steps):
             if idx < start and step.step not in SOURCE_STEPS:
