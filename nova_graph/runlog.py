@@ -3,7 +3,10 @@ the feedback users give on it, in SQLite (``runs.sqlite`` under the data dir, us
 
 ``RunLog.record(state, latency_ms)`` stores one finished (or interrupted) turn;
 ``logged_invoke(graph, payload, config, runlog)`` runs a graph turn and records it;
-``RunLog.add_feedback(run_id, "good" | "bad", should_be=...)`` adds what the user said.
+``RunLog.add_feedback(run_id, "good" | "bad", should_be=...)`` adds what the user said;
+``RunLog.signals()`` lists the implicit signals (answered clarifications, corrections in the next
+turn, rephrases after a refusal, agent failures and tool errors) found as runs were stored, each
+with the run it came from (:mod:`nova_graph.signals`).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +26,7 @@ from pydantic import BaseModel, Field
 from nova_graph.errors import NovaError, RunLogError
 from nova_graph.private import private_dir, private_file
 from nova_graph.reliability.redact import redact, scrub_exception
+from nova_graph.signals import ImplicitSignal, detect_signals
 
 RUNLOG_FILE = "runs.sqlite"
 MAX_COMMENT_CHARS = 2000
@@ -50,6 +54,17 @@ CREATE TABLE IF NOT EXISTS feedback (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_run ON feedback(run_id);
+CREATE TABLE IF NOT EXISTS signals (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    agent TEXT,
+    weight REAL NOT NULL,
+    source_run TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signals_run ON signals(run_id);
 """
 
 
@@ -222,10 +237,12 @@ class RunLog:
         self.add(record)
         return record.run_id
 
-    def add(self, record: RunRecord) -> None:
-        """Store an already-built :class:`RunRecord` (its feedback is stored too)."""
+    def add(self, record: RunRecord) -> list[ImplicitSignal]:
+        """Store an already-built :class:`RunRecord` (its feedback is stored too) and the
+        implicit signals it gives about itself and the thread's previous turn; returns them."""
         body = record.model_dump(mode="json", exclude={"feedback"})
         with self._connect() as db:
+            previous = self._previous_turn(db, record.thread_id)
             try:
                 db.execute(
                     "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?)",
@@ -247,6 +264,37 @@ class RunLog:
                 ) from None
             for fb in record.feedback:
                 self._insert_feedback(db, fb)
+            found = detect_signals(previous, record)
+            now = datetime.now(UTC)
+            for sig in found:
+                sig.created_at = now
+                cur = db.execute(
+                    "INSERT INTO signals (run_id, kind, agent, weight, source_run, detail, "
+                    "created_at) VALUES (?,?,?,?,?,?,?)",
+                    (
+                        sig.run_id,
+                        sig.kind,
+                        sig.agent,
+                        sig.weight,
+                        sig.source_run,
+                        json.dumps(sig.detail),
+                        now.isoformat(),
+                    ),
+                )
+                sig.id = cur.lastrowid
+        return found
+
+    @staticmethod
+    def _previous_turn(db: sqlite3.Connection, thread_id: str | None) -> RunRecord | None:
+        """The thread's latest finished turn (not one still waiting on the user)."""
+        if thread_id is None:
+            return None
+        row = db.execute(
+            "SELECT record FROM runs WHERE thread_id=? AND status NOT IN "
+            "('interrupted', 'waiting_approval') ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (thread_id,),
+        ).fetchone()
+        return RunRecord.model_validate_json(row[0]) if row else None
 
     def add_feedback(
         self,
@@ -334,6 +382,46 @@ class RunLog:
             RunRecord.model_validate({**json.loads(rec), "feedback": by_run.get(rid, [])})
             for rec, rid in rows
         ]
+
+    def signals(
+        self, *, after: int = 0, kinds: Iterable[str] | None = None
+    ) -> list[ImplicitSignal]:
+        """Stored implicit signals with a row id above ``after``, oldest first."""
+        wanted = set(kinds) if kinds is not None else None
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT id, run_id, kind, agent, weight, source_run, detail, created_at "
+                "FROM signals WHERE id>? ORDER BY id",
+                (after,),
+            ).fetchall()
+        return [
+            ImplicitSignal(
+                id=r[0],
+                run_id=r[1],
+                kind=r[2],
+                agent=r[3],
+                weight=r[4],
+                source_run=r[5],
+                detail=json.loads(r[6]),
+                created_at=r[7],
+            )
+            for r in rows
+            if wanted is None or r[2] in wanted
+        ]
+
+    def feedback_after(self, after: int = 0) -> int:
+        """How many feedback entries have a row id above ``after``."""
+        with self._connect() as db:
+            return int(
+                db.execute("SELECT COUNT(*) FROM feedback WHERE id>?", (after,)).fetchone()[0]
+            )
+
+    def high_water(self) -> dict[str, int]:
+        """The latest signal and feedback row ids (what "new since" is counted from)."""
+        with self._connect() as db:
+            sig = db.execute("SELECT COALESCE(MAX(id), 0) FROM signals").fetchone()[0]
+            fb = db.execute("SELECT COALESCE(MAX(id), 0) FROM feedback").fetchone()[0]
+        return {"signals": int(sig), "feedback": int(fb)}
 
     def __len__(self) -> int:
         with self._connect() as db:

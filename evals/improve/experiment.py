@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python -m evals.improve.experiment            # roster + CLINC150
     .venv/bin/python -m evals.improve.experiment --only roster
+    .venv/bin/python -m evals.improve.experiment --shipped    # = python -m evals.improve.shipped
 
 Roster: the packaged 34-agent roster cut to 3 example requests per agent. Usage is simulated
 with the roster's other example requests (labelled; feedback ``good`` or ``bad --should-be``),
@@ -269,6 +270,11 @@ def markdown(results: list[dict[str, Any]], command: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the experiments, write the JSON results and the Markdown tables."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if "--shipped" in args_in:  # the shipped roster with implicit signals: its own module
+        from evals.improve.shipped import main as shipped
+
+        return shipped([a for a in args_in if a != "--shipped"])
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", choices=["roster", "clinc150"], default=None)
     p.add_argument("--rounds", type=int, default=3)

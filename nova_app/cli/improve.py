@@ -1,7 +1,9 @@
 """``nova improve``: learn from logged feedback, keep changes the held-out set confirms.
 
 ``--dry-run`` shows proposals and their held-out checks without keeping anything;
-``--list`` shows stored versions; ``--rollback VERSION`` makes an earlier version active again.
+``--list`` shows stored versions; ``--rollback VERSION`` makes an earlier version active again;
+``--auto`` runs only when enough new signals arrived and records every decision;
+``--diagnose`` shows per-agent failures and tool errors with proposed changes.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-ACCEPTANCE_SET = "acceptance.yaml"
-"""Nova's packaged acceptance set (``nova_graph/data``), versioned with the roster."""
+from nova_app.acceptance import packaged_acceptance_set
 
 
 def _fraction(flag: str) -> Any:
@@ -48,18 +50,6 @@ def _positive(flag: str) -> Any:
         return value
 
     return parse
-
-
-def packaged_acceptance_set() -> Any:
-    """Nova's packaged acceptance set as labelled requests (works from any folder)."""
-    from importlib import resources
-
-    import yaml
-
-    from nova_graph.improve.labelled import parse_labelled
-
-    text = resources.files("nova_app.data").joinpath(ACCEPTANCE_SET).read_text("utf-8")
-    return parse_labelled(yaml.safe_load(text), where=f"nova_graph/data/{ACCEPTANCE_SET}")
 
 
 def register(subparsers: Any) -> None:
@@ -102,6 +92,24 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--rollback", default=None, metavar="VERSION", help="make VERSION the active one again"
     )
+    p.add_argument(
+        "--auto",
+        action="store_true",
+        help="run only when enough new signals arrived since the last automatic run; keep what "
+        "passes the gate and record every decision in the version history",
+    )
+    p.add_argument(
+        "--min-signals",
+        type=_positive("--min-signals"),
+        default=None,
+        help="new signals --auto waits for (default: 20)",
+    )
+    p.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="per-agent failures and tool errors (which tool, which argument, how often) with "
+        "proposed changes",
+    )
     p.set_defaults(func=run)
 
 
@@ -116,6 +124,10 @@ def run(args: argparse.Namespace) -> int:
         meta = store.rollback(args.rollback)
         print(f"active version: {meta.version} ({meta.change})")
         return 0
+    if args.diagnose:
+        return _diagnose(args, data_dir)
+    if args.auto:
+        return _auto(args, data_dir)
     if args.list:
         active = store.active()
         for m in store.versions():
@@ -132,24 +144,113 @@ def run(args: argparse.Namespace) -> int:
     return _improve(args, data_dir, store)
 
 
+def _runlog_path(args: argparse.Namespace, data_dir: Path) -> Path:
+    from nova_graph.runlog import RUNLOG_FILE
+
+    return Path(args.runlog) if args.runlog else data_dir / RUNLOG_FILE
+
+
+def _diagnose(args: argparse.Namespace, data_dir: Path) -> int:
+    from nova_app import nova_roster
+    from nova_graph.improve.diagnose import diagnose, diagnosis_text
+    from nova_graph.improve.setup import RoutingSetup
+    from nova_graph.improve.store import VersionStore
+    from nova_graph.runlog import RunLog
+
+    path = _runlog_path(args, data_dir)
+    runs = RunLog(path).runs() if path.is_file() else []
+    store = VersionStore(data_dir)
+    setup = store.active_setup(RoutingSetup(nova_roster()))
+    found = diagnose(runs, setup.roster)
+    print(f"{len(runs)} logged runs")
+    print(diagnosis_text(found))
+    rewrites = _prompt_rewrites(found, setup, store, dry_run=args.dry_run)
+    if args.json:
+        body = {
+            "agents": [d.model_dump(mode="json") for d in found],
+            "prompt_rewrites": [r.model_dump(mode="json") for r in rewrites],
+        }
+        Path(args.json).write_text(json.dumps(body, indent=2) + "\n")
+    return 0
+
+
+def _prompt_rewrites(found: Any, setup: Any, store: Any, *, dry_run: bool) -> list[Any]:
+    """With a configured model: validated system-prompt rewrites; kept ones become versions."""
+    from nova_app import build_nova_graph
+    from nova_graph.improve.prompts import rewrite_prompt
+    from nova_graph.models import default_model, is_offline
+
+    model = default_model()
+    if is_offline(model):
+        if any(d.tools for d in found):
+            print("(configure a language model to get system-prompt rewrites checked by replay)")
+        return []
+    out = []
+    for d in found:
+        if not d.tools:
+            continue
+        rewrite = rewrite_prompt(d, setup.roster, model, build=build_nova_graph)
+        if rewrite is None:
+            continue
+        out.append(rewrite)
+        status = (
+            "would keep" if dry_run and rewrite.kept else ("KEPT" if rewrite.kept else "rejected")
+        )
+        print(f"\nsystem prompt for {d.agent}: {status}; {rewrite.reason}\n  {rewrite.new_prompt}")
+        if rewrite.kept and not dry_run:
+            spec = setup.roster[d.agent].model_copy(update={"system_prompt": rewrite.new_prompt})
+            new = setup.with_agents([spec if s.name == d.agent else s for s in setup.roster])
+            store.ensure_base(setup)
+            meta = store.commit(new, change=f"[rewrite_prompt] new system prompt for {d.agent}")
+            print(f"  stored as {meta.version}")
+            setup = new
+    return out
+
+
+def _auto(args: argparse.Namespace, data_dir: Path) -> int:
+    from nova_app import nova_roster
+    from nova_graph.improve.auto import DEFAULT_MIN_NEW_SIGNALS, improve_automatically
+    from nova_graph.improve.labelled import load_labelled
+    from nova_graph.improve.loop import AcceptancePolicy
+    from nova_graph.improve.setup import RoutingSetup
+    from nova_graph.runlog import RunLog
+
+    outcome = improve_automatically(
+        data_dir,
+        heldout=load_labelled(args.heldout) if args.heldout else packaged_acceptance_set,
+        start=RoutingSetup(nova_roster()),
+        runlog=RunLog(_runlog_path(args, data_dir)),
+        min_new_signals=args.min_signals or DEFAULT_MIN_NEW_SIGNALS,
+        policy=AcceptancePolicy(
+            min_gain=args.min_gain,
+            max_agent_drop=args.max_drop,
+            correction_margin=args.correction_margin,
+        ),
+        rounds=args.rounds,
+        progress=lambda s: print(s, file=sys.stderr),
+    )
+    print(outcome.reason)
+    print(f"active version: {outcome.active or '(packaged roster)'}")
+    return 0
+
+
 def _improve(args: argparse.Namespace, data_dir: Path, store: Any) -> int:
     from nova_app import nova_roster
     from nova_graph.embeddings import default_encoder
     from nova_graph.improve.labelled import load_labelled
     from nova_graph.improve.loop import AcceptancePolicy, ImprovementLoop
-    from nova_graph.improve.proposals import evidence_from_runs
+    from nova_graph.improve.proposals import evidence_from_log
     from nova_graph.improve.routers import default_factory
     from nova_graph.improve.setup import RoutingSetup
     from nova_graph.models import default_model, is_offline
-    from nova_graph.runlog import RUNLOG_FILE, RunLog
+    from nova_graph.runlog import RunLog
 
     heldout = load_labelled(args.heldout) if args.heldout else packaged_acceptance_set()
-    runlog_path = Path(args.runlog) if args.runlog else data_dir / RUNLOG_FILE
-    runs = RunLog(runlog_path).runs(with_feedback_only=True) if runlog_path.is_file() else []
-    evidence = evidence_from_runs(runs)
+    runlog_path = _runlog_path(args, data_dir)
+    evidence = evidence_from_log(RunLog(runlog_path)) if runlog_path.is_file() else []
     if not evidence:
         print(
-            "nova improve: no feedback in the run log yet; rate runs with "
+            "nova improve: no feedback or implicit signals in the run log yet; rate runs with "
             "`nova feedback RUN_ID good|bad --should-be AGENT`",
             file=sys.stderr,
         )
@@ -172,7 +273,8 @@ def _improve(args: argparse.Namespace, data_dir: Path, store: Any) -> int:
         bars=True,
     )
     print(
-        f"evidence: {len(evidence)} rated runs, "
+        f"evidence: {len(evidence)} runs "
+        f"({', '.join(f'{k} {v}' for k, v in Counter(e.source for e in evidence).items())}), "
         f"{sum(e.missed for e in evidence)} misrouted with the right agent known"
     )
     reports = []

@@ -1,6 +1,8 @@
 """The self-improvement loop: evidence from the run log, proposals, held-out acceptance,
 versioning and rollback of the routing setup (roster examples/descriptions + router settings)."""
 
+from nova_graph.improve.auto import AutoOutcome, improve_automatically
+from nova_graph.improve.diagnose import AgentDiagnosis, diagnose
 from nova_graph.improve.labelled import LabelledRequest, load_labelled, stratified_split
 from nova_graph.improve.loop import AcceptancePolicy, ImprovementLoop, RoundReport, Verdict, judge
 from nova_graph.improve.metrics import RoutingScore, score_router, top_agent
@@ -8,6 +10,7 @@ from nova_graph.improve.proposals import (
     Evidence,
     Proposal,
     apply_proposal,
+    evidence_from_log,
     evidence_from_runs,
 )
 from nova_graph.improve.setup import RouterFactory, RoutingSetup, weakened
@@ -16,6 +19,8 @@ from nova_graph.improve.store import VersionMeta, VersionStore, active_roster
 
 __all__ = [
     "AcceptancePolicy",
+    "AgentDiagnosis",
+    "AutoOutcome",
     "Evidence",
     "ImprovementLoop",
     "LabelledRequest",
@@ -29,7 +34,10 @@ __all__ = [
     "VersionStore",
     "active_roster",
     "apply_proposal",
+    "diagnose",
+    "evidence_from_log",
     "evidence_from_runs",
+    "improve_automatically",
     "judge",
     "load_labelled",
     "score_router",

@@ -172,6 +172,9 @@ class ImprovementLoop:
         bars: show a progress bar (stderr) over the proposals being checked.
         trim: when an example proposal raises accuracy but makes an agent drop too far, try it
             again without the examples responsible (one at a time).
+        batch: check every agent's example additions as one change (one router build), and
+            when it fails the gate, its two halves (by agent) in turn, down to ``batch_depth``
+            splits: few builds per round, for routers that take long to build.
     """
 
     def __init__(
@@ -185,6 +188,8 @@ class ImprovementLoop:
         model: Any = None,
         max_examples_per_agent: int = 10,
         trim: bool = True,
+        batch: bool = False,
+        batch_depth: int = 2,
         progress: ProgressFn | None = None,
         bars: bool = False,
     ) -> None:
@@ -200,6 +205,8 @@ class ImprovementLoop:
         self.model = model
         self.max_examples_per_agent = max_examples_per_agent
         self.trim = trim
+        self.batch = batch
+        self.batch_depth = batch_depth
         self.progress = progress
         self.bars = bars
 
@@ -232,7 +239,7 @@ class ImprovementLoop:
             if not is_offline(self.model):
                 out += propose_descriptions(setup, evidence, self.model)
         out += propose_merges(_evidence_confusion(evidence))
-        return out
+        return merge_examples(out) if self.batch else out
 
     def run_round(
         self,
@@ -270,13 +277,26 @@ class ImprovementLoop:
         if not dry_run:
             first.sort(key=lambda t: (-t[3].gain, t[0].id))
             for p, candidate, after, verdict in first:
-                if not verdict.accepted and verdict.gain <= 0:
+                splittable = self.batch and len(p.add_examples) > 1
+                if not verdict.accepted and verdict.gain <= 0 and not splittable:
                     continue
                 key = p.id  # a trimmed proposal reports under the proposal it came from
                 if current is not setup:  # re-check on top of what was already kept
                     candidate = apply_proposal(current, p)
                     after = self.score(candidate)
                     verdict = judge(current_score, after, self.policy, flagged=p.flagged)
+                if not verdict.accepted and splittable:
+                    base = pinned if current is setup else current
+                    for half in self._bisect(base, current_score, p, self.batch_depth):
+                        q, cand, q_after, q_verdict = half
+                        version = self._keep(current, current_score, q, cand, q_after)
+                        outcomes[q.id] = ProposalOutcome(
+                            proposal=q, verdict=q_verdict, version=version
+                        )
+                        current, current_score = cand, q_after
+                        self._say(f"  kept {q.id}: {q_verdict.reason}")
+                    outcomes[key] = ProposalOutcome(proposal=p, verdict=verdict)
+                    continue
                 if not verdict.accepted and verdict.gain > 0 and self.trim:
                     base = pinned if current is setup else current
                     trimmed = self._trim(base, current_score, p)
@@ -284,17 +304,7 @@ class ImprovementLoop:
                         p, candidate, after, verdict = trimmed
                 outcome = ProposalOutcome(proposal=p, verdict=verdict)
                 if verdict.accepted:
-                    if self.store is not None:
-                        self.store.ensure_base(current)
-                        outcome.version = self.store.commit(
-                            candidate,
-                            change=p.summary(),
-                            proposal=p.model_dump(mode="json"),
-                            score_before=current_score.accuracy,
-                            score_after=after.accuracy,
-                            agent_scores_before=current_score.agent_recall(),
-                            agent_scores_after=after.agent_recall(),
-                        ).version
+                    outcome.version = self._keep(current, current_score, p, candidate, after)
                     current, current_score = candidate, after
                     self._say(f"  kept {p.id}: {verdict.reason}")
                 outcomes[key] = outcome
@@ -304,10 +314,55 @@ class ImprovementLoop:
             accuracy_after=current_score.accuracy,
             agent_recall_before=baseline.agent_recall(),
             agent_recall_after=current_score.agent_recall(),
-            outcomes=[outcomes[p.id] for p in proposals],
+            outcomes=[outcomes[p.id] for p in proposals]
+            + [o for k, o in outcomes.items() if k not in {p.id for p in proposals}],
             dry_run=dry_run,
         )
         return current, report
+
+    def _keep(
+        self,
+        base: RoutingSetup,
+        before: RoutingScore,
+        proposal: Proposal,
+        candidate: RoutingSetup,
+        after: RoutingScore,
+    ) -> str | None:
+        """Store a kept change as a new version (no store: nothing); returns its id."""
+        if self.store is None:
+            return None
+        self.store.ensure_base(base)
+        return self.store.commit(
+            candidate,
+            change=proposal.summary(),
+            proposal=proposal.model_dump(mode="json"),
+            score_before=before.accuracy,
+            score_after=after.accuracy,
+            agent_scores_before=before.agent_recall(),
+            agent_scores_after=after.agent_recall(),
+        ).version
+
+    def _bisect(
+        self, setup: RoutingSetup, before: RoutingScore, proposal: Proposal, depth: int
+    ) -> list[tuple[Proposal, RoutingSetup, RoutingScore, Verdict]]:
+        """The halves (by agent) of a rejected batched change that pass the gate in turn,
+        splitting a failing half again while ``depth`` allows."""
+        kept: list[tuple[Proposal, RoutingSetup, RoutingScore, Verdict]] = []
+        if depth <= 0 or len(proposal.add_examples) < 2:
+            return kept
+        for half in split_examples(proposal):
+            candidate = apply_proposal(setup, half)
+            after = self.score(candidate)
+            verdict = judge(before, after, self.policy, flagged=half.flagged)
+            if verdict.accepted:
+                kept.append((half, candidate, after, verdict))
+                setup, before = candidate, after
+                continue
+            deeper = self._bisect(setup, before, half, depth - 1)
+            if deeper:
+                kept += deeper
+                setup, before = deeper[-1][1], deeper[-1][2]
+        return kept
 
     def _trim(
         self, setup: RoutingSetup, before: RoutingScore, proposal: Proposal
@@ -356,6 +411,40 @@ class ImprovementLoop:
     def _say(self, text: str) -> None:
         if self.progress is not None:
             self.progress(text)
+
+
+def merge_examples(proposals: Sequence[Proposal]) -> list[Proposal]:
+    """Every ``add_examples`` proposal merged into one (first), the others unchanged."""
+    adds = [p for p in proposals if p.kind == "add_examples"]
+    if len(adds) < 2:
+        return list(proposals)
+    merged = Proposal(
+        id=f"add_examples:batch({len(adds)} agents)",
+        kind="add_examples",
+        agents=[a for p in adds for a in p.agents],
+        rationale="; ".join(p.rationale for p in adds),
+        add_examples={a: xs for p in adds for a, xs in p.add_examples.items()},
+        flagged=all(p.flagged for p in adds),
+    )
+    return [merged, *(p for p in proposals if p.kind != "add_examples")]
+
+
+def split_examples(proposal: Proposal) -> list[Proposal]:
+    """A batched example proposal cut in two halves by agent (most examples first)."""
+    agents = sorted(proposal.add_examples, key=lambda a: -len(proposal.add_examples[a]))
+    halves = [agents[0::2], agents[1::2]]
+    return [
+        proposal.model_copy(
+            update={
+                "id": f"add_examples:{'+'.join(h) if len(h) <= 3 else f'{len(h)} agents'}"
+                f"({proposal.id.count('/') + 1}.{i})",
+                "agents": h,
+                "add_examples": {a: proposal.add_examples[a] for a in h},
+            }
+        )
+        for i, h in enumerate(halves, start=1)
+        if h
+    ]
 
 
 def _plain(value: Any) -> Any:

@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 from nova_graph.errors import ImprovementError
 from nova_graph.improve.labelled import LabelledRequest
 from nova_graph.improve.setup import RoutingSetup
-from nova_graph.runlog import RunRecord
+from nova_graph.runlog import RunLog, RunRecord
+from nova_graph.signals import ROUTING_KINDS, ImplicitSignal
 
 ProposalKind = Literal[
     "add_examples", "split_scope", "recalibrate", "rewrite_description", "merge_scopes"
@@ -27,7 +28,14 @@ class Evidence(BaseModel):
     predicted: str | None
     expected: str | None
     known: bool = Field(default=True, description="False when only 'this was wrong' is known.")
-    source: str = "feedback"
+    source: str = Field(
+        default="feedback",
+        description="Where it came from: 'feedback' (a person's rating) or an implicit signal "
+        "kind ('clarification', 'correction', 'rephrase').",
+    )
+    weight: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="How much it counts (a rephrase counts less)."
+    )
 
     @property
     def missed(self) -> bool:
@@ -73,19 +81,22 @@ class Proposal(BaseModel):
         return f"[{self.kind}] " + ("; ".join(parts) or self.rationale)
 
 
-def evidence_from_runs(runs: Iterable[RunRecord]) -> list[Evidence]:
-    """Evidence from logged runs that received feedback (the latest feedback per run counts)
-    or whose clarifying question the user answered."""
+def evidence_from_runs(
+    runs: Iterable[RunRecord], signals: Iterable[ImplicitSignal] = ()
+) -> list[Evidence]:
+    """Evidence from logged runs: explicit feedback (the latest per run counts), and the
+    implicit routing signals about them (answered clarifications, corrections in the next turn,
+    rephrases after a refusal), each with its ``source`` and ``weight``.
+
+    A run a person rated is judged by the rating alone; an implicit signal about it is ignored.
+    """
+    by_id = {run.run_id: run for run in runs}
     out: list[Evidence] = []
-    for run in runs:
+    rated: set[str] = set()
+    for run in by_id.values():
         if not run.feedback:
-            if run.clarified_agent:  # the user's answer to a clarifying question
-                out.append(
-                    Evidence(
-                        text=run.request, predicted=run.top_agent, expected=run.clarified_agent
-                    )
-                )
             continue
+        rated.add(run.run_id)
         last = run.feedback[-1]
         if last.verdict == "good":
             out.append(Evidence(text=run.request, predicted=run.top_agent, expected=run.top_agent))
@@ -95,7 +106,38 @@ def evidence_from_runs(runs: Iterable[RunRecord]) -> list[Evidence]:
             out.append(
                 Evidence(text=run.request, predicted=run.top_agent, expected=None, known=False)
             )
+    seen: set[str] = set()
+    labelled = list(signals)
+    if not labelled:  # a log without stored signals: read answered clarifications off the runs
+        labelled = [
+            ImplicitSignal(
+                run_id=r.run_id, kind="clarification", agent=r.clarified_agent, source_run=r.run_id
+            )
+            for r in by_id.values()
+            if r.clarified_agent
+        ]
+    for sig in sorted(labelled, key=lambda s: -s.weight):
+        target = by_id.get(sig.run_id)
+        if sig.kind not in ROUTING_KINDS or target is None or not sig.agent:
+            continue
+        if target.run_id in rated or target.run_id in seen:
+            continue
+        seen.add(target.run_id)
+        out.append(
+            Evidence(
+                text=target.request,
+                predicted=target.top_agent,
+                expected=sig.agent,
+                source=sig.kind,
+                weight=sig.weight,
+            )
+        )
     return out
+
+
+def evidence_from_log(runlog: RunLog) -> list[Evidence]:
+    """Every piece of evidence the run log holds (explicit feedback and implicit signals)."""
+    return evidence_from_runs(runlog.runs(), runlog.signals(kinds=ROUTING_KINDS))
 
 
 def evidence_as_labelled(evidence: Iterable[Evidence]) -> list[LabelledRequest]:
@@ -119,7 +161,7 @@ def propose_examples(
     by_agent: dict[str, list[str]] = defaultdict(list)
     sources: dict[str, set[str]] = defaultdict(set)
     seen: set[str] = set()
-    for e in evidence:
+    for e in sorted(evidence, key=lambda e: -e.weight):  # stronger evidence first
         if not e.missed or e.expected not in setup.roster:
             continue
         key = _norm(e.text)

@@ -27,8 +27,8 @@ class RoutingSetup:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def with_agents(self, agents: Sequence[AgentSpec]) -> RoutingSetup:
-        """A copy with the agents replaced (same settings)."""
-        return RoutingSetup(Roster(agents), dict(self.settings))
+        """A copy with the agents replaced (same settings, out-of-scope examples, MCP servers)."""
+        return RoutingSetup(self.roster.subset(agents), dict(self.settings))
 
     def with_settings(self, settings: Mapping[str, Any]) -> RoutingSetup:
         """A copy with new router settings (same roster)."""
@@ -48,14 +48,23 @@ class RouterFactory:
 
 
 def roster_to_yaml(roster: Roster) -> str:
-    """The roster as YAML text (the format ``load_roster`` reads)."""
-    agents = [spec.model_dump(mode="json", exclude_none=True) for spec in roster]
-    return yaml.safe_dump({"agents": agents}, sort_keys=False, allow_unicode=True, width=1000)
+    """The roster as YAML text (the format ``load_roster`` reads): agents, out-of-scope
+    examples (the router's refusal negatives) and MCP servers."""
+    body: dict[str, Any] = {
+        "agents": [spec.model_dump(mode="json", exclude_none=True) for spec in roster]
+    }
+    if roster.out_of_scope:
+        body["out_of_scope"] = list(roster.out_of_scope)
+    if roster.mcp_servers:
+        body["mcp_servers"] = {
+            k: v.model_dump(mode="json", exclude_none=True) for k, v in roster.mcp_servers.items()
+        }
+    return yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=1000)
 
 
 def weakened(roster: Roster, examples_per_agent: int) -> Roster:
     """A copy of ``roster`` keeping only the first ``examples_per_agent`` examples per agent."""
-    return Roster(
+    return roster.subset(
         spec.model_copy(update={"examples": list(spec.examples[:examples_per_agent])})
         for spec in roster
     )

@@ -17,7 +17,7 @@ def simulate_usage(router: Router, items: Sequence[LabelledRequest], runlog: Run
     the label (plain ``bad`` for out-of-scope requests that were routed). Returns the run ids.
     """
     decisions = route_all(router, [i.text for i in items])
-    run_ids = []
+    run_ids: list[str] = []
     for item, decision in zip(items, decisions, strict=True):
         top = top_agent(decision)
         state = {
@@ -25,7 +25,7 @@ def simulate_usage(router: Router, items: Sequence[LabelledRequest], runlog: Run
             "decision": decision.model_dump(),
             "routes": [top] if top else [],
         }
-        run_id = runlog.record(state, 0.0, thread_id="simulated")
+        run_id = runlog.record(state, 0.0, thread_id=f"simulated-{len(run_ids)}")
         if top == item.label:
             runlog.add_feedback(run_id, "good")
         else:

@@ -92,6 +92,14 @@ class VersionStore:
         settings = json.loads((d / "settings.json").read_text("utf-8"))
         return RoutingSetup(roster, settings)
 
+    def settings(self, version: str) -> dict[str, Any]:
+        """The router settings stored with ``version`` (without parsing its roster)."""
+        try:
+            data = json.loads((self._dir(version) / "settings.json").read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ImprovementError(f"version {version} is unreadable ({exc})") from None
+        return dict(data) if isinstance(data, dict) else {}
+
     def active_setup(self, default: RoutingSetup) -> RoutingSetup:
         """The active version's setup, or ``default`` when there is none."""
         version = self.active()
@@ -203,8 +211,35 @@ class VersionStore:
         tmp.write_text(version + "\n", "utf-8")
         os.replace(tmp, self.root / "ACTIVE")
 
+    def record(self, event: dict[str, Any]) -> None:
+        """Append ``event`` (a decision, an automatic run) to the history, with the time."""
+        self._log(event)
+
+    def history(self, event: str | None = None) -> list[dict[str, Any]]:
+        """The history's events, oldest first (only those of type ``event`` when given)."""
+        path = self.root / "history.jsonl"
+        if not path.is_file():
+            return []
+        out = []
+        for line in path.read_text("utf-8").splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a crash: the rest of the history still counts
+            if isinstance(item, dict) and (event is None or item.get("event") == event):
+                out.append(item)
+        return out
+
+    def last_auto_marks(self) -> dict[str, int]:
+        """The run-log high-water marks of the last automatic run that ran (none: zeros)."""
+        for item in reversed(self.history("auto")):
+            if item.get("ran"):
+                return {k: int(item.get(k, 0)) for k in ("signals", "feedback")}
+        return {"signals": 0, "feedback": 0}
+
     def _log(self, event: dict[str, Any]) -> None:
         event = {"at": datetime.now(UTC).isoformat(), **event}
+        private_dir(self.root)
         with (self.root / "history.jsonl").open("a", encoding="utf-8") as f:
             f.write(json.dumps(event) + "\n")
 
@@ -227,8 +262,10 @@ def improved_setup(data_dir: str | Path | None = None) -> RoutingSetup | None:
     version = store.active()
     if version is None:
         return None
-    setup = store.load(version)
     first = store.versions()[0].version  # v0000: the packaged roster the loop started from
+    if version == first and not store.settings(version):
+        return None  # rolled back to the base itself: nothing to parse or compare
+    setup = store.load(version)
     if not setup.settings and setup_text(setup) == setup_text(store.load(first)):
         return None
     return setup

@@ -104,3 +104,10 @@ def tool_call(name: str, args: dict[str, Any], call_id: str = "call_1") -> dict[
         "type": "function",
         "function": {"name": name, "arguments": json.dumps(args)},
     }
+
+
+def configure_env(monkeypatch: Any, server: LocalOpenAIServer) -> None:
+    """Point the default model at ``server`` (a test key, a test model name)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("NOVA_MODEL", "local-test-model")

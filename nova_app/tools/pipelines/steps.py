@@ -420,6 +420,35 @@ def run_tests(run: StepRun) -> str:
     return f"{len(results)} tests passed"
 
 
+# --- self-improvement --------------------------------------------------------------------------
+
+
+def improve_routing(run: StepRun) -> str:
+    """Run the improvement loop when enough new signals arrived (``min_signals``, default 20);
+    kept and rejected changes are recorded in the version history under ``data_dir``."""
+    from nova_app import nova_roster
+    from nova_app.acceptance import packaged_acceptance_set
+    from nova_graph.errors import NovaError
+    from nova_graph.improve.auto import DEFAULT_MIN_NEW_SIGNALS, improve_automatically
+    from nova_graph.improve.setup import RoutingSetup
+
+    raw = run.params.get("min_signals", DEFAULT_MIN_NEW_SIGNALS)
+    if not isinstance(raw, int) or isinstance(raw, bool) or raw < 1:
+        raise StepFailed(f"min_signals must be a whole number of at least 1, got {raw!r}")
+    try:
+        outcome = improve_automatically(
+            run.data_dir,
+            heldout=packaged_acceptance_set,
+            start=RoutingSetup(nova_roster()),
+            min_new_signals=raw,
+            progress=run.log,
+        )
+    except NovaError as exc:
+        raise StepFailed(f"the improvement run failed: {exc}") from None
+    run.log(outcome.reason)
+    return f"{outcome.reason}; active version: {outcome.active or 'packaged roster'}"
+
+
 SOURCE_STEPS = frozenset({"fetch_csv"})
 """Steps that read input from outside the pipeline: a retry runs them again, so it works on the
 current input (the fixed inbox file), not on the copy the failed run took."""
@@ -436,5 +465,6 @@ STEPS: dict[str, Step] = {
     "check_links": check_links,
     "publish_site": publish_site,
     "run_tests": run_tests,
+    "improve_routing": improve_routing,
 }
 """The allow-list: the only callables a pipeline step may name."""

@@ -1,0 +1,97 @@
+"""``nova ask`` start-up after ``nova improve`` then ``--rollback v0000``, against a data dir
+that never saw an improvement (the packaged router), measured in one run, interleaved.
+
+    .venv/bin/python benchmarks/rollback_startup.py --runs 3
+
+The "rolled back" data dir holds a stored base version (v0000, the packaged roster), one
+improved version (v0001: two example requests added) and the rollback to v0000, exactly as the
+CLI leaves them. Each sample is one ``nova ask "what time is it"`` process (wall time, start to
+exit; the router cache is shared and warm, as on a user's machine). Target: median ratio
+rolled back / packaged <= 1.05. Writes benchmarks/results/rollback_startup.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nova_app import nova_roster  # noqa: E402
+from nova_graph.improve.proposals import Proposal, apply_proposal  # noqa: E402
+from nova_graph.improve.setup import RoutingSetup  # noqa: E402
+from nova_graph.improve.store import VersionStore  # noqa: E402
+
+REQUEST = "what time is it"
+
+
+def rolled_back_dir(root: Path) -> Path:
+    """A data dir after one kept improvement and ``nova improve --rollback v0000``."""
+    d = root / "rolled-back"
+    store = VersionStore(d)
+    base = RoutingSetup(nova_roster())
+    store.ensure_base(base)
+    change = Proposal(
+        id="add_examples:general_chat",
+        kind="add_examples",
+        agents=["general_chat"],
+        rationale="benchmark",
+        add_examples={"general_chat": ["how are you doing this fine evening"]},
+    )
+    store.commit(apply_proposal(base, change), change=change.summary())
+    store.rollback("v0000")
+    return d
+
+
+def ask(data_dir: Path) -> float:
+    """Seconds for one ``nova ask`` process."""
+    env = {**os.environ, "NOVA_DATA_DIR": str(data_dir)}
+    t0 = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "nova_app", "ask", REQUEST],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    """Interleave packaged / rolled-back asks; print and save the medians and their ratio."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument(
+        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "rollback_startup.json"
+    )
+    args = p.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="nova-rollback-bench-"))
+    packaged, rolled = root / "packaged", rolled_back_dir(root)
+    ask(packaged)  # warm both (router cache, data dirs)
+    ask(rolled)
+    times: dict[str, list[float]] = {"packaged": [], "rolled_back": []}
+    for _ in range(args.runs):
+        times["packaged"].append(ask(packaged))
+        times["rolled_back"].append(ask(rolled))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    ratio = med["rolled_back"] / med["packaged"]
+    result = {"runs": args.runs, "seconds": times, "median": med, "ratio": ratio}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(
+        f"nova ask median: packaged {med['packaged']:.2f} s, after improve + rollback v0000 "
+        f"{med['rolled_back']:.2f} s, ratio {ratio:.3f} (target <= 1.05)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
