@@ -1,0 +1,145 @@
+"""Large-roster benchmark (not a timed test): the packaged 34-agent roster vs a synthetic one.
+
+    .venv/bin/python benchmarks/large_roster.py --routes 1000 --per-route 20 \
+        --data ../shared/data/clinc150
+
+Each roster is measured in its own child process (one after the other, never in parallel):
+``default_router`` trains the router, calibrates it on a probe and saves it to a temporary cache
+(train + calibrate time); peak memory is the child's max RSS (``resource.getrusage``) minus its RSS
+once the encoder is loaded, and tracemalloc's peak of Python allocations (numpy included) during
+training. Then the router is loaded back from the cache, as ``nova ask`` does, and decisions are
+timed one request at a time on held-out requests not seen before (p50 of ``route``, encoding
+included, and of the scoring alone on the request's vector). The synthetic roster comes from
+:mod:`nova_graph.evaluation.synthetic_roster` (CLINC150 intents x offices). Ratios are
+large / 34 in the same run. Writes benchmarks/results/large_roster.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_DATA = ROOT.parent.parent / "shared" / "data" / "clinc150"
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _current_rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def child(routes: int, per_route: int, data: Path, timings: int) -> dict[str, Any]:
+    """Measure one roster in this process (``routes`` 0: the packaged roster)."""
+    import numpy as np
+
+    from nova_graph import load_roster
+    from nova_graph.embeddings import default_encoder
+    from nova_graph.evaluation.roster import load_heldout
+    from nova_graph.evaluation.synthetic_roster import synthetic_examples, synthetic_roster
+    from nova_graph.graph import default_router
+    from nova_graph.routing import SemanticRouter
+
+    if routes:
+        examples, held = synthetic_examples(routes, per_route, data)
+        roster = synthetic_roster(examples)
+    else:
+        roster = load_roster()
+        held = load_heldout(ROOT / "evals" / "roster" / "heldout.yaml", roster).singles()
+    encoder = default_encoder()
+    encoder.encode(["warm up the encoder"])
+    base_rss = _current_rss_mb()
+    with tempfile.TemporaryDirectory() as tmp:
+        tracemalloc.start()
+        start = time.perf_counter()
+        router = default_router(roster, cache_dir=tmp)
+        train_s = time.perf_counter() - start
+        traced_peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        peak_rss = _rss_mb()
+        (saved,) = Path(tmp).iterdir()
+        cache_mb = sum(f.stat().st_size for f in saved.iterdir()) / 2**20
+        del router
+        loaded = SemanticRouter.load(saved, encoder=encoder)
+    texts = [t for t, _ in held]
+    gold = [a for _, a in held]
+    decisions = loaded.route_batch(texts)
+    accuracy = float(np.mean([d.agents[:1] == [a] for d, a in zip(decisions, gold, strict=True)]))
+    encoder.clear_cache()
+    sample = texts[:timings]
+    loaded.route(sample[0])
+    route_ms, score_ms = [], []
+    model = loaded.route_model
+    for text in sample[1:]:
+        t0 = time.perf_counter()
+        loaded.route(text)
+        route_ms.append((time.perf_counter() - t0) * 1000)
+        vec = encoder.encode([text])
+        t0 = time.perf_counter()
+        model.score(vec, [text])
+        score_ms.append((time.perf_counter() - t0) * 1000)
+    return {
+        "routes": len(roster.examples()),
+        "examples": sum(len(v) for v in roster.examples().values()),
+        "train_calibrate_s": round(train_s, 1),
+        "peak_rss_mb": round(peak_rss, 0),
+        "rss_before_training_mb": round(base_rss, 0),
+        "training_rss_growth_mb": round(peak_rss - base_rss, 0),
+        "tracemalloc_peak_mb": round(traced_peak, 0),
+        "cache_mb": round(cache_mb, 2),
+        "heldout_top1": round(accuracy, 4),
+        "heldout_n": len(held),
+        "decision_p50_ms": round(statistics.median(route_ms), 2),
+        "scoring_p50_ms": round(statistics.median(score_ms), 3),
+    }
+
+
+def main() -> None:
+    """Run both rosters in child processes and report ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--routes", type=int, default=1000)
+    parser.add_argument("--per-route", type=int, default=20)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="CLINC150 folder")
+    parser.add_argument("--timings", type=int, default=101, help="single decisions timed")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/large_roster.json")
+    parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        print(json.dumps(child(args.child, args.per_route, args.data, args.timings)))
+        return
+    results = {}
+    for routes in (0, args.routes):
+        cmd = [sys.executable, __file__, "--child", str(routes), "--per-route", str(args.per_route)]
+        cmd += ["--data", str(args.data), "--timings", str(args.timings)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
+        results["roster_34" if routes == 0 else f"synthetic_{routes}"] = json.loads(
+            out.stdout.strip().splitlines()[-1]
+        )
+        print(json.dumps(results, indent=1), flush=True)
+    small, large = results["roster_34"], results[f"synthetic_{args.routes}"]
+    results["ratios_large_over_34"] = {
+        k: round(large[k] / max(small[k], 1e-9), 2)
+        for k in ("train_calibrate_s", "cache_mb", "decision_p50_ms", "scoring_p50_ms")
+    }
+    results["command"] = " ".join(sys.argv)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(json.dumps(results["ratios_large_over_34"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
