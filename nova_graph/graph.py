@@ -40,7 +40,7 @@ COMPOSE_NODE = "compose"
 
 
 #: Bump when the way the default router is built or calibrated changes (invalidates caches).
-ROUTER_CACHE_FORMAT = "semantic-router-6"
+ROUTER_CACHE_FORMAT = "semantic-router-6-sparse-lexical"
 #: Every ``_CALIBRATION_FOLD``-th example of an agent is held out to calibrate the router.
 _CALIBRATION_FOLD = 4
 
