@@ -26,7 +26,11 @@ from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_in_lane, call_with_deadline
 from nova_graph.reliability.failures import ATTEMPT_ATTR, failure_update
 from nova_graph.reliability.lanes import WorkerLane
-from nova_graph.reliability.redact import scrub_exception
+from nova_graph.reliability.redact import (
+    SecretScrubber,
+    register_model_secrets,
+    scrub_exception,
+)
 from nova_graph.roster import AgentSpec
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
 from nova_graph.tools.approval import gate_tools
@@ -53,7 +57,10 @@ def build_agent_executor(
 
     Every tool that declares a write (``side_effect="write"`` metadata) runs behind the approval
     gate and the side-effect ``ledger`` (default: ``effects.sqlite`` in the user's data dir).
+    Errors inside the loop are scrubbed of secrets where they are raised (``SecretScrubber``),
+    before LangGraph checkpoints them as the failed step's error.
     """
+    register_model_secrets(model)
     ledger = ledger or EffectLedger(default_data_dir() / EFFECTS_DB)
     tool_node = ToolNode(
         gate_tools(tools, ledger),
@@ -68,7 +75,9 @@ def build_agent_executor(
             prompt=SystemMessage(spec.system_prompt),
             name=spec.name,
         )
-    return loop.with_config(recursion_limit=2 * MAX_TOOL_STEPS + 1)  # type: ignore[return-value]
+    return loop.with_config(  # type: ignore[return-value]
+        recursion_limit=2 * MAX_TOOL_STEPS + 1, callbacks=[SecretScrubber()]
+    )
 
 
 def _tool_error_message(exc: Exception) -> str:

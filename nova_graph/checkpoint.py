@@ -19,6 +19,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from nova_graph.errors import InvalidRequestError
 from nova_graph.private import private_dir, private_file
+from nova_graph.reliability.storage import storage_typed
 from nova_graph.tools.context import default_data_dir
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
@@ -80,6 +81,7 @@ def default_checkpoint_path(data_dir: str | Path | None = None) -> Path:
     return (Path(data_dir) if data_dir is not None else default_data_dir()) / CHECKPOINT_FILE
 
 
+@storage_typed
 def sqlite_checkpointer(path: str | Path | None = None) -> NovaSqliteSaver:
     """A SQLite checkpointer at ``path`` (default ``<data dir>/checkpoints.sqlite``), user-only.
 

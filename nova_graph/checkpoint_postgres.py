@@ -6,7 +6,7 @@ import atexit
 from typing import Any
 
 from nova_graph.errors import ConfigurationError
-from nova_graph.settings import redact_url
+from nova_graph.reliability.redact import redact_url
 
 
 def postgres_checkpointer(

@@ -23,6 +23,14 @@ class RoutingError(NovaError):
     """The router could not be built, calibrated, saved or loaded."""
 
 
+class RoutingModelError(RoutingError):
+    """The router's language-model fallback kept failing; ``attempts`` says how often it tried."""
+
+    def __init__(self, message: str, *, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
 class MemoryStoreError(NovaError):
     """The vector memory rejected an operation (bad input, unreachable server, ...)."""
 
@@ -45,6 +53,10 @@ class PipelineError(ToolError):
 
 class ConfigurationError(NovaError, ValueError):
     """Settings (``NOVA_*`` environment variables) are invalid or name an unreachable service."""
+
+
+class StorageError(NovaError, OSError):
+    """The data directory or a database in it could not be written (disk full, read-only, ...)."""
 
 
 class RunLogError(NovaError):

@@ -18,6 +18,7 @@ from nova_graph.checkpoint_postgres import postgres_checkpointer
 from nova_graph.errors import ConfigurationError
 from nova_graph.graph import build_graph, default_router
 from nova_graph.models import default_model
+from nova_graph.reliability.guard import GuardedGraph
 from nova_graph.roster import Family, Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.settings import NovaSettings, load_settings
@@ -60,10 +61,14 @@ def roster_from_settings(settings: NovaSettings) -> Roster:
 
 
 def router_from_settings(
-    settings: NovaSettings, roster: Roster, model: BaseChatModel | None = None
+    settings: NovaSettings,
+    roster: Roster,
+    model: BaseChatModel | None = None,
+    thresholds: dict[str, Any] | None = None,
 ) -> Router:
-    """The default router (calibrated, cached under the data dir) with the settings' thresholds."""
-    router = default_router(roster, model=model)
+    """The default router (calibrated, cached) with the settings' thresholds; ``thresholds``
+    are an improved version's pinned router settings."""
+    router = default_router(roster, model=model, thresholds=thresholds)
     knobs = {"threshold": settings.route_threshold, "ambiguity_margin": settings.ambiguity_margin}
     for name, value in knobs.items():
         if value is None:
@@ -102,12 +107,19 @@ def graph_from_settings(
     """
     settings = settings if settings is not None else load_settings()
     parts: dict[str, Any] = dict(overrides)
+    thresholds = None
     if "roster" not in parts:
-        parts["roster"] = roster_from_settings(settings)
+        improved = _improved_setup(settings)
+        if improved is not None:
+            parts["roster"], thresholds = improved.roster, improved.settings
+        else:
+            parts["roster"] = roster_from_settings(settings)
     if "model" not in parts:
         parts["model"] = model_from_settings(settings)
     if "router" not in parts:
-        parts["router"] = router_from_settings(settings, parts["roster"], parts["model"])
+        parts["router"] = router_from_settings(
+            settings, parts["roster"], parts["model"], thresholds or None
+        )
     if "memory" not in parts:
         parts["memory"] = memory_from_settings(settings)
     if "checkpointer" not in parts:
@@ -117,7 +129,19 @@ def graph_from_settings(
     parts.setdefault("out_of_scope", settings.out_of_scope)
     parts.setdefault("data_dir", settings.data_dir)
     parts.setdefault("max_request_bytes", settings.max_request_bytes)
-    return build_graph(**parts)
+    graph = build_graph(**parts)
+    if isinstance(graph, GuardedGraph):
+        graph = graph.with_limits(settings.input_limits(parts["max_request_bytes"]))
+    return graph
+
+
+def _improved_setup(settings: NovaSettings) -> Any:
+    """The active ``nova improve`` version under the data dir (none with an explicit roster)."""
+    if settings.roster_path is not None:
+        return None
+    from nova_graph.improve.store import improved_setup
+
+    return improved_setup(settings.data_dir)
 
 
 def family_graph(
@@ -125,5 +149,8 @@ def family_graph(
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
     """A graph of one family's agents only (e.g. ``"erp"``), for inspecting one area in Studio."""
     settings = settings if settings is not None else load_settings()
-    roster = overrides.pop("roster", None) or roster_from_settings(settings)
+    roster = overrides.pop("roster", None)
+    if roster is None:
+        improved = _improved_setup(settings)
+        roster = improved.roster if improved is not None else roster_from_settings(settings)
     return graph_from_settings(settings, roster=family_roster(family, roster), **overrides)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ from nova_graph.plan_dispatch import NEXT_STEPS_NODE, next_steps
 from nova_graph.planning import PlanPolicy
 from nova_graph.private import private_dir
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, make_error_handler
-from nova_graph.reliability.guard import guard_inputs
+from nova_graph.reliability.guard import GuardedGraph
 from nova_graph.reliability.threadlock import ThreadLocks
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
@@ -33,7 +34,7 @@ from nova_graph.tools.context import default_cache_dir
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.tracing import traced_supervisor
 from nova_graph.usage import PriceTable
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, check_build_arguments
+from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, InputLimits, check_build_arguments
 
 SUPERVISOR_NODE = "supervisor"
 COMPOSE_NODE = "compose"
@@ -60,8 +61,14 @@ def default_router(
     *,
     model: BaseChatModel | None = None,
     cache_dir: str | Path | Literal[False] | None = None,
+    thresholds: Mapping[str, Any] | None = None,
 ) -> Router:
     """The calibrated embedding router learned from the roster's example requests.
+
+    This is the one router builder: the graph's default, improved versions (``nova improve``),
+    the CLI and the Studio graphs all call it. ``thresholds`` (a router's ``thresholds``, as an
+    improved version stores them) pins the settings instead of calibrating: the router is trained
+    exactly as the default one and only the roster's examples differ.
 
     A probe router trained on three quarters of each agent's examples and half the packaged
     out-of-scope requests is calibrated on the rest; the router returned is trained on
@@ -76,29 +83,44 @@ def default_router(
 
     arbiter = model if model is not None and not is_offline(model) else None
     examples, negatives = roster.examples(), default_out_of_scope()
+    pinned = dict(thresholds) if thresholds else None
     if cache_dir is False:
-        return _calibrated_router(examples, negatives, arbiter)
+        return _calibrated_router(examples, negatives, arbiter, pinned)
     if cache_dir is None:
         cache_dir = default_cache_dir() / "routers"
-    blob = json.dumps([ROUTER_CACHE_FORMAT, _CALIBRATION_FOLD, examples, negatives], sort_keys=True)
+    key: list[Any] = [ROUTER_CACHE_FORMAT, _CALIBRATION_FOLD, examples, negatives]
+    if pinned:
+        key.append(pinned)
+    blob = json.dumps(key, sort_keys=True)
     path = Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
     if path.exists():
         try:
             return SemanticRouter.load(path, model=arbiter)
         except RoutingError:
             pass  # unreadable or from another version: rebuild and overwrite below
-    router = _calibrated_router(examples, negatives, arbiter)
+    router = _calibrated_router(examples, negatives, arbiter, pinned)
     private_dir(path.parent)
     router.save(path)
     return router
 
 
 def _calibrated_router(
-    examples: dict[str, list[str]], negatives: list[str], arbiter: BaseChatModel | None
+    examples: dict[str, list[str]],
+    negatives: list[str],
+    arbiter: BaseChatModel | None,
+    pinned: dict[str, Any] | None = None,
 ) -> Any:
-    """Train on every example, with thresholds calibrated on a probe that did not see some."""
+    """Train on every example, with thresholds calibrated on a probe that did not see some
+    (or set to ``pinned``)."""
     from nova_graph.routing import SemanticRouter
 
+    if pinned:
+        router = SemanticRouter.from_examples(
+            examples, out_of_scope_examples=negatives, model=arbiter
+        )
+        for name, value in pinned.items():
+            setattr(router, name, value)
+        return router
     fold = _CALIBRATION_FOLD
     train = {a: [t for i, t in enumerate(ts) if i % fold != 1] or ts for a, ts in examples.items()}
     held = [(t, a) for a, ts in examples.items() if len(ts) >= 2 for t in ts[1::fold]]
@@ -256,7 +278,8 @@ def build_graph(
     locks = None
     if saver is not None:
         locks = ThreadLocks.for_checkpointer(saver, wait_seconds=policy.thread_wait_seconds)
-    return guard_inputs(compiled, max_request_bytes=max_request_bytes, thread_locks=locks)
+    limits = InputLimits(request_bytes=max_request_bytes)
+    return GuardedGraph.from_compiled(compiled, limits, thread_locks=locks)
 
 
 def _memory_tools(memory: Any, namespace: str, agent: str) -> list[Any]:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from nova_graph.errors import NovaError, RunLogError
 from nova_graph.private import private_dir, private_file
+from nova_graph.reliability.redact import redact, scrub_exception
 
 RUNLOG_FILE = "runs.sqlite"
 MAX_COMMENT_CHARS = 2000
@@ -412,14 +413,14 @@ def record_from_state(
         FailureLog(
             agent=str(f.get("agent", "?")),
             error_type=str(f.get("error_type", "?")),
-            message=str(f.get("message", "")),
+            message=redact(str(f.get("message", ""))),
         )
         for f in state.get("failures") or []
     ]
     routes = list(state.get("routes") or [])
     if error is not None:
         failures.append(
-            FailureLog(agent="graph", error_type=type(error).__name__, message=str(error))
+            FailureLog(agent="graph", error_type=type(error).__name__, message=redact(str(error)))
         )
     pending = [_question(i) for i in state.get("__interrupt__") or []]
     status: RunStatus
@@ -515,6 +516,7 @@ def _invoke_and_record(
     except NovaError:
         raise
     except Exception as exc:
+        scrub_exception(exc)  # the run log and the caller see no secret the error carried
         latency = (time.perf_counter() - started) * 1000
         request = _payload_text(payload)
         if request:

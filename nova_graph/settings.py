@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nova_graph.budget import Budget
 from nova_graph.errors import ConfigurationError
+from nova_graph.reliability.redact import redact_url
 from nova_graph.tools.context import default_data_dir
 from nova_graph.usage import ModelPrice
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES
+from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, InputLimits
 
 CheckpointBackend = Literal["postgres", "sqlite", "memory"]
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
@@ -28,7 +29,8 @@ class NovaSettings(BaseSettings):
     """Deployment settings; each field is read from ``NOVA_<FIELD>`` (e.g. ``NOVA_CHECKPOINT_URL``).
 
     The OpenAI key and base URL are also read from the usual ``OPENAI_API_KEY`` /
-    ``OPENAI_BASE_URL``; the key is a ``SecretStr`` and never appears in ``repr`` or logs.
+    ``OPENAI_BASE_URL``; the key is a ``SecretStr`` and never appears in ``repr`` or logs, nor
+    does a password inside any URL setting.
     """
 
     model_config = SettingsConfigDict(
@@ -72,6 +74,21 @@ class NovaSettings(BaseSettings):
         default=None, ge=0.0, le=1.0, description="Top-two probability gap below which it asks."
     )
     max_request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=16, le=16 * 1024 * 1024)
+    max_history_bytes: int = Field(
+        default=InputLimits().history_bytes,
+        ge=16,
+        description="Largest total size of the messages sent in one input (UTF-8 bytes).",
+    )
+    max_resume_bytes: int = Field(
+        default=InputLimits().resume_bytes,
+        ge=16,
+        description="Largest answer to a pending question (Command(resume=...)).",
+    )
+    max_update_bytes: int = Field(
+        default=InputLimits().update_bytes,
+        ge=16,
+        description="Largest state update (Command(update=...) or update_state).",
+    )
     out_of_scope: Literal["refuse", "general"] = "refuse"
     prices: dict[str, ModelPrice] = Field(
         default_factory=dict,
@@ -146,28 +163,30 @@ class NovaSettings(BaseSettings):
         """The local Chroma directory (only meaningful when ``chroma_is_server`` is false)."""
         return Path(self.chroma_url).expanduser() if self.chroma_url else self.data_dir / "chroma"
 
+    def input_limits(self, request_bytes: int | None = None) -> InputLimits:
+        """The graph's input limits from these settings (``request_bytes`` overrides)."""
+        return InputLimits(
+            request_bytes=request_bytes or self.max_request_bytes,
+            history_bytes=self.max_history_bytes,
+            resume_bytes=self.max_resume_bytes,
+            update_bytes=self.max_update_bytes,
+        )
+
     def redacted(self) -> dict[str, Any]:
         """The settings as a dict safe to print or log: no key, no database password."""
         out = self.model_dump(mode="json")
         out["openai_api_key"] = "**********" if self.openai_api_key else None
         out["checkpoint_url"] = redact_url(self.checkpoint_url)
         out["chroma_url"] = redact_url(self.chroma_url)
+        out["openai_base_url"] = redact_url(self.openai_base_url or "") or None
         return out
 
     def __repr_args__(self) -> Any:
-        safe = {"checkpoint_url": redact_url(self.checkpoint_url)}
+        safe: dict[str, str | None] = {"checkpoint_url": redact_url(self.checkpoint_url)}
         safe["chroma_url"] = redact_url(self.chroma_url)
+        safe["openai_base_url"] = redact_url(self.openai_base_url or "") or None
         for name, value in super().__repr_args__():
             yield name, safe.get(name or "", value)
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for logs and error messages)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def load_settings(**overrides: Any) -> NovaSettings:

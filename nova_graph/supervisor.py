@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Send, interrupt
+from langgraph.types import Overwrite, Send, interrupt
 
 from nova_graph.conversation import (
     CarriedContext,
@@ -19,7 +19,7 @@ from nova_graph.plan_dispatch import initial_status, running_sends
 from nova_graph.planning import PlanPolicy, has_reference, plan_request, split_dependent
 from nova_graph.roster import ContextPolicy, Family, Roster
 from nova_graph.routing.decision import RouteDecision, Router
-from nova_graph.state import AgentTask, MemoryRef, NovaState, new_turn
+from nova_graph.state import AgentTask, Failure, MemoryRef, NovaState, new_turn
 from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
 
 OutOfScopePolicy = Literal["refuse", "general"]
@@ -88,7 +88,7 @@ class Supervisor:
             "notice": notice,
             "memories": self._recall(text, decision, routes, config),
             "results": None,  # reducer: start this turn with no results
-            "failures": None,
+            "failures": _routing_failures(decision),
             "routing_model_calls": decision.model_calls,
             "turn": new_turn(),
             "plan": plan.steps,
@@ -170,6 +170,8 @@ class Supervisor:
             f"I can help with: {', '.join(families)} tasks "
             f"({len(self.roster)} agents; e.g. {', '.join(self.roster.names[:4])})."
         )
+        for f in state.get("failures") or []:
+            text += f"\n\n(The {f['agent']} could not help: {f['error_type']}: {f['message']})"
         return {"messages": [AIMessage(text, name="nova")]}
 
     # -- helpers ------------------------------------------------------------------------------
@@ -240,3 +242,16 @@ class Supervisor:
             ]
             for agent, mems in found.items()
         }
+
+
+def _routing_failures(decision: RouteDecision) -> Overwrite | None:
+    """Start the turn's failures: empty, or the router's failed model fallback (reported)."""
+    if decision.model_error is None:
+        return None  # reducer: start this turn with no failures
+    failure = Failure(
+        agent="router",
+        error_type="RoutingModelError",
+        message=decision.model_error,
+        attempts=decision.model_calls,
+    )
+    return Overwrite([failure])

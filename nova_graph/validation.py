@@ -2,13 +2,50 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from collections.abc import Mapping
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from nova_graph.errors import InvalidRequestError
 
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024
+
+
+class InputLimits(BaseModel):
+    """The largest inputs a graph accepts; anything larger is refused before it is checkpointed.
+
+    ``request_bytes`` bounds the newest user message, ``history_bytes`` all messages of one input
+    together, ``resume_bytes`` the answer to a pending question (``Command(resume=...)``) and
+    ``update_bytes`` a state update (``Command(update=...)`` or ``update_state``). Sizes are
+    UTF-8 bytes of the text (JSON for structured values).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    request_bytes: int = Field(default=DEFAULT_MAX_REQUEST_BYTES, ge=1)
+    history_bytes: int = Field(default=1024 * 1024, ge=1)
+    resume_bytes: int = Field(default=4 * 1024, ge=1)
+    update_bytes: int = Field(default=256 * 1024, ge=1)
+
+
+def value_bytes(value: Any) -> int:
+    """The size of ``value`` as UTF-8 JSON (messages and other objects by their text)."""
+    text = json.dumps(value, ensure_ascii=False, default=lambda o: message_text(o) or str(o))
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _check_size(what: str, size: int, limit: int, setting: str) -> None:
+    if size > limit:
+        raise InvalidRequestError(
+            f"{what} is {size} bytes, over the limit of {limit} bytes; send less (start a new "
+            f"thread instead of re-sending history) or raise {setting}"
+        )
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -48,10 +85,26 @@ def message_text(message: Any) -> Any:
         return message.get("content")
     content = getattr(message, "content", None)
     if isinstance(content, list):
-        return "".join(
-            part.get("text", "") if isinstance(part, dict) else str(part) for part in content
-        )
+        return "".join(_part_text(part) for part in content)
     return content
+
+
+def _part_text(part: Any) -> str:
+    """The text of one content part: a string or a ``{"type": "text", "text": ...}`` dict."""
+    if isinstance(part, str):
+        return part
+    if not isinstance(part, dict):
+        raise InvalidRequestError(
+            f"a message content part must be text or a {{'type': ..., ...}} dict, got "
+            f"{type(part).__name__}"
+        )
+    text = part.get("text", "")
+    if not isinstance(text, str):
+        raise InvalidRequestError(
+            f"a text content part's 'text' must be a string, got {type(text).__name__}; send "
+            "{'type': 'text', 'text': '<text>'}"
+        )
+    return text
 
 
 def check_build_arguments(
@@ -111,18 +164,23 @@ def check_build_arguments(
         )
 
 
-def validate_payload(payload: Any, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> None:
+def validate_payload(payload: Any, *, limits: InputLimits | None = None) -> None:
     """Check a graph input before anything is written to the thread's checkpoint.
 
-    Accepts ``None`` and ``Command`` (resuming) as they are; otherwise the payload must be a mapping
-    whose ``messages`` is a non-empty list of messages (LangChain messages, ``{"role", "content"}``
-    dicts, ``(role, content)`` pairs or strings) and whose last message passes
-    :func:`validate_request`. Raises :class:`InvalidRequestError` saying what is wrong.
+    ``None`` (continue) passes. A ``Command`` must carry a non-``None`` ``resume`` and/or an
+    ``update``, each within ``limits``. Otherwise the payload must be a mapping whose
+    ``messages`` is a non-empty list of messages (LangChain messages, ``{"role", "content"}``
+    dicts, ``(role, content)`` pairs or strings), within ``limits.history_bytes`` together, and
+    whose last message passes :func:`validate_request`. Raises :class:`InvalidRequestError`.
     """
     from langchain_core.messages import convert_to_messages
     from langgraph.types import Command
 
-    if payload is None or isinstance(payload, Command):
+    limits = limits or InputLimits()
+    if payload is None:
+        return
+    if isinstance(payload, Command):
+        validate_command(payload, limits)
         return
     if not isinstance(payload, dict):
         raise InvalidRequestError(
@@ -145,4 +203,49 @@ def validate_payload(payload: Any, *, max_bytes: int = DEFAULT_MAX_REQUEST_BYTES
             f"graph input 'messages' holds something that is not a message ({type(exc).__name__}:"
             f" {str(exc).splitlines()[0][:200]}); send {{'role': 'user', 'content': '<text>'}}"
         ) from None
-    validate_request(message_text(converted[-1]), max_bytes=max_bytes)
+    validate_request(message_text(converted[-1]), max_bytes=limits.request_bytes)
+    size = sum(value_bytes(message_text(m)) for m in converted)
+    _check_size("the input's messages", size, limits.history_bytes, "max_history_bytes")
+
+
+def validate_command(command: Any, limits: InputLimits) -> None:
+    """Check a ``Command`` sent as graph input: a resume value and/or a bounded state update."""
+    if command.graph is not None or command.goto:
+        raise InvalidRequestError(
+            "a Command sent as graph input may carry only resume= and update=; routing "
+            "(goto/graph) is decided inside the graph"
+        )
+    if command.resume is None and command.update is None:
+        raise InvalidRequestError(
+            "Command(resume=None) answers nothing; pass the answer to the pending question, "
+            "e.g. Command(resume='yes'), or invoke with None to continue"
+        )
+    if command.resume is not None:
+        resume = command.resume
+        size = value_bytes(resume)
+        _check_size("the resume value", size, limits.resume_bytes, "max_resume_bytes")
+        if isinstance(resume, str):
+            validate_request(resume, max_bytes=limits.resume_bytes)
+    if command.update is not None:
+        validate_update(command.update, limits)
+
+
+def validate_update(update: Any, limits: InputLimits) -> None:
+    """Check a state update (``Command(update=...)`` or ``update_state``): a bounded mapping."""
+    if isinstance(update, list | tuple):
+        update = (
+            dict(update) if all(isinstance(u, tuple) and len(u) == 2 for u in update) else update
+        )
+    if not isinstance(update, Mapping):
+        raise InvalidRequestError(
+            f"a state update must be a mapping of state keys to values, got {type(update).__name__}"
+        )
+    if not update:
+        raise InvalidRequestError("the state update is empty; give at least one state key")
+    try:
+        size = value_bytes(update)
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestError(
+            f"a state update must hold plain data (text, numbers, lists, dicts, messages): {exc}"
+        ) from None
+    _check_size("the state update", size, limits.update_bytes, "max_update_bytes")

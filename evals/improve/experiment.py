@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--notes", type=Path, default=NOTES)
     args = p.parse_args(argv)
     encoder = MiniLMEncoder(cache_size=50_000)
-    factory = default_factory(encoder=encoder)
+    factory = default_factory()  # the graph's own builder (nova_graph.graph.default_router)
     results = []
     if args.only in (None, "roster"):
         results.append(roster_experiment(args, factory, encoder.encode))

@@ -10,6 +10,7 @@ from importlib import import_module
 
 from nova_graph.errors import NovaError
 from nova_graph.private import PRIVATE_UMASK
+from nova_graph.reliability.redact import redact, scrub_exception
 
 # Each module exposes ``register(subparsers)``; its parser sets ``func(args) -> int``.
 SUBCOMMANDS: tuple[str, ...] = (
@@ -40,8 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except NovaError as exc:
-        print(f"nova: error: {exc}", file=sys.stderr)
+        print(f"nova: error: {redact(str(exc))}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug: keep the traceback, but never with a secret in it
+        scrub_exception(exc)
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

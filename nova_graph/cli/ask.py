@@ -35,7 +35,6 @@ def run(args: argparse.Namespace) -> int:
     """Run one request (or resume one pending question), streaming progress, then the outcome."""
     from nova_graph.cli.runs import format_cost
     from nova_graph.factory import graph_from_settings, model_from_settings
-    from nova_graph.improve.store import active_overrides
     from nova_graph.models import describe_model
     from nova_graph.runlog import RUNLOG_FILE, RunLog, record_from_state
     from nova_graph.settings import load_settings
@@ -52,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     configure_tracing(settings)
     model = model_from_settings(settings)
     print(f"model: {describe_model(model)}", flush=True)
-    graph = graph_from_settings(settings, model=model, **active_overrides(settings.data_dir))
+    graph = graph_from_settings(settings, model=model)
     thread = args.thread or uuid.uuid4().hex[:12]
     config: Any = {"configurable": {"thread_id": thread}}
     print(f"thread: {thread}", flush=True)

@@ -12,7 +12,54 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DEFAULT_HELDOUT = Path("evals/roster/heldout.yaml")
+ACCEPTANCE_SET = "acceptance.yaml"
+"""Nova's packaged acceptance set (``nova_graph/data``), versioned with the roster."""
+
+
+def _fraction(flag: str) -> Any:
+    """An argparse type: a number from 0 to 1 (a share of the acceptance set)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag} takes a number from 0 to 1 (0.01 = 1 point), got {text!r}"
+            ) from None
+        if not 0.0 <= value <= 1.0:
+            raise argparse.ArgumentTypeError(
+                f"{flag} must be from 0 to 1 (0.01 = 1 point of held-out accuracy), got {value}"
+            )
+        return value
+
+    return parse
+
+
+def _positive(flag: str) -> Any:
+    """An argparse type: a whole number of at least 1."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} takes a whole number, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{flag} must be at least 1, got {value}")
+        return value
+
+    return parse
+
+
+def packaged_acceptance_set() -> Any:
+    """Nova's packaged acceptance set as labelled requests (works from any folder)."""
+    from importlib import resources
+
+    import yaml
+
+    from nova_graph.improve.labelled import parse_labelled
+
+    text = resources.files("nova_graph.data").joinpath(ACCEPTANCE_SET).read_text("utf-8")
+    return parse_labelled(yaml.safe_load(text), where=f"nova_graph/data/{ACCEPTANCE_SET}")
 
 
 def register(subparsers: Any) -> None:
@@ -23,23 +70,32 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--heldout",
         default=None,
-        help=f"labelled acceptance split (default: {DEFAULT_HELDOUT} when present)",
+        help="labelled acceptance set (default: the packaged nova_graph/data/acceptance.yaml)",
     )
     p.add_argument("--data-dir", default=None, help="data directory (default: $NOVA_DATA_DIR)")
     p.add_argument("--runlog", default=None, help="run log file (default: in the data dir)")
-    p.add_argument("--rounds", type=int, default=1, help="rounds to run (default: 1)")
+    p.add_argument(
+        "--rounds", type=_positive("--rounds"), default=1, help="rounds to run (default: 1)"
+    )
     p.add_argument("--dry-run", action="store_true", help="show proposals, apply nothing")
     p.add_argument(
         "--max-drop",
-        type=float,
+        type=_fraction("--max-drop"),
         default=0.02,
         help="largest per-agent recall drop a kept change may cause (default: 0.02)",
     )
     p.add_argument(
         "--min-gain",
-        type=float,
+        type=_fraction("--min-gain"),
         default=0.0,
         help="held-out accuracy must rise by more than this (default: 0)",
+    )
+    p.add_argument(
+        "--correction-margin",
+        type=_fraction("--correction-margin"),
+        default=0.005,
+        help="held-out accuracy a flagged correction (--should-be) may cost and still be kept "
+        "(default: 0.005, half a point)",
     )
     p.add_argument("--json", default=None, metavar="PATH", help="write the round reports as JSON")
     p.add_argument("--list", action="store_true", help="list stored versions")
@@ -51,7 +107,6 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the requested action."""
-    from nova_graph.errors import ImprovementError
     from nova_graph.improve.store import VersionStore
     from nova_graph.tools.context import default_data_dir
 
@@ -74,8 +129,6 @@ def run(args: argparse.Namespace) -> int:
         if active is None:
             print("no versions yet: run `nova improve` after giving feedback")
         return 0
-    if args.rounds < 1:
-        raise ImprovementError(f"--rounds must be at least 1, got {args.rounds}")
     return _improve(args, data_dir, store)
 
 
@@ -90,14 +143,7 @@ def _improve(args: argparse.Namespace, data_dir: Path, store: Any) -> int:
     from nova_graph.roster import load_roster
     from nova_graph.runlog import RUNLOG_FILE, RunLog
 
-    heldout_path = args.heldout or (DEFAULT_HELDOUT if DEFAULT_HELDOUT.is_file() else None)
-    if heldout_path is None:
-        print(
-            "nova improve: give --heldout PATH (a labelled set to check changes on)",
-            file=sys.stderr,
-        )
-        return 2
-    heldout = load_labelled(heldout_path)
+    heldout = load_labelled(args.heldout) if args.heldout else packaged_acceptance_set()
     runlog_path = Path(args.runlog) if args.runlog else data_dir / RUNLOG_FILE
     runs = RunLog(runlog_path).runs(with_feedback_only=True) if runlog_path.is_file() else []
     evidence = evidence_from_runs(runs)
@@ -110,14 +156,20 @@ def _improve(args: argparse.Namespace, data_dir: Path, store: Any) -> int:
         return 2
     setup = store.active_setup(RoutingSetup(load_roster()))
     model = default_model()
+    arbiter = None if is_offline(model) else model
     loop = ImprovementLoop(
-        default_factory(),
+        default_factory(model=arbiter),
         heldout,
-        policy=AcceptancePolicy(min_gain=args.min_gain, max_agent_drop=args.max_drop),
+        policy=AcceptancePolicy(
+            min_gain=args.min_gain,
+            max_agent_drop=args.max_drop,
+            correction_margin=args.correction_margin,
+        ),
         store=None if args.dry_run else store,
         encode=default_encoder().encode,
-        model=None if is_offline(model) else model,
+        model=arbiter,
         progress=lambda s: print(s, file=sys.stderr),
+        bars=True,
     )
     print(
         f"evidence: {len(evidence)} rated runs, "

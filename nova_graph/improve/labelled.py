@@ -19,6 +19,11 @@ class LabelledRequest(BaseModel):
 
     text: str = Field(min_length=1, max_length=32 * 1024)
     agents: list[str] = Field(default_factory=list)
+    ambiguous: bool = Field(
+        default=False,
+        description="Several agents are defensible (``agents`` are the candidates): the router "
+        "should ask which one is meant; scored as clarification, not accuracy.",
+    )
 
     @field_validator("text")
     @classmethod
@@ -45,14 +50,21 @@ def parse_labelled(data: Any, *, where: str = "the labelled set") -> list[Labell
     A label of ``null``, ``"none"``, ``"out_of_scope"`` or ``[]`` means out of scope.
     """
     if isinstance(data, dict) and isinstance(data.get("agents"), dict):
-        # {agents: {name: [texts]}, multi_domain: [{text, agents}], ...}: single-agent requests
-        # first, then multi-domain ones (ambiguous sets have no single right answer: skipped).
+        # {agents: {name: [texts]}, multi_domain: [{text, agents}], out_of_scope: [texts],
+        # ambiguous: [{text, candidates}]}: single-agent requests first, then multi-domain ones,
+        # out-of-scope ones, then ambiguous ones (scored as clarification).
         single = [
             {"text": t, "agents": [name]}
             for name, texts in data["agents"].items()
             for t in (texts or [])
         ]
-        data = single + list(data.get("multi_domain") or [])
+        oos = [{"text": t, "agents": []} for t in data.get("out_of_scope") or []]
+        unclear = [
+            {"text": a.get("text"), "agents": a.get("candidates") or [], "ambiguous": True}
+            for a in data.get("ambiguous") or []
+            if isinstance(a, dict)
+        ]
+        data = single + list(data.get("multi_domain") or []) + oos + unclear
     if isinstance(data, dict):
         for key in ("items", "requests", "examples", "heldout", "cases"):
             if isinstance(data.get(key), list):
@@ -75,7 +87,11 @@ def parse_labelled(data: Any, *, where: str = "the labelled set") -> list[Labell
         elif label is None:
             label = []
         try:
-            out.append(LabelledRequest.model_validate({"text": text, "agents": label}))
+            out.append(
+                LabelledRequest.model_validate(
+                    {"text": text, "agents": label, "ambiguous": bool(raw.get("ambiguous"))}
+                )
+            )
         except ValidationError as exc:
             problems = "; ".join(e["msg"] for e in exc.errors())
             raise InvalidRequestError(f"item #{i} of {where} is invalid: {problems}") from None

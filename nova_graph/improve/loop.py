@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,11 +28,29 @@ from nova_graph.improve.store import VersionStore
 
 
 class AcceptancePolicy(BaseModel):
-    """When a change is kept: held-out accuracy rises and no agent drops by more than a margin."""
+    """When a change is kept.
 
-    min_gain: float = Field(default=0.0, ge=0.0, description="Accuracy must rise by more.")
+    Held-out accuracy must rise by more than ``min_gain`` (a flagged correction: must not fall
+    by more than ``correction_margin``), no agent's recall may drop by more than
+    ``max_agent_drop``, and out-of-scope refusals and clarifying questions may not fall by more
+    than ``max_behaviour_drop``. Every figure is a fraction (0.01 = 1 point).
+    """
+
+    min_gain: float = Field(default=0.0, ge=0.0, le=1.0, description="Accuracy must rise by more.")
     max_agent_drop: float = Field(
         default=0.02, ge=0.0, le=1.0, description="Largest per-agent recall drop allowed."
+    )
+    max_behaviour_drop: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="Largest drop allowed in out-of-scope recall and in the clarification rate.",
+    )
+    correction_margin: float = Field(
+        default=0.005,
+        ge=0.0,
+        le=1.0,
+        description="Held-out accuracy a flagged correction may cost and still be kept.",
     )
 
 
@@ -51,22 +71,54 @@ class Verdict(BaseModel):
         return self.after - self.before
 
 
-def judge(before: RoutingScore, after: RoutingScore, policy: AcceptancePolicy) -> Verdict:
-    """Accept ``after`` over ``before`` under ``policy``."""
+def _pct(x: float) -> str:
+    return f"{x * 100:.1f}%"
+
+
+def judge(
+    before: RoutingScore, after: RoutingScore, policy: AcceptancePolicy, *, flagged: bool = False
+) -> Verdict:
+    """Accept ``after`` over ``before`` under ``policy`` (``flagged``: a person's correction)."""
     b, a = before.agent_recall(), after.agent_recall()
     deltas = {k: a.get(k, 0.0) - v for k, v in b.items() if abs(a.get(k, 0.0) - v) > 1e-12}
     worst = min(deltas.items(), key=lambda kv: kv[1], default=(None, 0.0))
     gain = after.accuracy - before.accuracy
-    if gain <= policy.min_gain + 1e-12:
-        accepted, reason = False, f"held-out accuracy did not rise ({gain * 100:+.1f} points)"
+    moved = f"held-out accuracy {_pct(before.accuracy)} -> {_pct(after.accuracy)}"
+    moved += f" ({gain * 100:+.1f} points)"
+    behaviour = [
+        (name, x, y)
+        for name, x, y in (
+            ("out-of-scope recall", before.oos_recall, after.oos_recall),
+            ("clarification rate", before.clarify_rate, after.clarify_rate),
+        )
+        if x is not None and y is not None and x - y > policy.max_behaviour_drop + 1e-12
+    ]
+    accepted = False
+    if behaviour:
+        name, x, y = behaviour[0]
+        reason = (
+            f"{name} fell {_pct(x)} -> {_pct(y)} "
+            f"(limit {policy.max_behaviour_drop * 100:.1f} points); {moved}"
+        )
     elif worst[0] is not None and -worst[1] > policy.max_agent_drop + 1e-12:
-        accepted = False
         reason = (
             f"{worst[0]} dropped {-worst[1] * 100:.1f} points "
-            f"(limit {policy.max_agent_drop * 100:.1f})"
+            f"(limit {policy.max_agent_drop * 100:.1f}); {moved}"
         )
+    elif flagged and gain < -policy.correction_margin - 1e-12:
+        reason = (
+            f"flagged correction costs too much: {moved}, "
+            f"margin {policy.correction_margin * 100:.1f} points"
+        )
+    elif not flagged and gain <= policy.min_gain + 1e-12:
+        reason = f"{moved}: not above the required gain of {policy.min_gain * 100:+.1f} points"
     else:
-        accepted, reason = True, f"held-out accuracy {gain * 100:+.1f} points"
+        accepted = True
+        reason = moved + (
+            f" (flagged correction, margin {policy.correction_margin * 100:.1f} points)"
+            if flagged
+            else ""
+        )
     return Verdict(
         accepted=accepted,
         reason=reason,
@@ -116,6 +168,8 @@ class ImprovementLoop:
         encode: ``encode(texts) -> unit vectors``, enables scope-split proposals.
         model: a configured chat model, enables rewritten descriptions (skip the offline one).
         max_examples_per_agent: cap on examples one proposal adds to one agent.
+        progress: called with a line of text at each step.
+        bars: show a progress bar (stderr) over the proposals being checked.
         trim: when an example proposal raises accuracy but makes an agent drop too far, try it
             again without the examples responsible (one at a time).
     """
@@ -132,6 +186,7 @@ class ImprovementLoop:
         max_examples_per_agent: int = 10,
         trim: bool = True,
         progress: ProgressFn | None = None,
+        bars: bool = False,
     ) -> None:
         if not heldout:
             raise ImprovementError(
@@ -146,10 +201,20 @@ class ImprovementLoop:
         self.max_examples_per_agent = max_examples_per_agent
         self.trim = trim
         self.progress = progress
+        self.bars = bars
 
     def score(self, setup: RoutingSetup) -> RoutingScore:
         """Held-out score of ``setup``."""
         return score_router(self.factory.router(setup), self.heldout, setup.roster.names)
+
+    def pinned(self, setup: RoutingSetup) -> RoutingSetup:
+        """``setup`` with its router's settings written down, so a change built on it differs
+        from it only by what the change says (not by a new calibration)."""
+        if setup.settings:
+            return setup
+        thresholds = getattr(self.factory.router(setup), "thresholds", None) or {}
+        plain = json.loads(json.dumps(thresholds, default=_plain))
+        return setup.with_settings(plain)
 
     def propose(self, setup: RoutingSetup, evidence: Sequence[Evidence]) -> list[Proposal]:
         """Every proposal the evidence supports (advisory ones included, last)."""
@@ -183,6 +248,7 @@ class ImprovementLoop:
         the changes already kept this round. ``dry_run`` checks but keeps nothing.
         """
         baseline = self.score(setup)
+        pinned = self.pinned(setup)
         evidence = refresh_evidence(self.factory.router(setup), evidence)
         proposals = self.propose(setup, evidence)
         self._say(
@@ -191,28 +257,29 @@ class ImprovementLoop:
         )
         outcomes: dict[str, ProposalOutcome] = {}
         first: list[tuple[Proposal, RoutingSetup, RoutingScore, Verdict]] = []
-        for p in proposals:
+        for p in self._bar(proposals, "checking proposals"):
             if p.advisory:
                 outcomes[p.id] = ProposalOutcome(proposal=p)
                 continue
-            candidate = apply_proposal(setup, p)
+            candidate = apply_proposal(pinned, p)
             after = self.score(candidate)
-            verdict = judge(baseline, after, self.policy)
+            verdict = judge(baseline, after, self.policy, flagged=p.flagged)
             first.append((p, candidate, after, verdict))
             outcomes[p.id] = ProposalOutcome(proposal=p, verdict=verdict)
         current, current_score = setup, baseline
         if not dry_run:
             first.sort(key=lambda t: (-t[3].gain, t[0].id))
             for p, candidate, after, verdict in first:
-                if verdict.gain <= 0:
+                if not verdict.accepted and verdict.gain <= 0:
                     continue
                 key = p.id  # a trimmed proposal reports under the proposal it came from
                 if current is not setup:  # re-check on top of what was already kept
                     candidate = apply_proposal(current, p)
                     after = self.score(candidate)
-                    verdict = judge(current_score, after, self.policy)
+                    verdict = judge(current_score, after, self.policy, flagged=p.flagged)
                 if not verdict.accepted and verdict.gain > 0 and self.trim:
-                    trimmed = self._trim(current, current_score, p)
+                    base = pinned if current is setup else current
+                    trimmed = self._trim(base, current_score, p)
                     if trimmed is not None:
                         p, candidate, after, verdict = trimmed
                 outcome = ProposalOutcome(proposal=p, verdict=verdict)
@@ -268,7 +335,9 @@ class ImprovementLoop:
                     )
                     cand = apply_proposal(setup, q)
                     after = self.score(cand)
-                    tried.append((q, cand, after, judge(before, after, self.policy)))
+                    tried.append(
+                        (q, cand, after, judge(before, after, self.policy, flagged=q.flagged))
+                    )
             passing = [t for t in tried if t[3].accepted]
             if passing:
                 return max(passing, key=lambda t: t[3].gain)
@@ -279,9 +348,19 @@ class ImprovementLoop:
                 return None
         return None
 
+    def _bar(self, items: Sequence[Any], desc: str) -> Any:
+        from tqdm import tqdm
+
+        return tqdm(items, desc=desc, unit="change", disable=not self.bars, file=sys.stderr)
+
     def _say(self, text: str) -> None:
         if self.progress is not None:
             self.progress(text)
+
+
+def _plain(value: Any) -> Any:
+    """JSON form of numpy numbers and arrays in router settings."""
+    return value.tolist() if hasattr(value, "tolist") else float(value)
 
 
 def _evidence_confusion(evidence: Sequence[Evidence]) -> dict[str, dict[str, int]]:

@@ -46,6 +46,12 @@ class Proposal(BaseModel):
     remove_examples: dict[str, list[str]] = Field(default_factory=dict)
     descriptions: dict[str, str] = Field(default_factory=dict)
     settings: dict[str, Any] | None = None
+    flagged: bool = Field(
+        default=False,
+        description="Made only from corrections a person flagged (`nova feedback RUN "
+        "--should-be AGENT`): kept unless it costs held-out accuracy beyond the policy's "
+        "correction margin.",
+    )
     advisory: bool = Field(
         default=False,
         description="Shown to people but never applied automatically (it changes the agent set).",
@@ -111,6 +117,7 @@ def propose_examples(
     """Per agent: add the requests that should have gone to it but did not, as examples."""
     existing = {_norm(x) for spec in setup.roster for x in spec.examples}
     by_agent: dict[str, list[str]] = defaultdict(list)
+    sources: dict[str, set[str]] = defaultdict(set)
     seen: set[str] = set()
     for e in evidence:
         if not e.missed or e.expected not in setup.roster:
@@ -120,6 +127,7 @@ def propose_examples(
             continue
         seen.add(key)
         by_agent[e.expected].append(e.text)  # type: ignore[index]
+        sources[e.expected].add(e.source)  # type: ignore[index]
     proposals = []
     for agent, texts in sorted(by_agent.items(), key=lambda kv: -len(kv[1])):
         picked = texts[:max_per_agent]
@@ -137,6 +145,7 @@ def propose_examples(
                     f"add {len(picked)} of them as example requests"
                 ),
                 add_examples={agent: picked},
+                flagged=sources[agent] == {"feedback"},
             )
         )
     return proposals

@@ -15,7 +15,9 @@ OUT_OF_SCOPE = "(out of scope)"
 
 
 class AgentScore(BaseModel):
-    """Routing quality of one agent on a labelled set."""
+    """Routing quality of one agent on a labelled set's single-answer requests (in scope and
+    out of scope), counted on the top agent: precision = correct / predicted, recall =
+    correct / support, F1 their harmonic mean; each between 0 and 1."""
 
     support: int = Field(description="Labelled requests that belong to this agent.")
     predicted: int = Field(description="Requests the router sent to this agent.")
@@ -31,10 +33,22 @@ class AgentScore(BaseModel):
 
 
 class RoutingScore(BaseModel):
-    """How well a router did on a labelled set."""
+    """How well a router did on a labelled set.
+
+    ``accuracy`` is the share of the set's non-ambiguous requests (in scope, multi-domain and
+    out of scope) routed right: the one accuracy figure every command reports for a set.
+    """
 
     n: int
     accuracy: float
+    oos_recall: float | None = Field(
+        default=None, description="Out-of-scope requests refused (None: the set has none)."
+    )
+    clarify_rate: float | None = Field(
+        default=None,
+        description="Ambiguous requests answered with a question among their candidates "
+        "(None: the set has none).",
+    )
     per_agent: dict[str, AgentScore]
     confusion: dict[str, dict[str, int]] = Field(
         description="expected label -> predicted label -> count ('(out of scope)' for none)."
@@ -74,6 +88,11 @@ def route_all(router: Router, texts: Sequence[str]) -> list[RouteDecision]:
     return [router.route(t) for t in texts]
 
 
+def asks_to_clarify(item: LabelledRequest, decision: RouteDecision) -> bool:
+    """An ambiguous request is met with a question whose choices include a candidate."""
+    return decision.ambiguous and bool(set(decision.agents) & set(item.agents))
+
+
 def is_correct(item: LabelledRequest, decision: RouteDecision) -> bool:
     """Single-label items: the top agent matches; multi-label items: the routed set matches."""
     if len(item.agents) > 1:
@@ -95,20 +114,31 @@ def score_decisions(
     correct: Counter[str] = Counter()
     confusion: dict[str, dict[str, int]] = {}
     preds: list[str | None] = []
-    hits = 0
+    hits = scored = oos = refused = unclear = asked = 0
     for item, decision in zip(items, decisions, strict=True):
         top = top_agent(decision)
         preds.append(top)
+        if item.ambiguous:
+            unclear += 1
+            asked += asks_to_clarify(item, decision)
+            continue
+        scored += 1
         ok = is_correct(item, decision)
+        if not item.agents:
+            oos += 1
+            refused += ok
         hits += ok
         exp_key = item.label or OUT_OF_SCOPE
         pred_key = top or OUT_OF_SCOPE
         row = confusion.setdefault(exp_key, {})
         row[pred_key] = row.get(pred_key, 0) + 1
+        if len(item.agents) > 1:
+            continue  # multi-domain requests count in accuracy, not in per-agent figures
+        # Per-agent figures share one unit, the top agent of single-answer requests:
+        # correct <= predicted and correct <= support, so no figure exceeds 100 %.
         if item.label is not None:
             support[item.label] += 1
-            if ok:
-                correct[item.label] += 1
+            correct[item.label] += top == item.label
         if top is not None:
             names.add(top)
             predicted[top] += 1
@@ -123,8 +153,10 @@ def score_decisions(
         for a in sorted(names)
     }
     return RoutingScore(
-        n=len(items),
-        accuracy=hits / len(items) if items else 0.0,
+        n=scored,
+        accuracy=hits / scored if scored else 0.0,
+        oos_recall=refused / oos if oos else None,
+        clarify_rate=asked / unclear if unclear else None,
         per_agent=per_agent,
         confusion=confusion,
         predictions=preds,

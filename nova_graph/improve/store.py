@@ -218,13 +218,16 @@ def active_roster(data_dir: str | Path | None = None) -> Roster:
     return store.load(version).roster
 
 
-def active_overrides(data_dir: str | Path | None = None) -> dict[str, Any]:
-    """``build_graph`` keywords (roster, router) of the active improved version; ``{}`` if none."""
+def improved_setup(data_dir: str | Path | None = None) -> RoutingSetup | None:
+    """The active improved version's setup, or ``None`` when the packaged roster is in use
+    (no version stored, or the active one is the packaged roster with no pinned settings, as
+    after ``nova improve --rollback v0000``): then the caller builds exactly the packaged
+    router, from the same cache."""
     store = VersionStore(data_dir)
     version = store.active()
     if version is None:
-        return {}
-    from nova_graph.improve.factory import default_factory
-
+        return None
     setup = store.load(version)
-    return {"roster": setup.roster, "router": default_factory().router(setup)}
+    if not setup.settings and setup_text(setup) == setup_text(RoutingSetup(load_roster())):
+        return None
+    return setup

@@ -13,6 +13,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
 from nova_graph.models.offline import OfflineChatModel
+from nova_graph.reliability.redact import redact_url
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
@@ -56,4 +57,5 @@ def describe_model(model: BaseChatModel) -> str:
         return "offline (embedded deterministic model; no language model configured)"
     name = getattr(model, "model_name", None) or getattr(model, "model", None) or "?"
     base = getattr(model, "openai_api_base", None)
-    return f"{type(model).__name__}({name}{', ' + str(base) if base else ''})"
+    shown = f", {redact_url(str(base))}" if base else ""
+    return f"{type(model).__name__}({name}{shown})"

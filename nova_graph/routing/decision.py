@@ -32,6 +32,11 @@ class RouteDecision(BaseModel):
     confidence: float | None = Field(
         default=None, description="Router's confidence that the request is in scope, if known."
     )
+    model_error: str | None = Field(
+        default=None,
+        description="Why the language-model fallback failed (scrubbed), when it did; the "
+        "decision is then the embedding router's own.",
+    )
 
     def clause_texts(self) -> dict[str, str]:
         """Each routed agent's own clause of a split request (agents without one are absent)."""

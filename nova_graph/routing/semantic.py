@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nova_graph.embeddings import Encoder, default_encoder
-from nova_graph.errors import InvalidRequestError, RoutingError
+from nova_graph.errors import InvalidRequestError, RoutingError, RoutingModelError
 from nova_graph.routing import calibration, clauses
 from nova_graph.routing.arbiter import ModelRouteArbiter
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
@@ -504,18 +504,24 @@ class SemanticRouter:
             for j in order[:_MAX_CANDIDATES]
             if probs[order[0]] - probs[j] < max(self.ambiguity_margin, 1e-9) or j == order[0]
         ]
+        model_error: str | None = None
+        model_calls = 0
         if (out_of_scope or ambiguous) and self.arbiter is not None:
             shortlist = [routes[int(j)] for j in order[:_MAX_CANDIDATES]]
-            choice = self.arbiter.choose(text, shortlist)
-            return RouteDecision(
-                agents=[choice] if choice else [],
-                scores=score_map,
-                out_of_scope=choice is None,
-                clauses=[ClauseRoute(text=text, agent=choice, score=confidence)],
-                method="model",
-                model_calls=1,
-                confidence=confidence,
-            )
+            try:
+                choice = self.arbiter.choose(text, shortlist)
+            except RoutingModelError as exc:  # fall back to the embedding decision, reported
+                model_error, model_calls = str(exc), exc.attempts
+            else:
+                return RouteDecision(
+                    agents=[choice] if choice else [],
+                    scores=score_map,
+                    out_of_scope=choice is None,
+                    clauses=[ClauseRoute(text=text, agent=choice, score=confidence)],
+                    method="model",
+                    model_calls=1,
+                    confidence=confidence,
+                )
         if out_of_scope:
             return RouteDecision(
                 agents=[],
@@ -523,6 +529,8 @@ class SemanticRouter:
                 out_of_scope=True,
                 clauses=[ClauseRoute(text=text, agent=None, score=confidence)],
                 confidence=confidence,
+                model_calls=model_calls,
+                model_error=model_error,
             )
         return RouteDecision(
             agents=candidates if ambiguous else [top],
@@ -530,4 +538,6 @@ class SemanticRouter:
             ambiguous=ambiguous and len(candidates) > 1,
             clauses=[ClauseRoute(text=text, agent=top, score=confidence)],
             confidence=confidence,
+            model_calls=model_calls,
+            model_error=model_error,
         )

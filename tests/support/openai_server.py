@@ -2,7 +2,9 @@
 
 ``LocalOpenAIServer(reply)`` serves ``POST /v1/chat/completions``; ``reply(request_json)`` returns
 the assistant message dict (``{"content": ...}`` or ``{"tool_calls": [...]}``), or an int HTTP
-status to fail with. Every request body is kept in ``.requests``.
+status to fail with. Every request body is kept in ``.requests``. With ``echo_auth=True`` an
+error body quotes the request's ``Authorization`` header, as some misconfigured proxies do (to
+test that a key echoed by a server never reaches a file, log or exception).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ Reply = Callable[[dict[str, Any]], dict[str, Any] | int]
 class LocalOpenAIServer:
     """OpenAI chat-completions endpoint on loopback, bounded to ``max_requests`` requests."""
 
-    def __init__(self, reply: Reply, *, max_requests: int = 200) -> None:
+    def __init__(self, reply: Reply, *, max_requests: int = 200, echo_auth: bool = False) -> None:
         self.reply = reply
+        self.echo_auth = echo_auth
         self.requests: list[dict[str, Any]] = []
         self.max_requests = max_requests
         server = self
@@ -40,7 +43,11 @@ class LocalOpenAIServer:
                     return
                 out = server.reply(body)
                 if isinstance(out, int):
-                    self._send(out, {"error": {"message": f"test server error {out}"}})
+                    message = f"test server error {out}"
+                    if server.echo_auth:
+                        auth = headers.get("authorization", "")
+                        message += f" for Authorization: {auth} (key {auth.split()[-1]!r})"
+                    self._send(out, {"error": {"message": message}})
                     return
                 message = {"role": "assistant", "content": out.get("content")}
                 if out.get("tool_calls"):

@@ -1,0 +1,83 @@
+"""Improved versions are built by the graph's own router builder: rollback restores the
+packaged router exactly, and a version's router is cached so `nova ask` does not recalibrate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nova_graph.graph import default_router
+from nova_graph.improve import ImprovementLoop, LabelledRequest, RoutingSetup, VersionStore
+from nova_graph.improve.factory import default_factory
+from nova_graph.improve.store import improved_setup
+from nova_graph.roster import Roster, load_roster
+from nova_graph.routing import SemanticRouter
+
+TEXTS = [
+    "what time is it in the evening",
+    "add 12 and 30",
+    "count words in my essay",
+    "are filters in stock",
+    "book me a flight to Lisbon for next Tuesday",
+    "what's the score in the football match right now",
+]
+
+
+def _with_example(roster: Roster, agent: str, text: str) -> Roster:
+    return Roster(
+        s.model_copy(update={"examples": [*s.examples, text]}) if s.name == agent else s
+        for s in roster
+    )
+
+
+def test_rollback_to_the_first_version_gives_back_the_packaged_router(tmp_path: Path) -> None:
+    store = VersionStore(tmp_path)
+    packaged = RoutingSetup(load_roster())
+    store.ensure_base(packaged)
+    store.commit(
+        RoutingSetup(_with_example(packaged.roster, "planner", "plan my week"), {"threshold": 0.1}),
+        change="+1 example",
+    )
+    improved = improved_setup(tmp_path)
+    assert improved is not None and improved.settings == {"threshold": 0.1}
+    store.rollback("v0000")
+    assert improved_setup(tmp_path) is None  # the graph builds the packaged router, unchanged
+
+
+def test_a_version_router_is_the_default_router_with_settings_pinned(
+    small_roster: Roster, tmp_path: Path
+) -> None:
+    cache = tmp_path / "routers"
+    factory = default_factory(cache_dir=cache)
+    loop = ImprovementLoop(factory, [LabelledRequest(text="what time is it", agents=["clock"])])
+    base = RoutingSetup(small_roster)
+    packaged = default_router(small_roster, cache_dir=cache)
+    assert isinstance(packaged, SemanticRouter)
+    first = factory.router(base)
+    assert isinstance(first, SemanticRouter)
+    assert [d.model_dump() for d in first.route_batch(TEXTS)] == [
+        d.model_dump() for d in packaged.route_batch(TEXTS)
+    ]
+    pinned = loop.pinned(base)
+    assert pinned.settings["threshold"] == packaged.thresholds["threshold"]
+    same = factory.router(pinned)  # same examples and out-of-scope negatives, same settings
+    assert isinstance(same, SemanticRouter)
+    decisions = [d.model_dump() for d in same.route_batch(TEXTS)]
+    assert decisions == [d.model_dump() for d in packaged.route_batch(TEXTS)]
+    assert decisions[4]["out_of_scope"]  # trained with the packaged out-of-scope requests
+    stored = sorted(p.name for p in cache.iterdir())
+    factory.router(pinned)  # a later start loads the built router instead of training again
+    assert sorted(p.name for p in cache.iterdir()) == stored and len(stored) == 2
+
+
+def test_an_improved_version_changes_only_what_the_change_says(
+    small_roster: Roster, tmp_path: Path
+) -> None:
+    cache = tmp_path / "routers"
+    factory = default_factory(cache_dir=cache)
+    loop = ImprovementLoop(factory, [LabelledRequest(text="what time is it", agents=["clock"])])
+    pinned = loop.pinned(RoutingSetup(small_roster))
+    changed = RoutingSetup(_with_example(small_roster, "math", "zorp the numbers"), pinned.settings)
+    router, before = factory.router(changed), factory.router(pinned)
+    assert isinstance(router, SemanticRouter) and isinstance(before, SemanticRouter)
+    assert router.thresholds == before.thresholds
+    assert router.route("zorp the numbers please").agents == ["math"]
