@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,17 +121,47 @@ def _calibrated_router(
         for name, value in pinned.items():
             setattr(router, name, value)
         return router
+    from nova_graph.embeddings import default_encoder
+
     fold = _CALIBRATION_FOLD
     train = {a: [t for i, t in enumerate(ts) if i % fold != 1] or ts for a, ts in examples.items()}
     held = [(t, a) for a, ts in examples.items() if len(ts) >= 2 for t in ts[1::fold]]
-    router = SemanticRouter.from_examples(examples, out_of_scope_examples=negatives, model=arbiter)
+    encoder = default_encoder()
+    once = _EncodeOnce(encoder)
+    router = SemanticRouter.from_examples(
+        examples, out_of_scope_examples=negatives, model=arbiter, encoder=once
+    )
     if held:
-        probe = SemanticRouter.from_examples(train, out_of_scope_examples=negatives[0::2])
+        probe = SemanticRouter.from_examples(
+            train, out_of_scope_examples=negatives[0::2], encoder=once
+        )
         report = probe.calibrate(held, negatives[1::2])
         for name, value in probe.thresholds.items():
             setattr(router, name, value)
         router.calibration_report = report
+    router.encoder = encoder  # the build's vectors are not kept
     return router
+
+
+class _EncodeOnce:
+    """The encoder for one router build: the probe and its calibration reuse the vectors of the
+    examples (a bounded LRU cache re-encodes them on large rosters: 20,000 texts at 1,000 agents).
+    """
+
+    def __init__(self, encoder: Any) -> None:
+        self.encoder = encoder
+        self.dimension = int(encoder.dimension)
+        self._vectors: dict[str, Any] = {}
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        import numpy as np
+
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            fresh = np.asarray(self.encoder.encode(missing), dtype=np.float32)
+            self._vectors.update(zip(missing, fresh, strict=True))
+        rows = [self._vectors[t] for t in texts]
+        return np.stack(rows) if rows else np.zeros((0, self.dimension), dtype=np.float32)
 
 
 def build_graph(
