@@ -10,7 +10,9 @@ figure); peak memory is the child's max RSS (``resource.getrusage``) minus its R
 once the encoder is loaded, and tracemalloc's peak of Python allocations (numpy included) during
 training. Then the router is loaded back from the cache, as ``nova ask`` does, and decisions are
 timed one request at a time on held-out requests not seen before (p50 of ``route``, encoding
-included, and of the scoring alone on the request's vector). The synthetic roster comes from
+included, and of the scoring alone on the request's vector). Last, a third child loads both saved
+routers and times their decisions in turn, one request each (the same load on both: the ratio
+to compare on a shared machine). The synthetic roster comes from
 :mod:`nova_graph.evaluation.synthetic_roster` (CLINC150 intents x offices). Ratios are
 large / 34 in the same run. Writes benchmarks/results/large_roster.json.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,23 +47,28 @@ def _current_rss_mb() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
-def child(routes: int, per_route: int, data: Path, timings: int) -> dict[str, Any]:
-    """Measure one roster in this process (``routes`` 0: the packaged roster)."""
-    import numpy as np
-
+def _held(routes: int, per_route: int, data: Path) -> tuple[Any, list[tuple[str, str]]]:
     from nova_graph import load_roster
-    from nova_graph.embeddings import default_encoder
     from nova_graph.evaluation.roster import load_heldout
     from nova_graph.evaluation.synthetic_roster import synthetic_examples, synthetic_roster
-    from nova_graph.graph import default_router
-    from nova_graph.routing import SemanticRouter
 
     if routes:
         examples, held = synthetic_examples(routes, per_route, data)
-        roster = synthetic_roster(examples)
-    else:
-        roster = load_roster()
-        held = load_heldout(ROOT / "evals" / "roster" / "heldout.yaml", roster).singles()
+        return synthetic_roster(examples), held
+    roster = load_roster()
+    return roster, load_heldout(ROOT / "evals" / "roster" / "heldout.yaml", roster).singles()
+
+
+def child(routes: int, per_route: int, data: Path, timings: int, keep: Path) -> dict[str, Any]:
+    """Measure one roster in this process (``routes`` 0: the packaged roster); the trained
+    router is copied to ``keep`` for the interleaved decision timing."""
+    import numpy as np
+
+    from nova_graph.embeddings import default_encoder
+    from nova_graph.graph import default_router
+    from nova_graph.routing import SemanticRouter
+
+    roster, held = _held(routes, per_route, data)
     encoder = default_encoder()
     encoder.encode(["warm up the encoder"])
     base_rss = _current_rss_mb()
@@ -76,6 +84,7 @@ def child(routes: int, per_route: int, data: Path, timings: int) -> dict[str, An
         cache_mb = sum(f.stat().st_size for f in saved.iterdir()) / 2**20
         del router
         loaded = SemanticRouter.load(saved, encoder=encoder)
+        shutil.copytree(saved, keep)
     texts = [t for t, _ in held]
     gold = [a for _, a in held]
     decisions = loaded.route_batch(texts)
@@ -110,6 +119,24 @@ def child(routes: int, per_route: int, data: Path, timings: int) -> dict[str, An
     }
 
 
+def interleaved(dirs: list[Path], helds: list[list[str]], timings: int) -> dict[str, float]:
+    """Decision p50 of each saved router, one request of each in turn (same load for both)."""
+    from nova_graph.embeddings import default_encoder
+    from nova_graph.routing import SemanticRouter
+
+    encoder = default_encoder()
+    routers = [SemanticRouter.load(d, encoder=encoder) for d in dirs]
+    for r, texts in zip(routers, helds, strict=True):
+        r.route(texts[0])
+    times: list[list[float]] = [[] for _ in routers]
+    for i in range(1, timings):
+        for j, (r, texts) in enumerate(zip(routers, helds, strict=True)):
+            t0 = time.perf_counter()
+            r.route(texts[i % len(texts)])
+            times[j].append((time.perf_counter() - t0) * 1000)
+    return {f"p50_ms_{j}": round(statistics.median(t), 2) for j, t in enumerate(times)}
+
+
 def main() -> None:
     """Run both rosters in child processes and report ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -119,19 +146,36 @@ def main() -> None:
     parser.add_argument("--timings", type=int, default=101, help="single decisions timed")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/large_roster.json")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--keep", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--interleave", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        print(json.dumps(child(args.child, args.per_route, args.data, args.timings)))
+        print(json.dumps(child(args.child, args.per_route, args.data, args.timings, args.keep)))
         return
-    results = {}
+    if args.interleave is not None:
+        helds = [[t for t, _ in _held(n, args.per_route, args.data)[1]] for n in (0, args.routes)]
+        dirs = [args.interleave / "r0", args.interleave / f"r{args.routes}"]
+        print(json.dumps(interleaved(dirs, helds, args.timings)))
+        return
+    results: dict[str, Any] = {}
+    keep = Path(tempfile.mkdtemp(prefix="nova-large-roster-"))
+    common = ["--per-route", str(args.per_route), "--data", str(args.data)]
+    common += ["--timings", str(args.timings)]
     for routes in (0, args.routes):
-        cmd = [sys.executable, __file__, "--child", str(routes), "--per-route", str(args.per_route)]
-        cmd += ["--data", str(args.data), "--timings", str(args.timings)]
+        cmd = [sys.executable, __file__, "--child", str(routes), *common]
+        cmd += ["--keep", str(keep / f"r{routes}")]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
         results["roster_34" if routes == 0 else f"synthetic_{routes}"] = json.loads(
             out.stdout.strip().splitlines()[-1]
         )
         print(json.dumps(results, indent=1), flush=True)
+    cmd = [sys.executable, __file__, "--interleave", str(keep), "--routes", str(args.routes)]
+    done = subprocess.run([*cmd, *common], check=True, capture_output=True, text=True, cwd=ROOT)
+    inter = json.loads(done.stdout.strip().splitlines()[-1])
+    results["interleaved_decision_p50_ms"] = {"roster_34": inter["p50_ms_0"]}
+    results["interleaved_decision_p50_ms"][f"synthetic_{args.routes}"] = inter["p50_ms_1"]
+    results["interleaved_decision_ratio"] = round(inter["p50_ms_1"] / inter["p50_ms_0"], 2)
+    shutil.rmtree(keep, ignore_errors=True)
     small, large = results["roster_34"], results[f"synthetic_{args.routes}"]
     results["ratios_large_over_34"] = {
         k: round(large[k] / max(small[k], 1e-9), 2)
