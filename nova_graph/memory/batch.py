@@ -80,6 +80,7 @@ def plan_batch(
         k: max((int(current[i].meta.get("seq", 0)) for i in ids), default=0)
         for k, ids in latest.items()
     }
+    sims = _cosines([r.vector for r in new]) if detector is not None else None
     for i, row in enumerate(new):
         key: str | None = str(row.meta["key"]) if row.meta.get("key") else None
         replaced: dict[str, str] = {}
@@ -88,11 +89,9 @@ def plan_batch(
                 replaced[id_] = f"same key {key!r}"
             seq[key] = seq.get(key, 0) + 1
             row.meta["seq"] = seq[key]
-        if detector is not None:
+        if detector is not None and sims is not None:
             pool = [(r, s) for r, s in neighbours[i] if r.id in current]
-            for earlier in new[:i]:
-                if earlier.id in current:
-                    pool.append((earlier, _cosine(row.vector, earlier.vector)))
+            pool += [(e, float(sims[i, j])) for j, e in enumerate(new[:i]) if e.id in current]
             pool.sort(key=lambda rs: -rs[1])
             cands, found = [], {}
             for r, sim in pool[:candidates]:
@@ -133,8 +132,11 @@ def plan_batch(
     return plan
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(a @ b) / (float(np.linalg.norm(a) * np.linalg.norm(b)) or 1.0)
+def _cosines(vectors: list[np.ndarray]) -> np.ndarray:
+    """Cosine similarity of every pair of the batch's vectors."""
+    unit = np.stack(vectors).astype(np.float32)
+    unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
+    return unit @ unit.T
 
 
 def _find(id_: str, keyed: dict[str, list[Row]], neighbours: list[list[tuple[Row, float]]]) -> Row:

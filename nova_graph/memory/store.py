@@ -299,6 +299,7 @@ class ChromaMemory:
         ns = v.check_namespace(namespace)
         live, hist = self._collections_for(ns)
         found: dict[str, Memory] = {}
+        seq: dict[str, int] = {}
         for col in (live, hist):  # hist last: its copy carries the supersession marks
             got = col.get(where={"key": key_}, include=["metadatas", "documents"])
             metas = dict(zip(got["ids"], (dict(m) for m in got["metadatas"]), strict=True))
@@ -306,7 +307,9 @@ class ChromaMemory:
                 metas = resolve_versions(list(metas.items()))
             for id_, doc in zip(got["ids"], got["documents"], strict=True):
                 found[id_] = memory_from_chroma(id_, doc, metas[id_])
-        return sorted(found.values(), key=lambda m: (m.created_at, m.valid_from, m.id))
+                seq[id_] = int(metas[id_].get(SEQ_KEY, 0))
+        # write order: versions written in one batch share created_at, seq orders them
+        return sorted(found.values(), key=lambda m: (m.created_at, seq[m.id], m.valid_from, m.id))
 
     def get(self, id: str, *, namespace: str) -> Memory | None:
         """The memory of ``namespace`` with this id (current or superseded), or ``None``.
