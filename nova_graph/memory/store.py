@@ -80,9 +80,7 @@ class ChromaMemory:
     ``encoder``: texts to unit vectors (default: the shared MiniLM encoder); Chroma's own
     embedding function is never used. ``update_detector``: decides whether a new memory replaces a
     close one (default: the offline similarity rule; ``None`` disables it).
-    ``clock``: the time source used when ``now`` is not passed. ``pool``: extra nearest
-    neighbours fetched beyond ``k`` to absorb stale rows before the exact filtered query is
-    needed (each extra row costs a metadata fetch: 5 keeps recall near a plain query).
+    ``clock``: the time source used when ``now`` is not passed.
     """
 
     def __init__(
@@ -94,7 +92,7 @@ class ChromaMemory:
         encoder: Encoder | None = None,
         update_detector: UpdateDetector | str | None = "similarity",
         max_text_bytes: int = v.DEFAULT_MAX_TEXT_BYTES,
-        pool: int = 5,
+        pool: int = 10,
         detector_candidates: int = 5,
         clock: Callable[[], datetime] = utc_now,
         collection_prefix: str = "nova_mem",
