@@ -12,6 +12,9 @@ $(BIN)/nova: pyproject.toml
 	# CPU build of torch first: an unpinned torch would pull gigabytes of CUDA packages.
 	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e ".[dev]"
+	# The one-time work (ONNX export, router calibration), with a progress bar, so that
+	# `make demo` and the first `nova ask` start straight away.
+	$(BIN)/nova warmup
 	touch $(BIN)/nova
 
 install: $(BIN)/nova
@@ -20,9 +23,11 @@ demo: install
 	$(BIN)/nova demo
 
 test: install
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check nova_graph tests graphs evals benchmarks
-	$(BIN)/ruff format --check nova_graph tests graphs evals benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/ruff check nova_graph nova_app tests evals benchmarks examples
+	$(BIN)/ruff format --check nova_graph nova_app tests evals benchmarks examples
 	$(BIN)/mypy

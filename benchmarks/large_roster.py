@@ -1,4 +1,4 @@
-"""Large-roster benchmark (not a timed test): the packaged 34-agent roster vs a synthetic one.
+"""Large-roster benchmark (not a timed test): the 34-agent Nova roster vs a synthetic one.
 
     .venv/bin/python benchmarks/large_roster.py --routes 1000 --per-route 20 \
         --data ../shared/data/clinc150
@@ -48,14 +48,14 @@ def _current_rss_mb() -> float:
 
 
 def _held(routes: int, per_route: int, data: Path) -> tuple[Any, list[tuple[str, str]]]:
-    from nova_graph import load_roster
+    from nova_app import nova_roster
     from nova_graph.evaluation.roster import load_heldout
     from nova_graph.evaluation.synthetic_roster import synthetic_examples, synthetic_roster
 
     if routes:
         examples, held = synthetic_examples(routes, per_route, data)
-        return synthetic_roster(examples), held
-    roster = load_roster()
+        return synthetic_roster(examples, data), held
+    roster = nova_roster()
     return roster, load_heldout(ROOT / "evals" / "roster" / "heldout.yaml", roster).singles()
 
 
@@ -65,8 +65,8 @@ def child(routes: int, per_route: int, data: Path, timings: int, keep: Path) -> 
     import numpy as np
 
     from nova_graph.embeddings import default_encoder
-    from nova_graph.graph import default_router
     from nova_graph.routing import SemanticRouter
+    from nova_graph.routing.default import default_router
 
     roster, held = _held(routes, per_route, data)
     encoder = default_encoder()

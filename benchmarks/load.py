@@ -32,10 +32,11 @@ from langchain_core.messages import AnyMessage  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.graph import END, START, StateGraph, add_messages  # noqa: E402
 
-from nova_graph import build_graph, load_roster  # noqa: E402
+from nova_app import build_nova_graph  # noqa: E402
+from nova_graph import load_roster  # noqa: E402
 from nova_graph.models import OfflineChatModel  # noqa: E402
+from nova_graph.testing import TableRouter  # noqa: E402
 from tests.fault_injection import REQUESTS  # noqa: E402
-from tests.support.routers import TableRouter  # noqa: E402
 
 Ask = Callable[[str, str], Awaitable[dict[str, Any]]]
 
@@ -85,7 +86,7 @@ async def _measure(ask: Ask, n: int, check: Callable[[dict[str, Any]], bool]) ->
 
 def nova_ask(data_dir: Path) -> tuple[Ask, Callable[[dict[str, Any]], bool]]:
     """The full Nova graph on the offline model."""
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=load_roster(ROOT / "tests" / "data" / "roster_small.yaml"),
         router=TableRouter(REQUESTS),
         model=OfflineChatModel(),

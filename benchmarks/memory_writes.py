@@ -29,7 +29,7 @@ from nova_graph.embeddings import default_encoder  # noqa: E402
 from nova_graph.evaluation.memory_bench import bench_size  # noqa: E402
 from nova_graph.memory import ChromaMemory  # noqa: E402
 from nova_graph.memory.batch import NewMemory  # noqa: E402
-from nova_graph.memory.testing import HashingEncoder  # noqa: E402
+from nova_graph.testing import HashingEncoder  # noqa: E402
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 NS = "bench"

@@ -22,10 +22,10 @@ from typing import Any
 
 from langgraph.graph import END, START, MessagesState, StateGraph
 
-from nova_graph import build_graph, load_roster
+from nova_app import build_nova_graph, nova_roster
 from nova_graph.embeddings import default_encoder
-from nova_graph.graph import default_router
 from nova_graph.models import OfflineChatModel
+from nova_graph.routing.default import default_router
 
 REQUESTS = [
     "what time is it right now",
@@ -68,11 +68,11 @@ def main() -> int:
     parser.add_argument("--out", default="benchmarks/results/orchestration.json")
     args = parser.parse_args()
 
-    roster = load_roster()
+    roster = nova_roster()
     router = default_router(roster)
     model = OfflineChatModel()
     with tempfile.TemporaryDirectory() as tmp:
-        graph = build_graph(
+        graph = build_nova_graph(
             roster=roster, router=router, model=model, data_dir=Path(tmp), checkpointer=False
         )
         peer = bare_peer(model)

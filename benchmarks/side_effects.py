@@ -16,14 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.side_effects import MODES, TOOLS, one_round  # noqa: E402
+from tests.side_effects import run_rounds  # noqa: E402
 
 
 def main() -> int:
@@ -32,24 +30,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/side_effects.json"))
     args = parser.parse_args()
-    tools = list(TOOLS)
-    rounds = []
-    started = time.perf_counter()
-    for i in range(args.runs):
-        mode, tool = MODES[i % len(MODES)], tools[(i // len(MODES)) % len(tools)]
-        with tempfile.TemporaryDirectory(prefix="nova-effects-") as tmp:
-            made = one_round(Path(tmp), mode, tool)
-        rounds.append({"run": i + 1, "mode": mode, "tool": tool, "effects": made})
-        print(f"{i + 1:>3} {mode:<13} {tool:<22} effects={made}", flush=True)
-    total = sum(max(0, r["effects"] - 1) for r in rounds)
-    lost = sum(r["effects"] == 0 for r in rounds)
-    report = {
-        "runs": args.runs,
-        "duplicated_side_effects": total,
-        "lost_side_effects": lost,
-        "seconds": round(time.perf_counter() - started, 1),
-        "rounds": rounds,
-    }
+    report = run_rounds(args.runs)
+    total, lost = report["duplicated_side_effects"], report["lost_side_effects"]
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     print(f"duplicated side effects: {total} in {args.runs} runs (lost: {lost})")
     return 0 if total == lost == 0 else 1

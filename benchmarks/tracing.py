@@ -34,10 +34,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E4
 )
 
 import nova_graph.graph as graph_mod  # noqa: E402
-from nova_graph import build_graph, metering, tracing  # noqa: E402
-from nova_graph.models import FunctionChatModel  # noqa: E402
+from nova_app import build_nova_graph  # noqa: E402
+from nova_graph import metering, tracing  # noqa: E402
 from nova_graph.roster import load_roster  # noqa: E402
-from tests.support.routers import TableRouter  # noqa: E402
+from nova_graph.testing import FunctionChatModel, TableRouter  # noqa: E402
 from tests.test_observability import BOTH, TABLE, Script  # noqa: E402
 
 
@@ -55,7 +55,7 @@ def _without_tracing_code() -> Any:
 
 
 def _graph(data_dir: Path) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=load_roster(ROOT / "tests" / "data" / "roster_small.yaml"),
         router=TableRouter(TABLE),
         model=FunctionChatModel(fn=Script(), report_usage=True, model_name="scripted-1"),

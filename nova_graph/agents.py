@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
+from langgraph._internal._runnable import RunnableCallable
 from langgraph.errors import GraphBubbleUp
-from langgraph.graph.state import CompiledStateGraph
-from langgraph.prebuilt import ToolNode
+from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.prebuilt import tools_condition
 from langgraph.runtime import get_runtime
 
 from nova_graph import metering, tracing
 from nova_graph.budget import Budget
-from nova_graph.errors import BudgetExceededError, CircuitOpenError
+from nova_graph.errors import BudgetExceededError, CircuitOpenError, RosterError
 from nova_graph.quoting import data_line, quoted_block
 from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_in_lane, call_with_deadline
@@ -32,19 +33,18 @@ from nova_graph.reliability.redact import (
     scrub_exception,
 )
 from nova_graph.roster import AgentSpec
+from nova_graph.settings import default_data_dir
 from nova_graph.state import AgentResult, AgentTask, MemoryRef, ToolCallRecord
 from nova_graph.tools.approval import gate_tools
-from nova_graph.tools.context import default_data_dir
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
 from nova_graph.tools.outcome import tool_failed
+from nova_graph.tools.registry import import_object
+from nova_graph.tools.tool_node import InlineToolNode
 from nova_graph.usage import PriceTable
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from langgraph.prebuilt import create_react_agent
-
-AgentNode = RunnableLambda[AgentTask, dict[str, Any]]
+AgentNode = Runnable[AgentTask, Any]
 MAX_TOOL_STEPS = 8
+MODEL_NODE, TOOLS_NODE = "model", "tools"
 
 
 def build_agent_executor(
@@ -52,32 +52,74 @@ def build_agent_executor(
     model: BaseChatModel,
     tools: Sequence[BaseTool],
     ledger: EffectLedger | None = None,
-) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """The ReAct loop for one agent: its model, its system prompt and only its own tools.
+) -> Runnable[Any, Any]:
+    """What runs one agent: its own graph when the spec brings one, else :func:`tool_loop`.
 
     Every tool that declares a write (``side_effect="write"`` metadata) runs behind the approval
     gate and the side-effect ``ledger`` (default: ``effects.sqlite`` in the user's data dir).
     Errors inside the loop are scrubbed of secrets where they are raised (``SecretScrubber``),
     before LangGraph checkpoints them as the failed step's error.
     """
+    if spec.graph is not None:
+        graph = spec.graph
+        if isinstance(graph, str):
+            graph = import_object(graph, agent=spec.name)
+        if not isinstance(graph, Runnable):
+            raise RosterError(
+                f"agent {spec.name!r}: graph {spec.graph!r} is a {type(graph).__name__}, not a "
+                "compiled graph or Runnable; point it at builder.compile(name=...)"
+            )
+        return graph
     register_model_secrets(model)
     ledger = ledger or EffectLedger(default_data_dir() / EFFECTS_DB)
-    tool_node = ToolNode(
-        gate_tools(tools, ledger),
-        handle_tool_errors=_tool_error_message,
-        wrap_tool_call=metering.wrap_tool_call,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        loop = create_react_agent(
-            model,
-            tool_node,
-            prompt=SystemMessage(spec.system_prompt),
-            name=spec.name,
+    return tool_loop(spec.name, model, gate_tools(tools, ledger), spec.system_prompt)
+
+
+def tool_loop(
+    name: str, model: BaseChatModel, tools: Sequence[BaseTool], system_prompt: str
+) -> Runnable[Any, Any]:
+    """The tool-calling loop of one agent: its model, its system prompt and only its own tools.
+
+    The model answers or calls tools; tool results go back to the model, at most
+    ``MAX_TOOL_STEPS`` times. Tool errors become messages the model can read.
+    """
+    bound: Runnable[Any, BaseMessage] = model.bind_tools(list(tools)) if tools else model
+    prompt = SystemMessage(system_prompt)
+
+    def call_model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [bound.invoke([prompt, *state["messages"]])]}
+
+    async def acall_model(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [await bound.ainvoke([prompt, *state["messages"]])]}
+
+    builder = StateGraph(MessagesState)
+    builder.add_node(MODEL_NODE, RunnableCallable(call_model, acall_model, name=MODEL_NODE))
+    builder.add_edge(START, MODEL_NODE)
+    if tools:
+        # Runs a lone tool call in the agent's own worker thread (no thread pool per call).
+        tool_node = InlineToolNode(
+            list(tools),
+            handle_tool_errors=_tool_error_message,
+            wrap_tool_call=metering.wrap_tool_call,
         )
-    return loop.with_config(  # type: ignore[return-value]
-        recursion_limit=2 * MAX_TOOL_STEPS + 1, callbacks=[SecretScrubber()]
-    )
+        builder.add_node(TOOLS_NODE, tool_node)
+        builder.add_conditional_edges(MODEL_NODE, tools_condition, [TOOLS_NODE, END])
+        builder.add_edge(TOOLS_NODE, MODEL_NODE)
+    else:
+        builder.add_edge(MODEL_NODE, END)
+    loop = builder.compile(name=name)
+    # Errors inside the loop are scrubbed of secrets where they are raised (SecretScrubber),
+    # before LangGraph checkpoints them as the failed step's error.
+    return loop.with_config(recursion_limit=2 * MAX_TOOL_STEPS + 1, callbacks=[SecretScrubber()])
+
+
+def agent_output_messages(out: Any) -> list[BaseMessage]:
+    """The messages an agent run produced: a ``{"messages": ...}`` state, a message or text."""
+    if isinstance(out, dict) and "messages" in out:
+        return list(out["messages"])
+    if isinstance(out, BaseMessage):
+        return [out]
+    return [AIMessage(out if isinstance(out, str) else json.dumps(out, default=str))]
 
 
 def _tool_error_message(exc: Exception) -> str:
@@ -180,8 +222,12 @@ def make_agent_node(
     prices: PriceTable | None = None,
     budget: Budget | None = None,
     ledger: EffectLedger | None = None,
+    then: Callable[[AgentTask, dict[str, Any]], Any] | None = None,
 ) -> AgentNode:
     """A graph node running ``spec``'s agent on its task and writing its result to state.
+
+    ``then(task, update)``, when given, turns the node's state update into what the node returns
+    (the graph uses it to continue a plan from the node, see ``plan_dispatch.after_step``).
 
     Each attempt runs on the agent's own :class:`WorkerLane` of at most ``workers`` threads (sync
     and async runs alike), so a hung agent cannot starve the others, and is limited to
@@ -191,12 +237,25 @@ def make_agent_node(
     tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and the
     node's error handler records the failure in state. Model calls are priced with ``prices``;
     before each one the request's ``budget`` and the spec's own are checked, and a part that
-    reached one stops as a failure saying which (see :mod:`nova_graph.budget`).
-    node's error handler records the failure in state. Write tools run behind the approval
-    gate and ``ledger`` (see :func:`build_agent_executor`), so a retried attempt never asks again
-    for, nor repeats, a change already made.
+    reached one stops as a failure saying which (see :mod:`nova_graph.budget`). Write tools run
+    behind the approval gate and ``ledger`` (see :func:`build_agent_executor`), so a retried
+    attempt never asks again for, nor repeats, a change already made.
     """
-    executor = build_agent_executor(spec, metering.metered(model), tools, ledger)
+    # A tool loop is built on the agent's first task (34 of them cost a third of a second at
+    # every start, though a request reaches one or two agents); a graph agent is given ready, so
+    # a wrong graph is still a RosterError when the graph is built.
+    built: list[Runnable[Any, Any]] = []
+    if spec.graph is not None:
+        built.append(build_agent_executor(spec, metering.metered(model), tools, ledger))
+    build_lock = threading.Lock()
+
+    def executor() -> Runnable[Any, Any]:
+        if not built:
+            with build_lock:
+                if not built:
+                    built.append(build_agent_executor(spec, metering.metered(model), tools, ledger))
+        return built[0]
+
     what = f"agent {spec.name!r}"
     lane = WorkerLane(f"agent-{spec.name}", workers=workers)
 
@@ -210,7 +269,7 @@ def make_agent_node(
                 raise
         return attempt
 
-    model_label = spec.model or _model_label(model)
+    model_label = _model_label(model)
 
     def new_meter(task: AgentTask) -> metering.AgentMeter:
         return metering.AgentMeter(
@@ -224,7 +283,7 @@ def make_agent_node(
 
     def finish(
         task: AgentTask,
-        out: dict[str, Any] | BudgetExceededError,
+        out: Any,
         started: float,
         attempt: int,
         meter: metering.AgentMeter,
@@ -237,10 +296,10 @@ def make_agent_node(
             return update
         if breaker is not None:
             breaker.record_success(spec.name)
-        result = summarize_run(spec, task, out["messages"], started, attempt, meter)
+        result = summarize_run(spec, task, agent_output_messages(out), started, attempt, meter)
         return {"results": {spec.name: result}}
 
-    def run_agent(task: AgentTask) -> dict[str, Any]:
+    def run_agent(task: AgentTask) -> Any:
         attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
         out: dict[str, Any] | BudgetExceededError
         with tracing.agent_span(spec.name) as span, _tagged_failures(attempt), meter.active():
@@ -248,16 +307,17 @@ def make_agent_node(
                 # The parent's config (checkpointer, interrupts, callbacks) reaches the loop
                 # implicitly; so does the meter (context variables are copied).
                 out = call_with_deadline(
-                    lambda: executor.invoke({"messages": agent_messages(task)}),
+                    lambda: executor().invoke({"messages": agent_messages(task)}),
                     timeout,
                     what=what,
                     lane=lane,
                 )
             except BudgetExceededError as exc:
                 out = exc
-            return traced(span, finish(task, out, started, attempt, meter))
+            update = traced(span, finish(task, out, started, attempt, meter))
+        return then(task, update) if then is not None else update
 
-    async def arun_agent(task: AgentTask) -> dict[str, Any]:
+    async def arun_agent(task: AgentTask) -> Any:
         attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
         out: dict[str, Any] | BudgetExceededError
         with tracing.agent_span(spec.name) as span, _tagged_failures(attempt), meter.active():
@@ -266,16 +326,19 @@ def make_agent_node(
                 # go to the event loop's shared default executor, where hung ones starve every
                 # agent.
                 out = await acall_in_lane(
-                    lambda: executor.invoke({"messages": agent_messages(task)}),
+                    lambda: executor().invoke({"messages": agent_messages(task)}),
                     timeout,
                     what=what,
                     lane=lane,
                 )
             except BudgetExceededError as exc:
                 out = exc
-            return traced(span, finish(task, out, started, attempt, meter))
+            update = traced(span, finish(task, out, started, attempt, meter))
+        return then(task, update) if then is not None else update
 
-    return RunnableLambda(run_agent, afunc=arun_agent, name=f"agent_{spec.name}")
+    # LangGraph's own node wrapper (as for a plain function node): signatures are read once, and
+    # the graph traces the node, where a RunnableLambda re-inspects and re-traces every call.
+    return RunnableCallable(run_agent, arun_agent, name=f"agent_{spec.name}", trace=False)
 
 
 def traced(span: Any, update: dict[str, Any]) -> dict[str, Any]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -19,22 +20,32 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from nova_graph.errors import InvalidRequestError
 from nova_graph.private import private_dir, private_file
+from nova_graph.reliability.lanes import WorkerLane
 from nova_graph.reliability.storage import storage_typed
-from nova_graph.tools.context import default_data_dir
+from nova_graph.settings import default_data_dir
 
 CHECKPOINT_FILE = "checkpoints.sqlite"
+T = TypeVar("T")
 
 
 class NovaSqliteSaver(SqliteSaver):
     """``SqliteSaver`` that also serves ``ainvoke``/``astream`` (one connection, one lock).
 
-    SQLite calls take microseconds to milliseconds, so the async methods run the synchronous ones
-    in place rather than paying for a thread hop per checkpoint.
+    On the async path every checkpoint read and write runs on the saver's own worker thread (as
+    ``AsyncSqliteSaver`` runs aiosqlite's), never on the event loop, so concurrent requests keep
+    running while one is saved; sync ``invoke`` calls the same methods directly.
     """
+
+    def __init__(self, conn: sqlite3.Connection, **kwargs: Any) -> None:
+        super().__init__(conn, **kwargs)
+        self._lane = WorkerLane("checkpoint", workers=1)
+
+    def _off_loop(self, fn: Callable[[], T]) -> Awaitable[T]:
+        return asyncio.wrap_future(self._lane.submit(fn))
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """Async :meth:`get_tuple`."""
-        return self.get_tuple(config)
+        return await self._off_loop(lambda: self.get_tuple(config))
 
     async def alist(
         self,
@@ -45,10 +56,10 @@ class NovaSqliteSaver(SqliteSaver):
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
         """Async :meth:`list`."""
-        found: Iterator[CheckpointTuple] = self.list(
-            config, filter=filter, before=before, limit=limit
+        found = await self._off_loop(
+            lambda: list(self.list(config, filter=filter, before=before, limit=limit))
         )
-        for item in list(found):
+        for item in found:
             yield item
 
     async def aput(
@@ -59,7 +70,7 @@ class NovaSqliteSaver(SqliteSaver):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Async :meth:`put`."""
-        return self.put(config, checkpoint, metadata, new_versions)
+        return await self._off_loop(lambda: self.put(config, checkpoint, metadata, new_versions))
 
     async def aput_writes(
         self,
@@ -69,11 +80,11 @@ class NovaSqliteSaver(SqliteSaver):
         task_path: str = "",
     ) -> None:
         """Async :meth:`put_writes`."""
-        self.put_writes(config, writes, task_id, task_path)
+        await self._off_loop(lambda: self.put_writes(config, writes, task_id, task_path))
 
     async def adelete_thread(self, thread_id: str) -> None:
         """Async :meth:`delete_thread`."""
-        self.delete_thread(thread_id)
+        await self._off_loop(lambda: self.delete_thread(thread_id))
 
 
 def default_checkpoint_path(data_dir: str | Path | None = None) -> Path:

@@ -20,13 +20,15 @@ from langchain_core.messages import AIMessage, HumanMessage
 from pydantic import BaseModel, Field
 
 from nova_graph.errors import RoutingError
+from nova_graph.input_checks import message_text
+from nova_graph.planning import has_reference
 from nova_graph.roster import ContextPolicy, Roster
 from nova_graph.routing import clarify, followup
 from nova_graph.routing.cues import has_anaphor, is_followup_cue, referents, starter_words
 from nova_graph.routing.decision import ClauseRoute, RouteDecision, Router
 from nova_graph.routing.logistic import LogisticRule
 from nova_graph.routing.parts import Part, find_parts
-from nova_graph.validation import message_text
+from nova_graph.routing.payload import InstructionVerbs
 
 MODEL_FILE = "conversation_model.json"
 TurnKind = Literal["new", "followup", "no_context"]
@@ -116,7 +118,9 @@ class ConversationRouter:
         self.roster = roster
         self.model = model if model is not None else ConversationModel.load()
         self.starters = starter_words(roster.examples())
-        self.families = {a.name: a.family.value for a in roster}
+        self.families = {a.name: a.family for a in roster}
+        self.support = clarify.WordSupport(roster.examples())
+        self.verbs = InstructionVerbs(roster.examples())
         self.arbiter = getattr(router, "arbiter", None)
         #: Only a scoring router (one with ``route_batch``, scores for every agent) is
         #: second-guessed; any other router (a table, rules) is taken as it is, whole.
@@ -139,10 +143,17 @@ class ConversationRouter:
         if len(parts) > 1:
             return TurnDecision(decision=self._multi(parts))
         part = parts[0]
-        own = self.router.route(part.route_text)
-        if previous is not None and previous.agents:
+        own = self._on_instruction(part, self.router.route(part.route_text))
+        # "this" in "put this into Spanish: <text>" is the pasted text, not the thread.
+        pasted = part.pasted
+        if previous is not None and previous.agents and not pasted:
             row = followup.features(
-                part.route_text, own, previous.agents, self.starters, self.families
+                part.route_text,
+                own,
+                previous.agents,
+                self.starters,
+                self.families,
+                previous.request,
             )
             p = self.model.followup.probability(row)
             stay, calls = self._arbitrate(p, text, own, previous)
@@ -168,7 +179,7 @@ class ConversationRouter:
             own = own.model_copy(update={"model_calls": own.model_calls + calls})
             turn = self._clarified(part, own, previous)
             return turn.model_copy(update={"followup_probability": p, "context": context})
-        if previous is None and is_followup_cue(text) and has_anaphor(text):
+        if previous is None and not pasted and is_followup_cue(text) and has_anaphor(text):
             return TurnDecision(
                 decision=RouteDecision(agents=[], out_of_scope=True, scores=own.scores),
                 kind="no_context",
@@ -179,6 +190,43 @@ class ConversationRouter:
                 ),
             )
         return self._clarified(part, own)
+
+    def _on_instruction(
+        self, part: Part, own: RouteDecision, *, dependent: bool = False
+    ) -> RouteDecision:
+        """A part carrying a payload, or (``dependent``) working on an earlier part's result
+        ("then order more of those"), goes to the agent its instruction's verb names (learned
+        from the roster examples: "proofread ...", "draft a reply ..." for "reply to this"),
+        when the examples agree on one; otherwise the router's route of the instruction."""
+        if not (part.pasted or dependent):
+            return own
+        agent = self.verbs.agent(part.route_text)
+        if agent is None or own.agents == [agent]:
+            return own
+        return own.model_copy(
+            update={
+                "agents": [agent],
+                "ambiguous": False,
+                "out_of_scope": False,
+                "method": "instruction",
+                "clauses": [ClauseRoute(text=part.route_text, agent=agent, score=1.0)],
+            }
+        )
+
+    def _verbs_on_dependents(self, d: RouteDecision) -> RouteDecision:
+        """A later clause of a router split that works on an earlier one's result ("... and
+        order more of those") goes to the agent its verb names, when the examples agree."""
+        if len(d.clauses) < 2:
+            return d
+        clauses = list(d.clauses)
+        for i, c in enumerate(clauses[1:], start=1):
+            agent = self.verbs.agent(c.text) if has_reference(c.text) else None
+            if agent is not None and c.agent is not None:
+                clauses[i] = c.model_copy(update={"agent": agent})
+        if clauses == list(d.clauses):
+            return d
+        agents = list(dict.fromkeys(c.agent for c in clauses if c.agent))
+        return d.model_copy(update={"clauses": clauses, "agents": agents})
 
     def _arbitrate(
         self, p: float, text: str, own: RouteDecision, previous: PreviousTurn
@@ -198,15 +246,26 @@ class ConversationRouter:
         """The request's own route, asked back when the clarification rule says so; in a
         thread, an option the previous turn used, or the best one for a turn that refers
         back, settles it without asking."""
-        own = self._whole_unless_requests(own, part.text)
-        if len({c.agent for c in own.clauses}) > 1 or own.method == "model":
+        own = self._verbs_on_dependents(self._whole_unless_requests(own, part.text))
+        if len({c.agent for c in own.clauses}) > 1 or own.method in ("model", "instruction"):
+            if own.method == "instruction":
+                clauses = [c.model_copy(update={"text": part.text}) for c in own.clauses]
+                own = own.model_copy(update={"clauses": clauses})
             return TurnDecision(decision=own)
         row = clarify.features(part.route_text, own, self.starters, self.families)
         p = self.model.clarify.probability(row)
-        opts = clarify.options(own, self.families)
+        opts = clarify.options(
+            own,
+            self.families,
+            text=part.route_text,
+            support=self.support,
+            previous=previous.agents if previous is not None else (),
+        )
         ask = self.model.clarify.decide(p) and len(opts) > 1
         if own.out_of_scope and (len(part.route_text.split()) > FRAGMENT_WORDS or row[_ACTION]):
             ask = False  # a full request no agent covers is refused, not asked about
+        if part.pasted and row[_ACTION]:
+            ask = False  # an action on pasted text ("condense this: ...") is a whole request
         if ask and previous is not None:
             known = [a for a in opts if a in previous.agents]
             if known or _refers_back(part.route_text):
@@ -248,8 +307,10 @@ class ConversationRouter:
         """Route every part; a part no agent takes stays in the clauses with agent ``None``."""
         decisions = self._route_many([p.route_text for p in parts])
         found: list[ClauseRoute] = []
-        for part, d in zip(parts, decisions, strict=True):
-            d = self._whole_unless_requests(d, part.text)
+        for i, (part, d) in enumerate(zip(parts, decisions, strict=True)):
+            dependent = i > 0 and len(d.clauses) < 2 and has_reference(part.text)
+            d = self._on_instruction(part, d, dependent=dependent)
+            d = self._verbs_on_dependents(self._whole_unless_requests(d, part.text))
             score = float(d.confidence or 0.0)
             if d.out_of_scope or not d.agents:
                 found.append(ClauseRoute(text=part.text, agent=None, score=score))

@@ -75,6 +75,15 @@ class CircuitOpenError(AgentFailure):
     """An agent kept failing, so it is skipped until its circuit breaker's cool-down ends."""
 
 
+class McpServerError(ToolError):
+    """An MCP server the roster declares did not start, could not be reached or timed out."""
+
+
+class CalibrationWarning(UserWarning):
+    """The default router could not be calibrated on the roster (too few examples) and uses
+    its default thresholds."""
+
+
 class ThreadBusyError(NovaError):
     """Another turn on the same conversation thread is still running; one writer at a time."""
 

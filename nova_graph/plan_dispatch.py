@@ -4,13 +4,19 @@ After the supervisor, every step without dependencies starts in one superstep. A
 superstep the ``next_steps`` node marks finished steps ``ok`` or ``failed``, skips the dependents
 of failed (or skipped) steps with the reason, and starts every step whose inputs are all ``ok``,
 handing it their answers and tool outputs. When nothing is left to start it goes to compose.
+
+Fast path: a step that runs alone and whose next steps wait for it alone carries its
+continuation in its task (``AgentTask["after"]``, worked out when it is sent): when it succeeds
+its node records the new status and sends those steps (or goes to compose) itself, with no
+``next_steps`` superstep in between. Failures and joins of parallel steps go through
+``next_steps``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from langgraph.types import Send
+from langgraph.types import Command, Send
 
 from nova_graph.models.offline import OFFLINE_NOTICE
 from nova_graph.state import (
@@ -20,11 +26,13 @@ from nova_graph.state import (
     MemoryRef,
     NovaState,
     PlanStep,
+    StepAfter,
     StepInput,
     StepStatus,
 )
 
 NEXT_STEPS_NODE = "next_steps"
+COMPOSE_NODE = "compose"
 MAX_INPUT_CHARS = 4000  # per upstream answer or tool output handed on
 
 
@@ -121,10 +129,9 @@ def running_sends(
     status = state.get("plan_status") or initial_status(steps)
     results = state.get("results") or {}
     by_id = {s["id"]: s for s in steps}
+    running = [s for s in steps if status[s["id"]]["state"] == "running"]
     sends = []
-    for s in steps:
-        if status[s["id"]]["state"] != "running":
-            continue
+    for s in running:
         task = AgentTask(
             agent=s["agent"],
             request=s["request"],
@@ -138,8 +145,60 @@ def running_sends(
             task["inputs"] = [
                 step_input(by_id[d], results[by_id[d]["agent"]]) for d in s["depends_on"]
             ]
+        after = _after(s, status, steps, history, memories) if len(running) == 1 else None
+        if after is not None:
+            task["after"] = after
         sends.append(Send(s["agent"], task))
     return sends
+
+
+def _after(
+    step: PlanStep,
+    status: dict[str, StepStatus],
+    steps: list[PlanStep],
+    history: list[dict[str, str]],
+    memories: dict[str, list[MemoryRef]],
+) -> StepAfter | None:
+    """What follows ``step`` (running alone) when it succeeds, if only ``step`` decides it.
+
+    ``None`` (go through ``next_steps``) when a step it would start also waits for another step.
+    """
+    done = {**status, step["id"]: StepStatus(state="ok", reason="")}
+    pending = [s for s in steps if done[s["id"]]["state"] == "pending"]
+    ready = [s for s in pending if all(done[d]["state"] == "ok" for d in s["depends_on"])]
+    if any(s["depends_on"] != [step["id"]] for s in ready) or (pending and not ready):
+        return None
+    new = {**done, **{s["id"]: StepStatus(state="running", reason="") for s in ready}}
+    then = []
+    for s in ready:
+        task = AgentTask(
+            agent=s["agent"],
+            request=s["request"],
+            history=history,
+            memories=memories.get(s["agent"], []),
+            step=s["id"],
+        )
+        nxt = _after(s, new, steps, history, memories) if len(ready) == 1 else None
+        if nxt is not None:
+            task["after"] = nxt
+        then.append(task)
+    return StepAfter(status=new, then=then)
+
+
+def after_step(task: AgentTask, update: dict[str, Any]) -> Command[Any]:
+    """Where an agent node goes when it returns: its fast-path continuation, else ``next_steps``.
+
+    With ``task["after"]`` the step's dependents start now, given its result, and the plan's
+    status is recorded; with nothing left to start the run goes straight to compose.
+    """
+    after = task.get("after")
+    if after is None or update.get("failures"):  # a failed part goes through next_steps
+        return Command(update=update, goto=NEXT_STEPS_NODE)
+    up = PlanStep(id=task["step"], agent=task["agent"], request=task["request"], depends_on=[])
+    given = [step_input(up, update["results"][task["agent"]])]
+    carried = {"turn": task["turn"]} if "turn" in task else {}  # request budgets span steps
+    sends = [Send(t["agent"], {**t, **carried, "inputs": given}) for t in after["then"]]
+    return Command(update={**update, "plan_status": after["status"]}, goto=sends or COMPOSE_NODE)
 
 
 def plan_report(state: NovaState) -> list[str]:

@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field
 
 from nova_graph.errors import PlanError
 from nova_graph.routing.clauses import segment
-from nova_graph.routing.decision import RouteDecision, Router
+from nova_graph.routing.decision import ClauseRoute, RouteDecision, Router
+from nova_graph.routing.payload import InstructionVerbs
 from nova_graph.state import PlanStep
 
 _REFERENCE = re.compile(
@@ -81,11 +82,16 @@ def has_reference(text: str) -> bool:
     return bool(_REFERENCE.search(text) or _ORDER.match(text.strip()))
 
 
-def split_dependent(text: str, router: Router) -> RouteDecision | None:
+def split_dependent(
+    text: str, router: Router, verbs: InstructionVerbs | None = None
+) -> RouteDecision | None:
     """Cut a single-clause request at a bare "and" whose right side refers back to the left.
 
     "check stock of brush heads and raise a purchase order for any that are low" is one clause to
-    the router (and an ambiguous one); cut there, each side routes confidently to its own agent.
+    the router (and an ambiguous one); cut there, the left side routes confidently and the right
+    side (which works on the left's result) to its best agent, another one.
+    The right side's object is the left's result, so its verb carries it: with ``verbs``, the
+    agent its opening words name in the roster examples ("order more ...") takes it.
     Returns a decision with the two clauses, or None when no such cut routes cleanly.
     """
     segs = segment(text)
@@ -95,14 +101,24 @@ def split_dependent(text: str, router: Router) -> RouteDecision | None:
         if not has_reference(right):
             continue
         first, second = router.route(left), router.route(right)
-        if any(d.ambiguous or d.out_of_scope or len(d.agents) != 1 for d in (first, second)):
+        if first.ambiguous or first.out_of_scope or len(first.agents) != 1:
             continue
-        if first.agents[0] == second.agents[0]:
+        # The right side works on the left's result ("write marketing copy based on it"): alone
+        # it may look ambiguous, but its best agent takes it once the left side is clear.
+        if second.out_of_scope or not second.agents or len(second.clauses) > 1:
             continue
-        clauses = [*first.clauses[:1], *second.clauses[:1]]
+        best = (verbs.agent(right) if verbs is not None else None) or max(
+            second.agents, key=lambda a: second.scores.get(a, 0.0)
+        )
+        if first.agents[0] == best:
+            continue
+        clauses = [
+            *first.clauses[:1],
+            ClauseRoute(text=right, agent=best, score=second.scores.get(best, 0.0)),
+        ]
         return RouteDecision(
-            agents=[first.agents[0], second.agents[0]],
-            scores={first.agents[0]: clauses[0].score, second.agents[0]: clauses[1].score},
+            agents=[first.agents[0], best],
+            scores={first.agents[0]: clauses[0].score, best: clauses[1].score},
             clauses=clauses,
             method="plan-split",
             model_calls=first.model_calls + second.model_calls,

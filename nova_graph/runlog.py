@@ -172,7 +172,7 @@ class RunRecord(BaseModel):
 
 def default_runlog_path() -> Path:
     """``runs.sqlite`` in the user's nova_graph data directory."""
-    from nova_graph.tools.context import default_data_dir
+    from nova_graph.settings import default_data_dir
 
     return default_data_dir() / RUNLOG_FILE
 

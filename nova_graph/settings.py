@@ -1,6 +1,6 @@
 """``NovaSettings``: every deploy-time knob in one place, read from ``NOVA_*`` variables.
 
-Settings are data; :func:`nova_graph.factory.graph_from_settings` turns them into a graph.
+Settings are data; :func:`nova_graph.from_settings.graph_from_settings` turns them into a graph.
 The same settings run one process on a laptop (SQLite + a Chroma directory) and several workers
 sharing a PostgreSQL checkpointer and a Chroma server.
 """
@@ -16,10 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nova_graph.budget import Budget
 from nova_graph.errors import ConfigurationError
+from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES, InputLimits
+from nova_graph.paths import default_cache_dir as default_cache_dir
+from nova_graph.paths import default_data_dir as default_data_dir
 from nova_graph.reliability.redact import redact_url
-from nova_graph.tools.context import default_data_dir
 from nova_graph.usage import ModelPrice
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, InputLimits
 
 CheckpointBackend = Literal["postgres", "sqlite", "memory"]
 _POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")

@@ -105,6 +105,14 @@ class AgentTask(TypedDict, total=False):
     context: str  # what a follow-up carries from the previous turn
     step: str
     inputs: list[StepInput]
+    after: StepAfter  # fast path: what follows when this step succeeds (see plan_dispatch)
+
+
+class StepAfter(TypedDict):
+    """A lone step's continuation: the plan's status once it is done, the tasks it starts."""
+
+    status: dict[str, StepStatus]
+    then: list[AgentTask]
 
 
 def merge_results(

@@ -188,16 +188,18 @@ def describe_update(node: str, update: Any) -> str:
         status = update.get("plan_status") or {}
         steps = f"; plan: {describe_plan(plan, status)}" if dependent else ""
         return f"{node}: route → {shown or '(none: out of scope)'}{extra}{steps}"
-    if "plan_status" in update:
-        return f"{node}: " + describe_status(update["plan_status"])
     results = update.get("results") or {}
+    if "plan_status" in update and not results:
+        return f"{node}: " + describe_status(update["plan_status"])
     if results:
         parts = []
         for name, r in results.items():
             tools = ", ".join(t["name"] for t in r.get("tool_calls", [])) or "no tools"
-            parts.append(
-                f"{name} {r.get('status', '?')} ({tools}; {r.get('latency_ms', 0):.0f} ms)"
-            )
+            tool_failed = any(not t.get("ok", True) for t in r.get("tool_calls", []))
+            status = "FAILED (tool error)" if tool_failed else r.get("status", "?")
+            parts.append(f"{name} {status} ({tools}; {r.get('latency_ms', 0):.0f} ms)")
+        if "plan_status" in update:  # a plan step that continued its plan itself
+            parts.append("plan: " + describe_status(update["plan_status"]))
         return f"{node}: " + "; ".join(parts)
     failures = update.get("failures") or []
     if failures:

@@ -15,17 +15,19 @@ from nova_graph.conversation import (
     agent_context,
     previous_turn,
 )
+from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
 from nova_graph.plan_dispatch import initial_status, running_sends
 from nova_graph.planning import PlanPolicy, has_reference, plan_request, split_dependent
-from nova_graph.roster import ContextPolicy, Family, Roster
+from nova_graph.roster import ContextPolicy, Roster
 from nova_graph.routing.decision import RouteDecision, Router
 from nova_graph.state import AgentTask, Failure, MemoryRef, NovaState, new_turn
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
 
 OutOfScopePolicy = Literal["refuse", "general"]
 REFUSE_NODE = "out_of_scope"
 #: How many times a clarifying question is asked again when the answer matches no option.
 CLARIFY_ATTEMPTS = 3
+#: Route scores kept in state per decision: the best few (and every routed agent's), not all.
+STATE_SCORES = 5
 
 
 class Supervisor:
@@ -70,18 +72,18 @@ class Supervisor:
             and len(decision.clauses) <= 1
             and has_reference(text)
         ):
-            decision = split_dependent(text, self.router) or decision
+            decision = split_dependent(text, self.router, self.conversation.verbs) or decision
         clarification: dict[str, Any] | None = None
         if decision.ambiguous and len(decision.agents) > 1:
             decision, clarification, notice = self._ask(decision)
         routes = [a for a in decision.agents if a in self.roster]
         if not routes and self.out_of_scope == "general" and notice is None:
-            general = self.roster.by_family(Family.GENERAL)
+            general = self.roster.by_family("general")
             routes = [general[0].name] if general else []
         plan = plan_request(text, decision, routes, self.planning, model=self.plan_model)
         return {
             "request": text,
-            "decision": decision.model_dump(),
+            "decision": state_decision(decision, routes),
             "routes": routes,
             "clarification": clarification,
             "carried": turn.context.model_dump() if turn.context else None,
@@ -129,8 +131,11 @@ class Supervisor:
             return REFUSE_NODE
         if state.get("plan"):
             return self.plan_sends(state)
-        decision = RouteDecision.model_validate(state.get("decision") or {})
-        clause_for = decision.clause_texts()
+        clause_for = {
+            c["agent"]: c["text"]
+            for c in (state.get("decision") or {}).get("clauses") or []
+            if c["agent"]
+        }
         messages = state.get("messages") or []
         carried = state.get("carried")
         context = CarriedContext.model_validate(carried) if carried else None
@@ -164,7 +169,7 @@ class Supervisor:
         notice = state.get("notice")
         if notice:
             return {"messages": [AIMessage(notice, name="nova")]}
-        families = sorted({a.family.value for a in self.roster})
+        families = self.roster.families
         text = (
             "Sorry, that is outside what my agents cover, so I won't guess. "
             f"I can help with: {', '.join(families)} tasks "
@@ -242,6 +247,14 @@ class Supervisor:
             ]
             for agent, mems in found.items()
         }
+
+
+def state_decision(decision: RouteDecision, routes: list[str]) -> dict[str, Any]:
+    """The decision as kept in state: every field, but only the top ``STATE_SCORES`` scores
+    (plus the routed agents'), so a checkpoint does not grow with the roster."""
+    top = sorted(decision.scores, key=decision.scores.__getitem__, reverse=True)[:STATE_SCORES]
+    kept = {a: decision.scores[a] for a in [*top, *routes] if a in decision.scores}
+    return {**decision.model_dump(exclude={"scores"}), "scores": kept}
 
 
 def _routing_failures(decision: RouteDecision) -> Overwrite | None:

@@ -19,12 +19,12 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from nova_graph import build_graph, load_roster
+from nova_app import build_nova_graph
+from nova_graph import load_roster
 from nova_graph.checkpoint import sqlite_checkpointer
-from nova_graph.models import FunctionChatModel
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 REQUEST = "what time is it, and also count the words: alpha beta gamma"
 ROSTER = Path(__file__).parent / "data" / "roster_small.yaml"
@@ -128,7 +128,7 @@ def kill_and_resume(workdir: Path, *, settle: float = 0.5, limit: float = 60.0) 
 def main(argv: list[str]) -> int:
     """Entry point: ``run`` or ``resume``."""
     mode, db, thread, log = argv[0], Path(argv[1]), argv[2], Path(argv[3])
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=load_roster(ROSTER),
         router=_router(),
         model=_model(log, slow_words=mode == "run"),

@@ -17,11 +17,11 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from nova_graph import build_graph, load_roster
-from nova_graph.models import FunctionChatModel
+from nova_app import build_nova_graph
+from nova_graph import load_roster
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 ROSTER = Path(__file__).parent / "data" / "roster_small.yaml"
 REQUESTS = {
@@ -118,7 +118,7 @@ def run_faults(
 ) -> FaultReport:
     """Send ``n`` requests through one graph whose model fails ``rate`` of its calls."""
     model = FaultyModel(seed=seed, rate=rate, hang_seconds=3 * timeout)
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=load_roster(ROSTER),
         router=TableRouter(REQUESTS),
         model=FunctionChatModel(fn=model),

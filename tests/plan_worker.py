@@ -16,11 +16,11 @@ from pathlib import Path
 
 from langgraph.types import Command
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.checkpoint import sqlite_checkpointer
 from nova_graph.models import OfflineChatModel
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import TableRouter
 
 REQUEST = "check stock of brush heads and raise a purchase order for any that are low"
 CONFIG = {"configurable": {"thread_id": "plan-approval"}}
@@ -44,7 +44,7 @@ ROUTER = TableRouter(
 
 
 def main(mode: str, db: str, data: str) -> None:
-    graph = build_graph(
+    graph = build_nova_graph(
         checkpointer=sqlite_checkpointer(Path(db)),
         model=OfflineChatModel(),
         data_dir=data,

@@ -15,18 +15,18 @@ import os
 import signal
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langgraph.types import Command
 
-from nova_graph import build_graph
-from nova_graph.models import FunctionChatModel
+from nova_app import build_nova_graph
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.roster import AgentSpec, Roster
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 REQUEST = "please do the change"
 THREAD = "writes"
@@ -87,7 +87,7 @@ def graph_for(
     names = list(calls)
     clauses = [ClauseRoute(text=f"{REQUEST} {n}", agent=n, score=0.9) for n in names]
     router = TableRouter({REQUEST: RouteDecision(agents=names, clauses=clauses)})
-    return build_graph(
+    return build_nova_graph(
         roster=Roster(specs),
         router=router,
         model=model,
@@ -129,13 +129,23 @@ def effects_made(data: Path, tool: str) -> int:
     return count(data / "erp.sqlite", "SELECT COUNT(*) FROM purchase_orders")
 
 
-def one_round(data: Path, mode: str, tool: str) -> int:
-    """Approve one write, inject ``mode`` after its effect, finish the thread; how many times
-    the effect happened (1 is right: 0 is lost, 2 or more is duplicated)."""
+def subprocess_step(argv: list[str]) -> int:
+    """Run one step of the thread (see :func:`main`) in a fresh interpreter; its exit code."""
     import subprocess
+
+    cmd = [sys.executable, "-m", "tests.side_effects", *argv]
+    return subprocess.run(cmd, capture_output=True, timeout=300, check=False).returncode
+
+
+def one_round(
+    data: Path, mode: str, tool: str, step: Callable[[list[str]], int] = subprocess_step
+) -> int:
+    """Approve one write, inject ``mode`` after its effect, finish the thread; how many times
+    the effect happened (1 is right: 0 is lost, 2 or more is duplicated). ``step`` runs one
+    step of the thread in another process (killed with ``mode``'s crash, then finished)."""
     import time
 
-    from nova_graph.tools.erp_db import create_demo_erp
+    from nova_app.tools.erp_db import create_demo_erp
 
     create_demo_erp(data)
     before = effects_made(data, tool)
@@ -160,10 +170,38 @@ def one_round(data: Path, mode: str, tool: str) -> int:
         answer_all(graph, "yes")
     else:
         ask(graph_for(data, calls, script(calls)))
-        cmd = [sys.executable, "-m", "tests.side_effects", str(data), tool, json.dumps(args)]
-        subprocess.run([*cmd, "yes", mode], capture_output=True, timeout=300, check=False)
-        subprocess.run([*cmd, "yes"], capture_output=True, timeout=300, check=True)
+        argv = [str(data), tool, json.dumps(args)]
+        step([*argv, "yes", mode])
+        if step([*argv, "yes"]) != 0:
+            raise RuntimeError(f"finishing the thread after {mode} failed")
     return effects_made(data, tool) - before
+
+
+def run_rounds(
+    runs: int, step: Callable[[list[str]], int] = subprocess_step, echo: bool = True
+) -> dict[str, Any]:
+    """``runs`` rounds cycling through the fault modes and write tools, each on a fresh data
+    dir; the duplicated (effect more than once) and lost (never) side effects per round."""
+    import tempfile
+    import time
+
+    tools = list(TOOLS)
+    rounds: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for i in range(runs):
+        mode, tool = MODES[i % len(MODES)], tools[(i // len(MODES)) % len(tools)]
+        with tempfile.TemporaryDirectory(prefix="nova-effects-") as tmp:
+            made = one_round(Path(tmp), mode, tool, step)
+        rounds.append({"run": i + 1, "mode": mode, "tool": tool, "effects": made})
+        if echo:
+            print(f"{i + 1:>3} {mode:<13} {tool:<22} effects={made}", flush=True)
+    return {
+        "runs": runs,
+        "duplicated_side_effects": sum(max(0, r["effects"] - 1) for r in rounds),
+        "lost_side_effects": sum(r["effects"] == 0 for r in rounds),
+        "seconds": round(time.perf_counter() - started, 1),
+        "rounds": rounds,
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -12,13 +12,12 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from nova_graph import build_graph
-from nova_graph.models import FunctionChatModel
+from nova_app import build_nova_graph
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.reliability.lanes import WorkerLane
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 HANG = {"You tell the time.", "You analyse text."}  # the clock and words agents hang
 TABLE = {
@@ -42,7 +41,7 @@ def _model(release: threading.Event) -> FunctionChatModel:
 
 
 def _graph(roster: Roster, data_dir: Path, release: threading.Event) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=roster,
         router=TableRouter(TABLE),
         model=_model(release),
@@ -114,3 +113,32 @@ def test_a_lane_never_starts_more_threads_than_its_cap() -> None:
     gate.set()
     assert all(f.result(timeout=5) for f in futures)
     assert lane.threads == 3  # the queued calls reused the same threads
+
+
+def test_a_lone_tool_call_runs_in_the_agents_own_thread() -> None:
+    from langchain_core.messages import AIMessage
+    from langchain_core.tools import tool
+
+    from nova_graph.tools.tool_node import InlineToolNode
+
+    seen: list[str] = []
+
+    @tool
+    def where() -> str:
+        """Say which thread runs the tool."""
+        seen.append(threading.current_thread().name)
+        return "here"
+
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    g = StateGraph(MessagesState)
+    g.add_node("tools", InlineToolNode([where]))
+    g.add_edge(START, "tools")
+    g.add_edge("tools", END)
+    node = g.compile()
+    one = AIMessage("", tool_calls=[{"name": "where", "args": {}, "id": "a"}])
+    out = node.invoke({"messages": [one]})
+    assert out["messages"][-1].content == "here"
+    assert seen == [threading.current_thread().name]  # no new executor thread per call
+    two = AIMessage("", tool_calls=[{"name": "where", "args": {}, "id": i} for i in "bc"])
+    assert [m.content for m in node.invoke({"messages": [two]})["messages"][1:]] == ["here"] * 2

@@ -10,13 +10,12 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langgraph.types import Command
 
-from nova_graph import build_graph
-from nova_graph.cli import main
-from nova_graph.models import FunctionChatModel
-from nova_graph.roster import AgentSpec, Family, Roster
+from nova_app import build_nova_graph
+from nova_app.cli import main
+from nova_graph.roster import AgentSpec, Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RunLog, logged_invoke
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 AMBIGUOUS = "time or sums"
 BAD_SUM = "calculate the impossible"
@@ -39,7 +38,7 @@ def _model(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessag
 def _log_runs(
     roster: Roster, data_dir: Path, *texts: str, approve: bool = False
 ) -> tuple[RunLog, list[str]]:
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=roster,
         router=TableRouter(TABLE),
         model=FunctionChatModel(fn=_model, report_usage=True),
@@ -99,7 +98,7 @@ def test_nova_runs_show_prints_the_tree_with_timings_and_failures(
 def test_a_failed_pipeline_is_a_failed_tool_call_and_a_failed_run(data_dir: Path) -> None:
     deployer = AgentSpec(
         name="deployer",
-        family=Family.PIPELINE,
+        family="pipeline",
         description="Deploys client websites.",
         examples=["deploy the website"],
         system_prompt="You deploy sites.",

@@ -12,11 +12,11 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from nova_graph import build_graph
-from nova_graph.conversation import ConversationRouter, agent_context
-from nova_graph.graph import default_router
+from nova_app import build_nova_graph, nova_roster
+from nova_graph.conversation import ConversationRouter, PreviousTurn, agent_context
 from nova_graph.improve.proposals import evidence_from_runs
-from nova_graph.roster import ContextPolicy, Roster, load_roster
+from nova_graph.roster import ContextPolicy, Roster
+from nova_graph.routing.default import default_router
 from nova_graph.routing.payload import split_instruction
 from nova_graph.runlog import RunLog, logged_invoke
 
@@ -28,7 +28,7 @@ INVOICE_TEXT = (
 
 @pytest.fixture(scope="module")
 def roster() -> Roster:
-    return load_roster()
+    return nova_roster()
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,14 @@ def router(roster: Roster) -> Any:
     return default_router(roster)
 
 
+@pytest.fixture(scope="module")
+def conversation_router(roster: Roster, router: Any) -> ConversationRouter:
+    return ConversationRouter(router, roster)
+
+
 @pytest.fixture()
 def graph(roster: Roster, router: Any, offline_model: Any, data_dir: Path) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=roster,
         router=router,
         model=offline_model,
@@ -203,7 +208,7 @@ def test_an_unsure_follow_up_is_settled_by_one_counted_model_call(
         chat = ChatOpenAI(
             model="test-model", base_url=server.base_url, api_key="t", max_retries=0, timeout=10
         )
-        graph = build_graph(
+        graph = build_nova_graph(
             roster=roster,
             router=default_router(roster, model=chat),
             model=offline_model,
@@ -218,3 +223,61 @@ def test_an_unsure_follow_up_is_settled_by_one_counted_model_call(
         assert state["routing_model_calls"] == 1
         assert len(server.requests) == 1
         assert "make it friendlier" in str(server.requests[0]["messages"])
+
+
+def test_instruction_verbs_are_learned_from_the_roster_examples() -> None:
+    """The verb an example opens with names its agent; a verb no example opens with is looked
+    up among the things examples make ("draft a reply ..." for "reply to this")."""
+    from nova_graph.routing.payload import InstructionVerbs
+
+    verbs = InstructionVerbs(
+        {
+            "email_drafter": ["draft a reply to a customer complaint", "draft a quote email"],
+            "proofreader": ["proofread this customer reply", "proofread my listing"],
+            "tone_rewriter": ["make it friendlier", "make this firmer"],
+            "planner": ["make a plan for my week"],
+        }
+    )
+    assert verbs.agent("proofread this") == "proofreader"
+    assert verbs.agent("reply to this") == "email_drafter"
+    assert verbs.agent("please write a short reply to this") == "email_drafter"
+    assert verbs.agent("make this shorter") is None  # the examples "make" opens disagree
+    assert verbs.agent("sing this") is None
+
+
+def test_a_payload_is_routed_on_its_instruction_and_a_trailing_request_is_its_own_part(
+    conversation_router: ConversationRouter,
+) -> None:
+    text = "reply to this: hi, when will my order ship? It was due on Monday. Regards, Ana"
+    turn = conversation_router.decide(text)
+    assert turn.decision.agents == ["email_drafter"] and not turn.decision.ambiguous
+    assert turn.decision.clauses[0].text == text  # the payload goes to the agent whole
+    turn = conversation_router.decide(
+        "proofread this: teh invoise is late. Also schedule the backup pipeline for 2am"
+    )
+    assert set(turn.decision.agents) == {"proofreader", "pipeline_scheduler"}
+    # "soften" opens no follow-up ("so ..."): a first message with pasted text is not refused
+    assert conversation_router.decide("soften this: send the money now").decision.agents == [
+        "tone_rewriter"
+    ]
+
+
+def test_clarification_offers_the_agents_whose_examples_use_the_fragment(
+    conversation_router: ConversationRouter,
+) -> None:
+    """A fragment's scores crowd on one agent; the options add the agents whose roster examples
+    use its words, and the previous turn's agent, up to four."""
+    turn = conversation_router.decide("backups")
+    assert turn.decision.ambiguous
+    assert {"backup_manager", "pipeline_scheduler"} <= set(turn.decision.agents)
+    assert len(turn.decision.agents) <= 4
+
+
+def test_a_follow_up_naming_another_customer_stays_with_the_previous_agent(
+    conversation_router: ConversationRouter,
+) -> None:
+    previous = PreviousTurn(
+        request="how much does Acme Cleaning owe us", agents=["erp_receivables"]
+    )
+    turn = conversation_router.decide("what about Bright Facilities?", previous)
+    assert turn.kind == "followup" and turn.decision.agents == ["erp_receivables"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nova_graph.cli.demo import check_expectation, load_script, run
+from nova_app.cli.demo import check_expectation, load_script, run
 
 
 def test_packaged_demo_runs_every_situation_as_scripted(

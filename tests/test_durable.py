@@ -19,14 +19,14 @@ import pytest
 from langchain_core.messages import BaseMessage
 from langgraph.types import Command, interrupt
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.checkpoint import NovaSqliteSaver, sqlite_checkpointer
-from nova_graph.models import FunctionChatModel, OfflineChatModel, default_model
+from nova_graph.models import OfflineChatModel, default_model
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
+from nova_graph.testing import FunctionChatModel, TableRouter
 from tests.durable_worker import kill_and_resume
-from tests.support.routers import TableRouter
 
 MULTI_Q = "what time is it, and also count the words: alpha beta gamma"
 CLOCK_Q = "what time is it"
@@ -67,7 +67,7 @@ def test_completed_parallel_agent_is_not_rerun_when_the_run_resumes(
             return f"words answer ({approval})"
         return "clock answer"
 
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster,
         router=TableRouter(TABLE),
         model=FunctionChatModel(fn=reply),
@@ -87,7 +87,7 @@ def test_completed_parallel_agent_is_not_rerun_when_the_run_resumes(
 def test_default_checkpointer_is_sqlite_under_the_data_dir_and_user_only(
     small_roster: Roster, data_dir: Path
 ) -> None:
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster, router=TableRouter(TABLE), model=OfflineChatModel(), data_dir=data_dir
     )
     graph.invoke(
@@ -104,7 +104,7 @@ def test_default_checkpointer_is_sqlite_under_the_data_dir_and_user_only(
 def test_checkpointer_false_means_no_persistence_and_explicit_saver_is_used(
     small_roster: Roster, data_dir: Path, tmp_path: Path
 ) -> None:
-    none = build_graph(
+    none = build_nova_graph(
         roster=small_roster,
         router=TableRouter(TABLE),
         model=OfflineChatModel(),
@@ -113,7 +113,7 @@ def test_checkpointer_false_means_no_persistence_and_explicit_saver_is_used(
     )
     assert none.checkpointer is None
     saver = sqlite_checkpointer(tmp_path / "elsewhere" / "cp.sqlite")
-    explicit = build_graph(
+    explicit = build_nova_graph(
         roster=small_roster,
         router=TableRouter(TABLE),
         model=OfflineChatModel(),
@@ -128,7 +128,7 @@ def test_conversation_continues_across_graphs_sharing_the_sqlite_file(
     small_roster: Roster, data_dir: Path
 ) -> None:
     def ask(text: str) -> dict[str, Any]:
-        graph = build_graph(
+        graph = build_nova_graph(
             roster=small_roster,
             router=TableRouter(TABLE),
             model=OfflineChatModel(),
@@ -147,7 +147,7 @@ def test_conversation_continues_across_graphs_sharing_the_sqlite_file(
 def test_default_sqlite_checkpointer_serves_concurrent_ainvoke(
     small_roster: Roster, data_dir: Path
 ) -> None:
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster, router=TableRouter(TABLE), model=OfflineChatModel(), data_dir=data_dir
     )
 
@@ -174,7 +174,7 @@ def test_default_sqlite_checkpointer_serves_concurrent_ainvoke(
 def test_nova_ask_thread_continues_a_conversation_across_processes(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env["NOVA_DATA_DIR"] = str(tmp_path)
-    cmd = [sys.executable, "-m", "nova_graph.cli", "ask", "--thread", "cli-t", "--data-dir"]
+    cmd = [sys.executable, "-m", "nova_app.cli", "ask", "--thread", "cli-t", "--data-dir"]
     for text in ("what time is it", "and what is 2 + 2"):
         done = subprocess.run(
             [*cmd, str(tmp_path), text], env=env, capture_output=True, text=True, timeout=120
@@ -230,7 +230,7 @@ def test_api_key_never_appears_in_state_failures_answer_or_logs(
     monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{port}/v1")
     caplog.set_level(logging.DEBUG)
     try:
-        graph = build_graph(
+        graph = build_nova_graph(
             roster=small_roster,
             router=TableRouter(TABLE),
             model=default_model(timeout=5),

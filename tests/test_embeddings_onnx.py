@@ -13,7 +13,7 @@ import pytest
 from nova_graph.embeddings import MiniLMEncoder, default_encoder
 from nova_graph.embeddings_onnx import OnnxMiniLMEncoder, weights_digest
 from nova_graph.evaluation.routing_data import CachedVectors
-from nova_graph.tools.context import default_cache_dir
+from nova_graph.settings import default_cache_dir
 
 SENTENCES = [
     "what is my checking account balance",

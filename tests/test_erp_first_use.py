@@ -8,13 +8,15 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from nova_graph.tools import ToolContext, build_tools, erp_db
+from nova_app.tools import erp_db, nova_tools
+from nova_graph.tools import ToolContext
 
 PARALLEL = 8
 
 
 def test_parallel_tool_calls_on_a_fresh_data_dir_all_see_the_erp(tmp_path: Path) -> None:
-    tool = build_tools(ToolContext(data_dir=tmp_path / "fresh"))["low_stock_parts"]
+    tools = nova_tools(ToolContext(data_dir=tmp_path / "fresh"))
+    tool = next(t for t in tools if t.name == "low_stock_parts")
     start = threading.Barrier(PARALLEL)
 
     def call(_: int) -> str:

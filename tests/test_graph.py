@@ -10,11 +10,11 @@ import pytest
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langgraph.types import Command
 
-from nova_graph import build_graph
-from nova_graph.models import OFFLINE_NOTICE, FunctionChatModel
+from nova_app import build_nova_graph
+from nova_graph.models import OFFLINE_NOTICE
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 TIME_Q = "what time is it"
 MULTI_Q = "what time is it, and also count the words: alpha beta gamma"
@@ -41,7 +41,7 @@ def _ask(graph: Any, text: str, thread: str | None = None) -> dict[str, Any]:
 
 @pytest.fixture()
 def graph(small_roster: Roster, offline_model: Any, data_dir: Path) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=small_roster, router=TableRouter(TABLE), model=offline_model, data_dir=data_dir
     )
 
@@ -122,7 +122,7 @@ def test_out_of_scope_request_gets_an_honest_refusal(graph: Any) -> None:
 def test_out_of_scope_can_go_to_the_general_agent(
     small_roster: Roster, offline_model: Any, data_dir: Path
 ) -> None:
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster,
         router=TableRouter(TABLE),
         model=offline_model,
@@ -151,7 +151,7 @@ def test_agent_cannot_call_another_agents_tool(small_roster: Roster, data_dir: P
             tool_calls=[{"name": "word_count", "args": {"text": "a b c"}, "id": "x1"}],
         )
 
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster,
         router=TableRouter(TABLE),
         model=FunctionChatModel(fn=greedy),
@@ -172,7 +172,7 @@ def test_each_agent_is_offered_only_its_own_tools(small_roster: Roster, data_dir
         seen[messages[0].content] = sorted(t["name"] for t in tools)
         return "ok"
 
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster,
         router=TableRouter(TABLE),
         model=FunctionChatModel(fn=record),

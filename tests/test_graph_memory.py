@@ -10,13 +10,11 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
-from nova_graph.models import FunctionChatModel
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, HashingEncoder, TableRouter
 
 STOCK_Q = "how many brush heads are in stock"
 
@@ -28,7 +26,9 @@ def memory(tmp_path: Path) -> ChromaMemory:
 
 def _graph(roster: Roster, memory: ChromaMemory, data_dir: Path, model: Any) -> Any:
     router = TableRouter({STOCK_Q: RouteDecision(agents=["stock"])})
-    return build_graph(roster=roster, router=router, memory=memory, model=model, data_dir=data_dir)
+    return build_nova_graph(
+        roster=roster, router=router, memory=memory, model=model, data_dir=data_dir
+    )
 
 
 def _ask(graph: Any, text: str) -> dict[str, Any]:

@@ -25,8 +25,8 @@ from nova_graph.improve import (
     simulate_usage,
     weakened,
 )
+from nova_graph.improve.metrics import score_decisions
 from nova_graph.improve.proposals import propose_examples, propose_merges, propose_scope_splits
-from nova_graph.improve.scoring import score_decisions
 from nova_graph.improve.store import setup_text
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision

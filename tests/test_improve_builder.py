@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nova_graph.graph import default_router
+from nova_app import nova_roster
 from nova_graph.improve import ImprovementLoop, LabelledRequest, RoutingSetup, VersionStore
-from nova_graph.improve.factory import default_factory
+from nova_graph.improve.routers import default_factory
 from nova_graph.improve.store import improved_setup
-from nova_graph.roster import Roster, load_roster
+from nova_graph.roster import Roster
 from nova_graph.routing import SemanticRouter
+from nova_graph.routing.default import default_router
 
 TEXTS = [
     "what time is it in the evening",
@@ -31,7 +32,7 @@ def _with_example(roster: Roster, agent: str, text: str) -> Roster:
 
 def test_rollback_to_the_first_version_gives_back_the_packaged_router(tmp_path: Path) -> None:
     store = VersionStore(tmp_path)
-    packaged = RoutingSetup(load_roster())
+    packaged = RoutingSetup(nova_roster())
     store.ensure_base(packaged)
     store.commit(
         RoutingSetup(_with_example(packaged.roster, "planner", "plan my week"), {"threshold": 0.1}),

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from nova_graph.cli import main
-from nova_graph.cli.improve import packaged_acceptance_set
+from nova_app.cli import main
+from nova_app.cli.improve import packaged_acceptance_set
 from nova_graph.improve import AcceptancePolicy, Evidence, LabelledRequest, RoutingSetup, judge
+from nova_graph.improve.metrics import RoutingScore, score_decisions
 from nova_graph.improve.proposals import propose_examples
-from nova_graph.improve.scoring import RoutingScore, score_decisions
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 

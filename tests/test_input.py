@@ -15,15 +15,15 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.agents import agent_messages, memory_block
 from nova_graph.errors import InvalidRequestError, NovaError, RosterError
+from nova_graph.input_checks import validate_payload, validate_request
 from nova_graph.models import OfflineChatModel
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.state import AgentTask, MemoryRef
-from nova_graph.validation import validate_payload, validate_request
-from tests.support.routers import TableRouter
+from nova_graph.testing import TableRouter
 
 CLOCK_Q = "what time is it"
 
@@ -35,7 +35,7 @@ def graph_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def graph(small_roster: Roster, graph_dir: Path) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=small_roster,
         router=TableRouter({CLOCK_Q: RouteDecision(agents=["clock"])}),
         model=OfflineChatModel(),
@@ -145,7 +145,7 @@ def test_build_graph_rejects_wrong_argument_types_with_typed_errors(
         **kwargs,
     }
     with pytest.raises(InvalidRequestError, match=expected):
-        build_graph(**args)
+        build_nova_graph(**args)
     assert not (data_dir / "checkpoints.sqlite").exists()
 
 
@@ -211,7 +211,7 @@ def test_load_roster_from_any_file_text_builds_or_raises_roster_error(
     path = tmp_path / "roster.yaml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     with contextlib.suppress(RosterError):
-        load_roster(path, check_tools=False)
+        load_roster(path)
 
 
 @pytest.mark.parametrize(

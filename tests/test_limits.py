@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from langgraph.types import Command
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.errors import InvalidRequestError
 from nova_graph.models import OfflineChatModel
 from nova_graph.reliability.guard import GuardedGraph
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.settings import NovaSettings
-from tests.support.routers import TableRouter
+from nova_graph.testing import TableRouter
 
 WORDS = "how many words: alpha beta"
 UNSURE = "count or compute this"
@@ -29,7 +29,7 @@ def graph(small_roster: Roster, data_dir: Path) -> Any:
             UNSURE: RouteDecision(agents=["words", "calc"], ambiguous=True),
         }
     )
-    return build_graph(
+    return build_nova_graph(
         roster=small_roster, router=router, data_dir=data_dir, model=OfflineChatModel()
     )
 

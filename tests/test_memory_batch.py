@@ -10,7 +10,7 @@ import pytest
 from nova_graph.errors import MemoryStoreError
 from nova_graph.memory import ChromaMemory
 from nova_graph.memory.batch import NewMemory
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 NS = "user:ana"

@@ -12,7 +12,7 @@ from langchain_core.runnables import RunnableLambda
 from nova_graph.embeddings import default_encoder
 from nova_graph.memory import ChromaMemory, ModelUpdateDetector, UpdateVerdict
 from nova_graph.memory.detector import Candidate, SimilarityUpdateDetector
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 WEEK = timedelta(days=7)

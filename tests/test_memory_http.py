@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 CHROMA = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))

@@ -11,7 +11,7 @@ import pytest
 from nova_graph.embeddings import Vectors
 from nova_graph.errors import MemoryStoreError, NovaError
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 NS = "user:ana"

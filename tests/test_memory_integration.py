@@ -13,7 +13,7 @@ from nova_graph.memory import (
     recall_for_agents,
 )
 from nova_graph.memory.prompt import END
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 NS = "user:ana"

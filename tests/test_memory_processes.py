@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 NS = "user:ana"
@@ -66,7 +66,7 @@ WRITER = """
 import sys
 from datetime import UTC, datetime
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 mem = ChromaMemory(sys.argv[1], encoder=HashingEncoder())
 t0 = datetime(2025, 3, 1, tzinfo=UTC)
 mem.remember("standup is at 9am", namespace="user:ana", key="standup", now=t0)
@@ -78,7 +78,7 @@ READER = """
 import json, sys
 from datetime import UTC, datetime
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 mem = ChromaMemory(sys.argv[1], encoder=HashingEncoder())
 now = datetime(2025, 3, 9, tzinfo=UTC)
 as_of = datetime(2025, 3, 2, tzinfo=UTC)

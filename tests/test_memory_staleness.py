@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 NS = "user:ana"

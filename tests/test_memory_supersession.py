@@ -22,7 +22,7 @@ from pathlib import Path
 from nova_graph.memory import ChromaMemory
 from nova_graph.memory.model import record_metadata, to_epoch
 from nova_graph.memory.store import SEQ_KEY
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 NS = "user:ana"
@@ -60,7 +60,7 @@ import sys
 from datetime import UTC, datetime
 from nova_graph.memory import ChromaMemory
 from nova_graph.memory.store import SEQ_KEY
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 mem = ChromaMemory(sys.argv[1], encoder=HashingEncoder(), update_detector=None)
 now = datetime(2025, 3, 1, tzinfo=UTC)
 print("ready", flush=True)
@@ -96,7 +96,7 @@ import json, sys
 from datetime import UTC, datetime
 from nova_graph.memory import ChromaMemory
 from nova_graph.memory.store import SEQ_KEY
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 mem = ChromaMemory(sys.argv[1], encoder=HashingEncoder(), update_detector=None)
 hist = mem.history("counter", namespace="user:ana")
 now = datetime(2025, 3, 31, tzinfo=UTC)

@@ -21,6 +21,7 @@ def _execute(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> nbfo
     for var, value in {**OFFLINE_ENV, "NOVA_DATA_DIR": str(tmp_path / "data")}.items():
         monkeypatch.setenv(var, value)  # the kernel inherits this process's environment
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend draws PNGs
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports this checkout's packages
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     client = NotebookClient(
         nb,

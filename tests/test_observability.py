@@ -15,16 +15,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.budget import Budget
-from nova_graph.models import FunctionChatModel
-from nova_graph.models.testing import word_tokens
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RunLog, RunRecord, logged_invoke
+from nova_graph.testing import FunctionChatModel, TableRouter, word_tokens
 from nova_graph.tracing import disable_tracing, enable_tracing
 from nova_graph.usage import ModelPrice
-from tests.support.routers import TableRouter
 
 BOTH = "what time is it and what is 6 * 7"
 BAD_SUM = "calculate the impossible"
@@ -64,7 +62,7 @@ class Script:
 def _run(
     roster: Roster, data_dir: Path, text: str, script: Script, **build: Any
 ) -> tuple[RunLog, RunRecord]:
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=roster,
         router=TableRouter(TABLE),
         model=FunctionChatModel(fn=script, report_usage=True, model_name="scripted-1"),
@@ -213,3 +211,30 @@ def test_a_request_budget_caps_the_model_calls_of_all_agents_together(
     assert "NOVA_BUDGET__MAX_MODEL_CALLS" in stopped[0].message
     done = [a for a in record.agents if a.status == "ok"]
     assert len(done) == 1  # the other part completed
+
+
+def test_spans_of_a_run_whose_model_errors_echo_the_key_carry_no_secret(
+    small_roster: Roster, data_dir: Path, spans: InMemorySpanExporter
+) -> None:
+    import secrets
+
+    from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
+
+    from tests.support.openai_server import LocalOpenAIServer
+
+    key = "planted" + secrets.token_hex(16)  # not key-shaped: only knowing it redacts it
+    with LocalOpenAIServer(lambda body: 401, echo_auth=True, max_requests=20) as srv:
+        model = ChatOpenAI(model="m", api_key=SecretStr(key), base_url=srv.base_url, max_retries=0)
+        graph = build_nova_graph(
+            roster=small_roster, router=TableRouter(TABLE), model=model, data_dir=data_dir
+        )
+        state = graph.invoke(
+            {"messages": [{"role": "user", "content": TIME}]}, {"configurable": {"thread_id": "k"}}
+        )
+        assert srv.requests  # the model was called and its error quoted the key
+    assert state["failures"][0]["agent"] == "clock"
+    finished = spans.get_finished_spans()
+    assert any(s.status.status_code == StatusCode.ERROR for s in finished)
+    dumped = "".join(s.to_json() for s in finished)  # names, attributes, status, events
+    assert "redacted" in dumped and key not in dumped

@@ -84,3 +84,26 @@ def test_is_deterministic() -> None:
     a = _reply("mark invoice 7 as paid", mark_invoice_paid, word_count)
     b = _reply("mark invoice 7 as paid", mark_invoice_paid, word_count)
     assert a.tool_calls == b.tool_calls and a.content == b.content
+
+
+def test_a_question_never_picks_a_write_tool() -> None:
+    """ "is it paid?" reads: a tool declared as writing (needs approval) is not called for it,
+    while the same words as an instruction still call it."""
+    from nova_graph.tools.approval import writes
+
+    @tool
+    def invoice_details(invoice_id: int) -> str:
+        """Show an invoice (customer, amount, paid or not)."""
+        return f"invoice {invoice_id}"
+
+    @tool
+    def pay_invoice(invoice_id: int) -> str:
+        """Mark an invoice as paid."""
+        return f"invoice {invoice_id} paid"
+
+    writer = writes(pay_invoice)
+    asked = _reply("and is invoice 1021 paid?", writer, invoice_details)
+    assert [c["name"] for c in asked.tool_calls] == ["invoice_details"]
+    assert not _reply("is invoice 1021 paid?", writer).tool_calls
+    told = _reply("mark invoice 1021 as paid", writer, invoice_details)
+    assert told.tool_calls[0]["name"] == "pay_invoice"

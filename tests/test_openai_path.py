@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from langchain_openai import ChatOpenAI
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.models import OFFLINE_NOTICE, OfflineChatModel, default_model, describe_model
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
+from nova_graph.testing import TableRouter
 from tests.support.openai_server import LocalOpenAIServer, tool_call
-from tests.support.routers import TableRouter
 
 REQUEST = "how many words: one two three four"
 
@@ -51,7 +51,7 @@ def test_graph_runs_an_agent_through_an_openai_compatible_server(
     server: Any, small_roster: Roster, data_dir: Path
 ) -> None:
     router = TableRouter({REQUEST: RouteDecision(agents=["words"])})
-    graph = build_graph(roster=small_roster, router=router, data_dir=data_dir)
+    graph = build_nova_graph(roster=small_roster, router=router, data_dir=data_dir)
     state = graph.invoke(
         {"messages": [{"role": "user", "content": REQUEST}]}, {"configurable": {"thread_id": "o"}}
     )

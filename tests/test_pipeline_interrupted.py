@@ -7,15 +7,15 @@ import sys
 import textwrap
 from pathlib import Path
 
-from nova_graph.tools.pipelines.runner import PipelineRunner
+from nova_app.tools.pipelines.runner import PipelineRunner
 
 CHILD = textwrap.dedent(
     """
     import os, signal, sys
     sys.path.insert(0, {root!r})
     from pathlib import Path
-    from nova_graph.tools.pipelines.runner import PipelineRunner
-    from nova_graph.tools.pipelines.steps import STEPS
+    from nova_app.tools.pipelines.runner import PipelineRunner
+    from nova_app.tools.pipelines.steps import STEPS
 
     def killed(ctx):
         os.kill(os.getpid(), signal.SIGKILL)  # kill -9 in the middle of the third step
@@ -66,7 +66,7 @@ def test_a_run_in_progress_in_this_process_is_not_taken_for_stale(tmp_path: Path
         seen.append(other.recent_runs("nightly_backup")[0]["status"])
         return "looked"
 
-    from nova_graph.tools.pipelines.steps import STEPS
+    from nova_app.tools.pipelines.steps import STEPS
 
     runner = PipelineRunner(tmp_path, steps={**STEPS, "verify_backup": look})
     assert runner.run("nightly_backup")["status"] == "succeeded"

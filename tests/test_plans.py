@@ -14,16 +14,18 @@ from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from nova_graph import build_graph, load_roster
+from nova_app import build_nova_graph, nova_roster
+from nova_graph import load_roster
+from nova_graph.budget import Budget
 from nova_graph.errors import PlanError
-from nova_graph.graph import default_router
-from nova_graph.models import FunctionChatModel, OfflineChatModel
+from nova_graph.models import OfflineChatModel
 from nova_graph.planning import PlanPolicy, has_reference, plan_request, validate_plan
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.routing.decision import ClauseRoute, RouteDecision, Router
+from nova_graph.routing.default import default_router
 from nova_graph.state import PlanStep
 from nova_graph.streaming import describe_update, stream_run
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = Path(__file__).parent / "data" / "roster_small.yaml"
@@ -32,11 +34,11 @@ SMALL = Path(__file__).parent / "data" / "roster_small.yaml"
 @pytest.fixture(scope="module")
 def router() -> Router:
     """The calibrated default router (cached in .nova-test-cache)."""
-    return default_router(load_roster())
+    return default_router(nova_roster())
 
 
 def _graph(router: Router, data: Path, **kw: Any) -> Any:
-    return build_graph(
+    return build_nova_graph(
         router=router, model=OfflineChatModel(), data_dir=data, checkpointer=InMemorySaver(), **kw
     )
 
@@ -46,7 +48,7 @@ def _run(graph: Any, text: str, thread: str = "t") -> tuple[dict[str, Any], list
     cfg = {"configurable": {"thread_id": thread}}
     payload: Any = {"messages": [("user", text)]}
     agent_steps: dict[str, int] = {}
-    agents = set(load_roster(None).names) if graph.name == "nova" else set()
+    agents = set(nova_roster().names) if graph.name == "nova" else set()
     for _ in range(12):
         paused = False
         for item in graph.stream(payload, cfg, stream_mode="debug"):
@@ -168,7 +170,7 @@ def test_upstream_failure_skips_dependents_and_independent_steps_finish(tmp_path
             ClauseRoute(text="calculate 2 + 2", agent="math", score=1),
         ],
     )
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=load_roster(SMALL),
         router=TableRouter({text: decision}),
         model=FunctionChatModel(fn=_failing_clock),
@@ -277,3 +279,85 @@ def test_a_configured_model_plans_only_when_the_rules_are_unsure() -> None:
     sure = plan_request(clear, two, ["a", "b"], PlanPolicy(), model=model)
     assert sure.model_calls == 0 and len(asked) == 1
     assert [s["depends_on"] for s in sure.steps] == [[], ["s1"]]
+
+
+def test_a_dependent_right_side_goes_to_the_agent_its_verb_names(router: Router) -> None:
+    """Cut at the "and" before a reference: the left side routes confidently, the right side
+    (working on the left's result) goes to the agent its opening words name in the roster
+    examples, even when alone it looks ambiguous or leans elsewhere."""
+    from nova_graph.planning import split_dependent
+    from nova_graph.routing.payload import InstructionVerbs
+
+    verbs = InstructionVerbs(nova_roster().examples())
+    split = split_dependent("list the low stock parts and order more of them", router, verbs)
+    assert split is not None
+    assert [c.agent for c in split.clauses] == ["erp_inventory", "erp_purchasing"]
+    split = split_dependent(
+        "look up the KM 75 brush in the catalogue and write marketing copy based on it",
+        router,
+        verbs,
+    )
+    assert split is not None and split.agents == ["erp_catalogue", "listing_copywriter"]
+    assert split_dependent("look up the account for Smith and Sons", router, verbs) is None
+
+
+def _clock_then_answer(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+    """Call ``current_time`` once when the agent has it, then answer."""
+    from langchain_core.messages import AIMessage, ToolMessage
+
+    names = [t["name"] for t in tools]
+    if "current_time" in names and not isinstance(messages[-1], ToolMessage):
+        return AIMessage("", tool_calls=[{"name": "current_time", "args": {}, "id": "c1"}])
+    return "done: " + str(messages[-1].content)
+
+
+CHAIN = "what time is it, then count the words in it"
+
+
+def _chain_graph(tmp_path: Path, **extra: Any) -> Any:
+    """clock then words (words takes clock's answer), on the small roster."""
+    scores = {name: 0.1 * i for i, name in enumerate(["clock", "math", "words", "stock"] * 3)}
+    decision = RouteDecision(
+        agents=["clock", "words"],
+        scores={**scores, **{f"extra{i}": 0.01 * i for i in range(20)}},
+        clauses=[
+            ClauseRoute(text="what time is it", agent="clock", score=1),
+            ClauseRoute(text="count the words in it", agent="words", score=1),
+        ],
+    )
+    return build_nova_graph(
+        roster=load_roster(SMALL),
+        router=TableRouter({CHAIN: decision}),
+        model=FunctionChatModel(fn=_clock_then_answer),
+        data_dir=tmp_path,
+        checkpointer=InMemorySaver(),
+        **extra,
+    )
+
+
+def test_a_chain_continues_from_each_step_without_a_next_steps_superstep(tmp_path: Path) -> None:
+    text = CHAIN
+    graph = _chain_graph(tmp_path)
+    cfg = {"configurable": {"thread_id": "c"}}
+    nodes = [next(iter(u)) for u in graph.stream({"messages": [("user", text)]}, cfg)]
+    assert nodes == ["supervisor", "clock", "words", "compose"]  # one superstep per step
+    state = graph.get_state(cfg).values
+    assert state["plan_status"] == {
+        "s1": {"state": "ok", "reason": ""},
+        "s2": {"state": "ok", "reason": ""},
+    }
+    assert state["results"]["words"]["inputs"] == ["s1"]
+    assert state["results"]["clock"]["tool_calls"][0]["name"] == "current_time"
+    kept = state["decision"]["scores"]  # the best few and the routed agents', not all 24
+    assert len(kept) <= 6 and {"clock", "words"} <= set(kept)
+
+
+def test_a_request_budget_spans_the_steps_a_chain_starts_from_its_own_node(
+    tmp_path: Path,
+) -> None:
+    graph = _chain_graph(tmp_path, budget=Budget(max_model_calls=2))
+    state = graph.invoke({"messages": [("user", CHAIN)]}, {"configurable": {"thread_id": "b"}})
+    assert state["results"]["clock"]["status"] == "ok"  # its tool call and answer: 2 calls
+    stopped = [f for f in state["failures"] if f["agent"] == "words"]
+    assert stopped and stopped[0]["error_type"] == "BudgetExceededError"
+    assert "this request" in stopped[0]["message"]

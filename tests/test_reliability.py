@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.errors import AgentTimeoutError
-from nova_graph.models import FunctionChatModel
 from nova_graph.reliability import CircuitBreaker, ReliabilityPolicy, is_transient, redact
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 CLOCK_Q = "what time is it"
 MULTI_Q = "what time is it, and also count the words: alpha beta gamma"
@@ -64,7 +63,7 @@ def _raise(exc: BaseException) -> Any:
 def _graph(
     roster: Roster, script: Scripted, data_dir: Path, policy: ReliabilityPolicy = FAST, **kw: Any
 ) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=roster,
         router=TableRouter(TABLE),
         model=FunctionChatModel(fn=script),

@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from nova_graph import roster_doc
+from nova_app import nova_roster, roster_doc
+from nova_app.tools import tool_names
 from nova_graph.evaluation.roster import load_heldout
-from nova_graph.roster import Roster, load_roster
-from nova_graph.tools import tool_names
+from nova_graph.roster import Roster
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def roster() -> Roster:
-    return load_roster()
+    return nova_roster()
 
 
 def test_roster_has_34_agents_in_four_families(roster: Roster) -> None:
-    counts = Counter(a.family.value for a in roster)
+    counts = Counter(a.family for a in roster)
     assert len(roster) == 34
     assert counts == {"general": 6, "pipeline": 9, "erp": 12, "language": 7}
 
@@ -39,14 +39,14 @@ def test_no_tool_is_shared_and_every_tool_is_owned(roster: Roster) -> None:
 
 
 def test_erp_agents_have_only_erp_tools(roster: Roster) -> None:
+    from nova_app.tools.erp import make_tools
     from nova_graph.tools.context import ToolContext
-    from nova_graph.tools.erp import make_tools
 
     erp = {t.name for t in make_tools(ToolContext())}
     for agent in roster.by_family("erp"):
         assert set(agent.tools) <= erp
     for agent in roster:
-        if agent.family.value != "erp":
+        if agent.family != "erp":
             assert not set(agent.tools) & erp
 
 

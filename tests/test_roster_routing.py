@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from nova_graph.graph import default_out_of_scope, default_router
-from nova_graph.roster import Roster, load_roster
+from nova_app import nova_roster
+from nova_graph.roster import Roster
 from nova_graph.routing.decision import Router
+from nova_graph.routing.default import default_router
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,9 +23,9 @@ _BUILD = """
 import json, sys
 opened = []
 sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
-from nova_graph.graph import default_router
-from nova_graph.roster import load_roster
-router = default_router(load_roster(), cache_dir=sys.argv[1])
+from nova_graph.routing.default import default_router
+from nova_app import nova_roster
+router = default_router(nova_roster(), cache_dir=sys.argv[1])
 print(json.dumps({"opened": opened, "report": router.calibration_report}))
 """
 
@@ -49,7 +50,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def roster() -> Roster:
     """The packaged roster."""
-    return load_roster()
+    return nova_roster()
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def router(built: dict[str, object], roster: Roster) -> Router:
 
 def test_calibration_never_opens_the_heldout_set(built: dict[str, object]) -> None:
     opened = [str(p) for p in built["opened"]]  # type: ignore[attr-defined]
-    assert any(p.endswith("out_of_scope.yaml") for p in opened)
+    assert any(p.endswith("nova_app/data/roster.yaml") for p in opened)
     assert not [p for p in opened if "heldout" in p or "/evals/" in p]
 
 
@@ -73,8 +74,8 @@ def test_calibration_reports_in_scope_accuracy_and_out_of_scope_recall(
     assert report["out_of_scope_recall"] > 0.5
 
 
-def test_the_packaged_out_of_scope_set_is_large_and_distinct() -> None:
-    requests = default_out_of_scope()
+def test_novas_out_of_scope_set_is_large_and_distinct() -> None:
+    requests = nova_roster().out_of_scope
     assert len(requests) >= 150
     assert len(set(requests)) == len(requests)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nova_graph.graph import default_router
 from nova_graph.roster import Roster
+from nova_graph.routing.default import default_router
 
 
 def test_default_router_is_saved_under_the_cache_dir_and_loaded_next_time(

@@ -99,3 +99,36 @@ def test_fast_single_text_path_matches_scikit_learn_transform() -> None:
     fast = np.vstack([model.probs([q]) for q in queries])
     batched = model.probs(queries * 10)[: len(queries)]  # > 32 texts: scikit-learn's transform
     assert np.allclose(fast, batched, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["word", "char"])
+def test_start_up_analyzers_split_text_exactly_like_scikit_learn(kind: str) -> None:
+    from nova_graph.routing.lexical import _ANALYZERS, _vectorizer
+
+    texts = [
+        "Stock of brush heads?",
+        "  I'm   fine\tthanks\n ab  ",
+        "a b c",
+        "tést ünïcode wörds and a_b_c 12 3",
+        "x",
+        "",
+        *(text for text, _ in HELD_OUT[:3]),
+    ]
+    reference = _vectorizer(kind).build_analyzer()
+    for text in texts:
+        assert _ANALYZERS[kind](text) == reference(text)
+
+
+def test_loading_a_saved_router_imports_neither_scikit_learn_nor_scipy(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    router = SemanticRouter.from_examples(EXAMPLES)
+    router.save(tmp_path / "r")
+    code = (
+        "import sys; from nova_graph.routing import SemanticRouter;"
+        f"r = SemanticRouter.load({str(tmp_path / 'r')!r}); r.route('stock of brush heads');"
+        "print(sorted(m for m in ('sklearn', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from nova_graph import build_graph
-from nova_graph.cli import main
+from nova_app import build_nova_graph, nova_roster
+from nova_app.cli import main
 from nova_graph.errors import RunLogError
-from nova_graph.roster import Roster, load_roster
+from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RunLog, logged_invoke
-from tests.support.routers import TableRouter
+from nova_graph.testing import TableRouter
 
 TIME_Q = "what time is it"
 OOS_Q = "book me a flight to Lisbon"
@@ -24,7 +24,7 @@ OOS_Q = "book me a flight to Lisbon"
 @pytest.fixture()
 def graph(small_roster: Roster, offline_model: Any, data_dir: Path) -> Any:
     table = {TIME_Q: RouteDecision(agents=["clock"], scores={"clock": 0.91, "math": 0.2})}
-    return build_graph(
+    return build_nova_graph(
         roster=small_roster, router=TableRouter(table), model=offline_model, data_dir=data_dir
     )
 
@@ -116,7 +116,7 @@ def test_nova_feedback_command_records_feedback(
     graph: Any, runlog: RunLog, data_dir: Path, capsys: Any
 ) -> None:
     _, run_id = _ask(graph, runlog, TIME_Q)
-    agent = load_roster().names[-1]  # feedback is checked against the active (packaged) roster
+    agent = nova_roster().names[-1]  # feedback is checked against the active (packaged) roster
     code = main(["feedback", run_id, "bad", "--should-be", agent, "--data-dir", str(data_dir)])
     assert code == 0, capsys.readouterr().err
     assert "feedback recorded" in capsys.readouterr().out

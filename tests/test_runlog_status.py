@@ -8,12 +8,11 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langgraph.types import Interrupt
 
-from nova_graph import build_graph
-from nova_graph.models import FunctionChatModel
+from nova_app import build_nova_graph
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RunLog, logged_invoke, record_from_state
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 AMBIGUOUS = "time or sums"
 BAD_SUM = "calculate the impossible"
@@ -33,7 +32,7 @@ def _model(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessag
 
 
 def _turn(roster: Roster, data_dir: Path, text: str) -> tuple[RunLog, str]:
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=roster,
         router=TableRouter(TABLE),
         model=FunctionChatModel(fn=_model),

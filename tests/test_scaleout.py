@@ -18,13 +18,14 @@ from typing import Any, NamedTuple
 import pytest
 from langgraph.types import Command
 
+from nova_app import nova_graph_from_settings, nova_roster
 from nova_graph.checkpoint_postgres import postgres_checkpointer
-from nova_graph.factory import graph_from_settings, memory_from_settings
-from nova_graph.graph import default_router
-from nova_graph.roster import Roster, load_roster
+from nova_graph.from_settings import memory_from_settings
+from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
+from nova_graph.routing.default import default_router
 from nova_graph.settings import NovaSettings
-from tests.support.routers import TableRouter
+from nova_graph.testing import TableRouter
 from tests.support.services import BIN, child_env, chroma_server, postgres_server
 from tests.support.vague import VAGUE_REQUESTS, first_ambiguous
 
@@ -50,12 +51,13 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 # Worker A uses the public API: remember a fact, then start a thread that stops at a question.
 WORKER_A = f"""
 import json
-from nova_graph.factory import graph_from_settings, memory_from_settings
+from nova_app import nova_graph_from_settings
+from nova_graph.from_settings import memory_from_settings
 from nova_graph.settings import load_settings
 
 settings = load_settings()
 memory_id = memory_from_settings(settings).remember({FACT!r}, namespace="default")
-graph = graph_from_settings(settings)
+graph = nova_graph_from_settings(settings)
 config = {{"configurable": {{"thread_id": "THREAD"}}}}
 state = graph.invoke({{"messages": [{{"role": "user", "content": "REQUEST"}}]}}, config)
 print(json.dumps({{"memory_id": memory_id, "question": state["__interrupt__"][0].value}}))
@@ -93,7 +95,7 @@ def workers(
     thread = f"t-{uuid.uuid4().hex[:8]}"
     dir_a, dir_b = base / "worker-a", base / "worker-b"
     # Build the default router once; both workers load it from the shared router cache.
-    router = default_router(load_roster())
+    router = default_router(nova_roster())
     request = first_ambiguous(router, [t for t in VAGUE_REQUESTS if "warehouse" in t])
     code = WORKER_A.replace("THREAD", thread).replace("REQUEST", request)
     out_a = _run([sys.executable, "-c", code], dir_a, postgres_url, chroma_url)
@@ -138,9 +140,9 @@ def test_postgres_checkpointer_shares_threads_between_graph_instances(
     table = {"numbers": RouteDecision(agents=["math", "stock"], ambiguous=True)}
     parts = {"roster": small_roster, "router": TableRouter(table), "model": offline_model}
     config: Any = {"configurable": {"thread_id": uuid.uuid4().hex}}
-    first = graph_from_settings(settings, **parts)
+    first = nova_graph_from_settings(settings, **parts)
     first.invoke({"messages": [{"role": "user", "content": "numbers"}]}, config)
-    second = graph_from_settings(settings, **parts)
+    second = nova_graph_from_settings(settings, **parts)
     assert second.get_state(config).next == ("supervisor",)
     done = second.invoke(Command(resume="stock"), config)
     assert done["routes"] == ["stock"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nova_graph.cli import main
+from nova_app.cli import main
 from nova_graph.errors import InvalidRequestError
 from nova_graph.evaluation.agents import compute_scorecards, format_table
 from nova_graph.evaluation.report import write_report

@@ -15,8 +15,8 @@ import pytest
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
-from nova_graph import build_graph
-from nova_graph.cli import main
+from nova_app import build_nova_graph
+from nova_app.cli import main
 from nova_graph.errors import RoutingModelError
 from nova_graph.models import describe_model
 from nova_graph.roster import Roster
@@ -24,8 +24,8 @@ from nova_graph.routing import ModelRouteArbiter, SemanticRouter
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RUNLOG_FILE, RunLog, logged_invoke
 from nova_graph.settings import NovaSettings
+from nova_graph.testing import TableRouter
 from tests.support.openai_server import LocalOpenAIServer
-from tests.support.routers import TableRouter
 
 KEY = "planted" + secrets.token_hex(16)  # not key-shaped: only knowing the key redacts it
 URL_PASSWORD = "urlpw" + secrets.token_hex(8)
@@ -66,7 +66,7 @@ def test_agent_model_errors_echoing_the_key_reach_no_checkpoint_or_run_log(
     echoing_server: LocalOpenAIServer, small_roster: Roster, data_dir: Path
 ) -> None:
     router = TableRouter({WORDS: RouteDecision(agents=["words"])})
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster, router=router, data_dir=data_dir, model=_model(echoing_server)
     )
     runlog = RunLog(data_dir / RUNLOG_FILE)
@@ -89,7 +89,7 @@ def test_failing_router_fallback_is_retried_typed_and_reported(
         router = SemanticRouter.from_examples(small_roster.examples(), model=_model(srv))
         assert router.arbiter is not None
         router.arbiter.retry_interval = 0.01
-        graph = build_graph(roster=small_roster, router=router, data_dir=data_dir)
+        graph = build_nova_graph(roster=small_roster, router=router, data_dir=data_dir)
         runlog = RunLog(data_dir / RUNLOG_FILE)
         state, run_id = logged_invoke(
             graph,
@@ -175,7 +175,7 @@ def test_a_node_error_quoting_the_key_is_scrubbed_before_it_is_checkpointed(
     small_roster: Roster, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ROUTER_TOKEN", KEY)  # a secret the process knows by its variable name
-    graph = build_graph(roster=small_roster, router=_LeakyRouter(), data_dir=data_dir)
+    graph = build_nova_graph(roster=small_roster, router=_LeakyRouter(), data_dir=data_dir)
     with pytest.raises(ConnectionError) as info:
         graph.invoke({"messages": [{"role": "user", "content": WORDS}]}, _thread("leak"))
     assert _occurrences(data_dir, str(info.value), repr(info.value)) == 0

@@ -12,12 +12,12 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from nova_app import nova_graph_from_settings
 from nova_graph.checkpoint_postgres import postgres_checkpointer
 from nova_graph.errors import ConfigurationError, InvalidRequestError
-from nova_graph.factory import (
+from nova_graph.from_settings import (
     checkpointer_from_settings,
     family_roster,
-    graph_from_settings,
     memory_from_settings,
     model_from_settings,
 )
@@ -25,7 +25,7 @@ from nova_graph.models import OfflineChatModel
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.settings import NovaSettings, load_settings
-from tests.support.routers import TableRouter
+from nova_graph.testing import TableRouter
 
 AMBIGUOUS_Q = "the numbers thing"
 TABLE = {AMBIGUOUS_Q: RouteDecision(agents=["math", "stock"], ambiguous=True)}
@@ -117,11 +117,11 @@ def test_sqlite_settings_persist_a_pending_question_across_graph_instances(
     settings = NovaSettings(data_dir=tmp_path, chroma_url="off")
     parts = {"roster": small_roster, "router": TableRouter(TABLE), "model": offline_model}
     config: Any = {"configurable": {"thread_id": uuid.uuid4().hex}}
-    first = graph_from_settings(settings, **parts)
+    first = nova_graph_from_settings(settings, **parts)
     paused = first.invoke({"messages": [{"role": "user", "content": AMBIGUOUS_Q}]}, config)
     assert paused["__interrupt__"][0].value["type"] == "clarification"
     assert (tmp_path / "checkpoints.sqlite").is_file()
-    second = graph_from_settings(settings, **parts)
+    second = nova_graph_from_settings(settings, **parts)
     done = second.invoke(Command(resume="math"), config)
     assert done["routes"] == ["math"] and "math" in done["results"]
 
@@ -130,7 +130,7 @@ def test_request_size_limit_comes_from_settings(
     tmp_path: Path, small_roster: Roster, offline_model: Any
 ) -> None:
     settings = NovaSettings(data_dir=tmp_path, chroma_url="off", max_request_bytes=64)
-    graph = graph_from_settings(
+    graph = nova_graph_from_settings(
         settings, roster=small_roster, router=TableRouter(TABLE), model=offline_model
     )
     config: Any = {"configurable": {"thread_id": "big"}}

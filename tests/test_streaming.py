@@ -13,12 +13,12 @@ from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langgraph.types import Command
 
-from nova_graph import build_graph
-from nova_graph.cli import main
+from nova_app import build_nova_graph
+from nova_app.cli import main
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
 from nova_graph.streaming import StreamEvent, astream_run, describe_update, stream_run
-from tests.support.routers import TableRouter
+from nova_graph.testing import TableRouter
 
 MULTI_Q = "what time is it, and also count the words: alpha beta gamma"
 AMBIGUOUS_Q = "the numbers thing"
@@ -52,7 +52,7 @@ def _ask(text: str) -> dict[str, Any]:
 
 @pytest.fixture()
 def graph(small_roster: Roster, offline_model: Any, data_dir: Path) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=small_roster, router=TableRouter(TABLE), model=offline_model, data_dir=data_dir
     )
 
@@ -85,7 +85,7 @@ def test_model_tokens_are_tagged_with_the_agent_node_that_produced_them(
             yield AIMessage(content="tick tock said the clock")
 
     model = StreamingFakeModel(messages=replies())
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster, router=TableRouter(TABLE), model=model, data_dir=data_dir
     )
     events = list(stream_run(graph, _ask(MULTI_Q), _config()))
@@ -114,7 +114,8 @@ def test_clarification_is_streamed_as_an_interrupt_and_resume_streams_the_rest(
     assert [o["agent"] for o in pending[0].data["options"]] == ["math", "stock"]
     assert "compose" not in _updates(first)
     second = list(stream_run(graph, Command(resume="math"), config))
-    assert _updates(second) == ["supervisor", "math", "next_steps", "compose"]
+    # a lone plan step goes straight to compose (no next_steps superstep)
+    assert _updates(second) == ["supervisor", "math", "compose"]
 
 
 def test_astream_yields_the_same_updates_as_stream(graph: Any) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from nova_graph.graph import default_router
-from nova_graph.roster import load_roster
+from nova_app import nova_roster
+from nova_graph.routing.default import default_router
 from tests.support.services import ROOT, child_env, langgraph_dev
 from tests.support.vague import first_ambiguous
 
@@ -33,7 +33,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def ambiguous_q(work: Path) -> str:
     """A request the served graph's router asks about (its router is cached for the server)."""
-    router = default_router(load_roster())
+    router = default_router(nova_roster())
     return first_ambiguous(router)
 
 
@@ -115,12 +115,12 @@ def test_family_graph_only_knows_its_own_agents(client: Any) -> None:
 def test_graph_drawing_names_the_supervisor_every_agent_compose_and_out_of_scope(
     work: Path, ambiguous_q: str
 ) -> None:
-    from nova_graph.factory import graph_from_settings
+    from nova_app import nova_graph_from_settings
     from nova_graph.settings import NovaSettings
 
     settings = NovaSettings(data_dir=work / "data", chroma_url="off")  # the cached router
-    mermaid = graph_from_settings(settings, checkpointer=False).get_graph().draw_mermaid()
-    for node in ["supervisor", "compose", "out_of_scope", *load_roster().names]:
+    mermaid = nova_graph_from_settings(settings, checkpointer=False).get_graph().draw_mermaid()
+    for node in ["supervisor", "compose", "out_of_scope", *nova_roster().names]:
         assert f"\t{node}({node})" in mermaid, node
     assert "__start__ --> supervisor;" in mermaid
     assert "compose --> __end__;" in mermaid and "out_of_scope --> __end__;" in mermaid

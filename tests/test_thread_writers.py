@@ -14,13 +14,12 @@ from typing import Any
 import pytest
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
 from nova_graph.errors import ThreadBusyError
-from nova_graph.models import FunctionChatModel
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 
 WRITERS = 8
 THREAD = {"configurable": {"thread_id": "shared"}}
@@ -33,7 +32,7 @@ def _slow_answer(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> st
 
 def _graph(roster: Roster, data_dir: Path, wait: float = 30.0) -> Any:
     table = {f"calculate {i} + {i}": RouteDecision(agents=["math"]) for i in range(WRITERS)}
-    return build_graph(
+    return build_nova_graph(
         roster=roster,
         router=TableRouter(table),
         model=FunctionChatModel(fn=_slow_answer),
@@ -104,13 +103,14 @@ WORKER = textwrap.dedent(
     """
     import sys, time
     sys.path.insert(0, {root!r})
-    from nova_graph import build_graph, load_roster
-    from nova_graph.models import FunctionChatModel
+    from nova_app import build_nova_graph
+    from nova_graph import load_roster
+    from nova_graph.testing import FunctionChatModel
     from nova_graph.routing.decision import RouteDecision
-    from tests.support.routers import TableRouter
+    from nova_graph.testing import TableRouter
     me = sys.argv[1]
     texts = [f"calculate {{me}} + {{k}}" for k in range(3)]
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=load_roster({roster!r}),
         router=TableRouter({{t: RouteDecision(agents=["math"]) for t in texts}}),
         model=FunctionChatModel(fn=lambda m, t: time.sleep(0.05) or "done"),

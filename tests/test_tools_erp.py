@@ -11,13 +11,13 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.prebuilt import create_react_agent
 from langgraph.types import Command
 
+from nova_app.tools.erp import make_tools
+from nova_app.tools.erp_db import create_demo_erp, erp_path
 from nova_graph.errors import ToolError
 from nova_graph.models import OfflineChatModel
 from nova_graph.tools.approval import gate
 from nova_graph.tools.context import ToolContext
 from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
-from nova_graph.tools.erp import make_tools
-from nova_graph.tools.erp_db import create_demo_erp, erp_path
 
 
 @pytest.fixture(scope="module")

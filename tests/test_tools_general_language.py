@@ -6,10 +6,10 @@ from pathlib import Path
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from nova_app.tools.general import make_tools as general_tools
+from nova_app.tools.language import make_tools as language_tools
 from nova_graph.models import OfflineChatModel
 from nova_graph.tools.context import ToolContext
-from nova_graph.tools.general import make_tools as general_tools
-from nova_graph.tools.language import make_tools as language_tools
 
 
 def _g(d: Path) -> dict:

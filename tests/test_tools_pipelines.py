@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from nova_app.tools.pipelines import PipelineRunner, PipelineSpec, load_pipelines
+from nova_app.tools.pipelines.tools import make_tools, parse_time_of_day
 from nova_graph.errors import PipelineError
 from nova_graph.tools.context import ToolContext
-from nova_graph.tools.pipelines import PipelineRunner, PipelineSpec, load_pipelines
-from nova_graph.tools.pipelines.tools import make_tools, parse_time_of_day
 
 
 def _tools(d: Path) -> dict:

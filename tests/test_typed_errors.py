@@ -11,16 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langgraph.types import Command
 
-from nova_graph import build_graph
+from nova_app import build_nova_graph
+from nova_app.cli import main
 from nova_graph.checkpoint import sqlite_checkpointer
-from nova_graph.cli import main
 from nova_graph.errors import InvalidRequestError, NovaError, StorageError
 from nova_graph.memory import ChromaMemory
-from nova_graph.memory.testing import HashingEncoder
 from nova_graph.models import OfflineChatModel
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision
-from tests.support.routers import TableRouter
+from nova_graph.testing import HashingEncoder, TableRouter
 
 WORDS = "how many words: alpha beta"
 UNSURE = "count or compute this"
@@ -44,7 +43,7 @@ def test_a_full_disk_is_a_storage_error_and_the_thread_is_kept(
     small_roster: Roster, data_dir: Path
 ) -> None:
     saver = sqlite_checkpointer(data_dir / "checkpoints.sqlite")
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster, router=_router(), checkpointer=saver, model=OfflineChatModel()
     )
     pages = saver.conn.execute("PRAGMA page_count").fetchone()[0]
@@ -59,11 +58,11 @@ def test_a_data_dir_that_cannot_be_created_is_a_storage_error(
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     with pytest.raises(StorageError, match="data directory"):
-        build_graph(roster=small_roster, router=_router(), data_dir=blocker)
+        build_nova_graph(roster=small_roster, router=_router(), data_dir=blocker)
 
 
 def test_list_of_parts_content_is_accepted(small_roster: Roster, data_dir: Path) -> None:
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster, router=_router(), data_dir=data_dir, model=OfflineChatModel()
     )
     state = graph.invoke(
@@ -75,7 +74,7 @@ def test_list_of_parts_content_is_accepted(small_roster: Roster, data_dir: Path)
 def test_a_text_part_whose_text_is_not_a_string_is_a_typed_error(
     small_roster: Roster, data_dir: Path
 ) -> None:
-    graph = build_graph(
+    graph = build_nova_graph(
         roster=small_roster, router=_router(), data_dir=data_dir, model=OfflineChatModel()
     )
     with pytest.raises(InvalidRequestError, match="must be a string"):
@@ -133,7 +132,7 @@ FUZZ = settings(
 
 @pytest.fixture()
 def fuzz_graph(small_roster: Roster, data_dir: Path) -> Any:
-    return build_graph(
+    return build_nova_graph(
         roster=small_roster, router=_router(), data_dir=data_dir, model=OfflineChatModel()
     )
 

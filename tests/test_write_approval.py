@@ -3,7 +3,6 @@ through a real graph (SQLite checkpointer, temp data dir, scripted model)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -13,118 +12,45 @@ from typing import Any
 import pytest
 from langgraph.types import Command
 
+from nova_app import nova_roster
+from nova_app.tools import nova_tools
+from nova_app.tools.erp_db import create_demo_erp
 from nova_graph.errors import InvalidRequestError
 from nova_graph.reliability import ReliabilityPolicy
 from nova_graph.streaming import resume_command
-from nova_graph.tools import ToolContext, build_tools
+from nova_graph.tools import ToolContext
 from nova_graph.tools.approval import needs_approval
-from nova_graph.tools.effects import EFFECTS_DB, EffectLedger
-from nova_graph.tools.erp_db import create_demo_erp
-from nova_graph.tools.general import make_tools as general_tools
-from nova_graph.tools.pipelines import PipelineRunner
+from nova_graph.tools.effects import EFFECTS_DB
+from tests.attack_scenarios import WRITE_TOOLS, unapproved_writes
 from tests.side_effects import answer_all, ask, count, graph_for, script
-
-WRITE_TOOLS = {
-    "adjust_stock": {"part": "SP-1005", "quantity": 7},
-    "create_purchase_order": {"part": "SP-1005", "quantity": 3},
-    "receive_purchase_order": {"po_number": 1},
-    "cancel_sales_order": {"order_number": 0},  # filled with a pending order below
-    "mark_invoice_paid": {"invoice_number": 0},  # filled with an unpaid invoice below
-    "update_part_price": {"part": "SP-1005", "new_price": 199.5},
-    "add_reminder": {"text": "call Bob tomorrow"},
-    "complete_reminder": {"reminder_id": 1},
-    "save_research_note": {"note": "vinyl banners outsell acrylic"},
-    "run_pipeline": {"pipeline": "harbour_bakery_site_deploy"},
-    "retry_failed_run": {"run_id": 1},
-    "retry_last_failure": {},
-    "schedule_pipeline": {"pipeline": "nightly_backup", "time_of_day": "00:00"},
-    "run_due_pipelines": {},
-    "deploy_site": {"site": "harbour bakery"},
-    "import_parts_feed": {},
-    "backup_now": {},
-    "run_test_suite": {},
-}
-STATE_FILES = {"checkpoints.sqlite", "checkpoints.sqlite.threads.lock", EFFECTS_DB}
-
-
-def _prepared(data: Path) -> dict[str, dict[str, Any]]:
-    """A data dir where every write tool has something to act on; the args per tool."""
-    erp = create_demo_erp(data)
-    args = dict(WRITE_TOOLS)
-    args["receive_purchase_order"] = {
-        "po_number": count(erp, "SELECT MIN(id) FROM purchase_orders WHERE status='open'")
-    }
-    args["cancel_sales_order"] = {
-        "order_number": count(erp, "SELECT MIN(id) FROM sales_orders WHERE status='pending'")
-    }
-    args["mark_invoice_paid"] = {
-        "invoice_number": count(erp, "SELECT MIN(id) FROM invoices WHERE status='unpaid'")
-    }
-    general_tools(ToolContext(data_dir=data))[5].invoke({"text": "first reminder"})
-    PipelineRunner(data).run("findasign_site_deploy")  # run 1 fails at check_links
-    with PipelineRunner(data).db() as conn, conn:
-        conn.execute(
-            "INSERT INTO schedules(pipeline, time_of_day, created_at) VALUES ('nightly_backup', "
-            "'00:00', '2025-01-01')"
-        )
-    return args
-
-
-def _fingerprint(data: Path) -> str:
-    """A hash of every data file except the run's own bookkeeping (checkpoints, ledger)."""
-    h = hashlib.sha256()
-    for p in sorted(data.rglob("*")):
-        if p.is_file() and p.name.split("-")[0] not in STATE_FILES:
-            h.update(str(p.relative_to(data)).encode() + p.read_bytes())
-    return h.hexdigest()
 
 
 def test_the_registry_declares_exactly_the_audited_write_tools() -> None:
-    registry = build_tools(ToolContext())
+    registry = {t.name: t for t in nova_tools(ToolContext())}
     assert {n for n, t in registry.items() if needs_approval(t)} == set(WRITE_TOOLS)
 
 
 def test_the_roster_table_shows_which_tools_need_approval() -> None:
-    from nova_graph.roster import load_roster
-    from nova_graph.roster_doc import roster_table
+    from nova_app.roster_doc import roster_table
 
-    table = roster_table(load_roster())
+    table = roster_table(nova_roster())
     gated = {row.rsplit("|", 2)[1] for row in table.splitlines() if row.startswith("| ")}
     shown = {t.strip(" `") for cell in gated for t in cell.split(",")} - {
         "-",
         "---",
         "Needs approval",
     }
-    in_roster = {t for spec in load_roster() for t in spec.tools}
+    in_roster = {t for spec in nova_roster() for t in spec.tools}
     assert shown == set(WRITE_TOOLS) & in_roster and "import_parts_feed" in shown
 
 
 def test_no_write_tool_changes_data_before_an_approval_in_the_state_history(
     tmp_path: Path,
 ) -> None:
-    unapproved, applied = [], 0
-    for tool in WRITE_TOOLS:
-        data = tmp_path / tool
-        calls = {"writer": (tool, _prepared(data)[tool])}
-        graph = graph_for(data, calls, script(calls))
-        before = _fingerprint(data)
-        first = ask(graph)
-        assert [i.value["change"]["tool"] for i in first["__interrupt__"]] == [tool]
-        assert _fingerprint(data) == before, f"{tool} changed data before approval"
-        answer_all(graph, "yes")
-        config: Any = {"configurable": {"thread_id": "writes"}}
-        history = list(graph.get_state_history(config))
-        asked = {
-            i.value["change"]["tool"]
-            for snap in history
-            for i in snap.interrupts
-            if i.value.get("type") == "approval"
-        }
-        ledger = EffectLedger(data / EFFECTS_DB).counts()
-        applied += ledger.get(tool, 0)
-        unapproved += [t for t in ledger if t not in asked]
-    assert unapproved == []  # 0 data-changing tool runs without an approval
-    assert applied == len(WRITE_TOOLS)
+    report = unapproved_writes(tmp_path)
+    assert report["changed_before_approval"] == []
+    assert report["unapproved"] == []  # 0 data-changing tool runs without an approval
+    assert report["applied"] == len(WRITE_TOOLS)
 
 
 def test_rejected_write_never_applies_even_when_the_agent_retries(tmp_path: Path) -> None:
@@ -248,7 +174,7 @@ def test_answers_per_question_and_mismatches_are_typed_errors(tmp_path: Path) ->
 def test_nova_ask_shows_every_pending_approval_and_resume_yes_answers_all(
     tmp_path: Path,
 ) -> None:
-    from nova_graph.cli.render import render_interrupt
+    from nova_app.cli.render import render_interrupt
 
     calls = {
         "notes": ("save_research_note", {"note": "banners sell"}),

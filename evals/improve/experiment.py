@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nova_app import nova_roster
 from nova_graph.embeddings import MiniLMEncoder
 from nova_graph.improve import (
     AcceptancePolicy,
@@ -43,9 +44,9 @@ from nova_graph.improve import (
     stratified_split,
     weakened,
 )
-from nova_graph.improve.factory import default_factory
+from nova_graph.improve.routers import default_factory
 from nova_graph.improve.setup import RouterFactory
-from nova_graph.roster import AgentSpec, Family, Roster, load_roster
+from nova_graph.roster import AgentSpec, Roster
 from nova_graph.runlog import RunLog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,7 +152,7 @@ def run_experiment(
 
 def roster_experiment(args: argparse.Namespace, factory: RouterFactory, encode: Any) -> dict:
     """The 34-agent roster cut to a few examples per agent."""
-    full = load_roster()
+    full = nova_roster()
     weak = weakened(full, args.examples_per_agent)
     stream = [
         LabelledRequest(text=x, agents=[spec.name])
@@ -183,7 +184,7 @@ def clinc_roster(examples: dict[str, list[str]]) -> Roster:
     return Roster(
         AgentSpec(
             name=d,
-            family=Family.GENERAL,
+            family="general",
             description=f"CLINC150 {d.replace('_', ' ')} requests",
             system_prompt=f"You handle {d} requests.",
             examples=xs,

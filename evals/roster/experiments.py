@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from nova_app import nova_roster
 from nova_graph.evaluation.roster import HeldoutSet, load_heldout, score_multi
-from nova_graph.graph import default_out_of_scope, default_router
-from nova_graph.roster import Roster, load_roster
+from nova_graph.roster import Roster
 from nova_graph.routing import SemanticRouter
+from nova_graph.routing.default import default_router
 
 DEV = Path("evals/roster/dev.yaml")
 FOLDS = 5
@@ -50,7 +51,7 @@ def _fold(texts: list[str], k: int, f: int, *, keep: bool) -> list[str]:
 
 def lexical(roster: Roster, dev: HeldoutSet) -> None:
     """Top-1 accuracy with and without the lexical channel: example folds, then dev."""
-    examples, negatives = roster.examples(), default_out_of_scope()
+    examples, negatives = roster.examples(), list(roster.out_of_scope)
     for use in (False, True):
         scores = []
         for f in range(FOLDS):
@@ -88,7 +89,7 @@ def uncalibrated(roster: Roster, dev: HeldoutSet) -> None:
 def ambiguity(roster: Roster, dev: HeldoutSet) -> None:
     """Ask back when the top two share a family within a wider margin: costs and gains on dev."""
     router = _default(roster)
-    family = {spec.name: spec.family.value for spec in roster}
+    family = {spec.name: spec.family for spec in roster}
     singles = dev.singles()
 
     def top_two(texts: list[str]) -> list[tuple[str, str, float]]:
@@ -149,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("experiment", choices=["lexical", "uncalibrated", "ambiguity", "split"])
     args = p.parse_args(argv)
-    roster = load_roster()
+    roster = nova_roster()
     dev = load_heldout(DEV, roster)
     run = {"lexical": lexical, "uncalibrated": uncalibrated, "ambiguity": ambiguity, "split": split}
     run[args.experiment](roster, dev)

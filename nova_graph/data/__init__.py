@@ -1,0 +1,1 @@
+"""Library data: the fitted conversation rules (``conversation_model.json``)."""

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from nova_graph.improve.labelled import LabelledRequest
-from nova_graph.improve.scoring import RoutingScore, route_all, score_decisions
+from nova_graph.improve.metrics import RoutingScore, route_all, score_decisions
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import RouteDecision, Router
 from nova_graph.runlog import RunRecord
@@ -258,19 +258,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compute, print and write the scorecards."""
     from nova_graph.evaluation.report import write_report
-    from nova_graph.improve.factory import default_factory
     from nova_graph.improve.labelled import load_labelled
+    from nova_graph.improve.routers import default_factory
     from nova_graph.improve.setup import RoutingSetup
     from nova_graph.improve.store import VersionStore
     from nova_graph.roster import load_roster
     from nova_graph.runlog import RUNLOG_FILE, RunLog
-    from nova_graph.tools.context import default_data_dir
+    from nova_graph.settings import default_data_dir
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     if args.roster:
         setup = RoutingSetup(load_roster(args.roster))
     else:
-        setup = VersionStore(data_dir).active_setup(RoutingSetup(load_roster()))
+        setup = VersionStore(data_dir).active_setup(RoutingSetup(load_roster(args.default_roster)))
     labelled_path = args.labelled or (DEFAULT_LABELLED if DEFAULT_LABELLED.is_file() else None)
     if args.no_labelled:
         labelled_path = None

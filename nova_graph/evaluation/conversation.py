@@ -137,10 +137,10 @@ def systems(conv: ConversationRouter) -> dict[str, Decide]:
 
 def run(args: argparse.Namespace) -> int:
     """Optionally refit on dev, then report every set for both systems; write JSON."""
-    from nova_graph.graph import default_router
     from nova_graph.roster import load_roster
+    from nova_graph.routing.default import default_router
 
-    roster = load_roster()
+    roster = load_roster(args.default_roster)
     router = default_router(roster)
     results: dict[str, Any] = {}
     if args.fit:

@@ -88,7 +88,9 @@ def fit_model(conv: ConversationRouter, data: ConversationSet) -> ConversationMo
     for turns in data.conversations:
         for prev, turn in itertools.pairwise(turns):
             d = conv.router.route(turn.text)
-            row = followup.features(turn.text, d, sorted(prev.gold), conv.starters, conv.families)
+            row = followup.features(
+                turn.text, d, sorted(prev.gold), conv.starters, conv.families, prev.text
+            )
             (stay if turn.gold == prev.gold and turn.gold else move).append(row)
     asked = [_clarify_row(conv, t) for t, _ in data.ambiguous]
     clear_texts = [t for t, _ in data.clear] + [

@@ -19,7 +19,7 @@ import numpy as np
 
 from nova_graph.memory import ChromaMemory
 from nova_graph.memory.model import record_metadata, to_epoch
-from nova_graph.memory.testing import HashingEncoder
+from nova_graph.testing import HashingEncoder
 
 DIM = 384
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

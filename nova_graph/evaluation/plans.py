@@ -14,7 +14,7 @@ import argparse
 import json
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from langgraph.types import Command
 from pydantic import BaseModel, Field
 
 from nova_graph.planning import PlanPolicy, plan_edges
+from nova_graph.roster import Roster
 
 DEFAULT_SET = Path("evals/plans/heldout.yaml")
 #: Characters per token when projecting prompt sizes (the usual English average).
@@ -90,7 +91,9 @@ def run_case(graph: Any, case: PlanCase, thread: str, agents: set[str], catalogu
                 paused = True
         if not paused:
             break
-        payload = Command(resume=True)
+        # Parallel steps may pause together: approve each pending interrupt by its id.
+        pending = graph.get_state(cfg).interrupts
+        payload = Command(resume={i.id: True for i in pending} if len(pending) > 1 else True)
     latency = (time.perf_counter() - started) * 1000
     state = graph.get_state(cfg).values
     return score(case, state, first_step, latency, catalogue)
@@ -182,19 +185,25 @@ def summarise(rows: Sequence[CaseResult]) -> dict[str, Any]:
     }
 
 
-def evaluate(cases: Sequence[PlanCase]) -> dict[str, Any]:
-    """Run every case with plans and with the fan-out ablation; return both summaries and rows."""
-    from nova_graph import build_graph, load_roster
-    from nova_graph.graph import default_router
-    from nova_graph.models import OfflineChatModel
+def evaluate(
+    cases: Sequence[PlanCase], roster: Roster, build: Callable[..., Any] | None = None
+) -> dict[str, Any]:
+    """Run every case with plans and with the fan-out ablation; return both summaries and rows.
 
-    roster = load_roster()
+    ``build`` builds the graph from ``build_graph``'s keywords (an app passes its own, with its
+    tools; default: ``build_graph``).
+    """
+    from nova_graph.graph import build_graph
+    from nova_graph.models import OfflineChatModel
+    from nova_graph.routing.default import default_router
+
+    build = build or build_graph
     router = default_router(roster)
     catalogue = "\n".join(f"{a.name}: {a.description}" for a in roster)
     out: dict[str, Any] = {}
     for label, policy in (("plans", PlanPolicy()), ("fan_out", PlanPolicy(enabled=False))):
         with tempfile.TemporaryDirectory() as data:
-            graph = build_graph(
+            graph = build(
                 roster=roster,
                 router=router,
                 model=OfflineChatModel(),
@@ -225,7 +234,9 @@ def _fmt(v: Any) -> str:
 def run(args: argparse.Namespace) -> int:
     """Print the table (plans vs fan-out) and optionally write JSON."""
     cases = load_cases(args.set)
-    out = evaluate(cases)
+    from nova_graph.roster import load_roster
+
+    out = evaluate(cases, load_roster(args.default_roster), getattr(args, "build_graph", None))
     keys = list(out["plans"]["summary"])
     print(f"{'metric':45} {'plans':>12} {'fan-out':>12}")
     for k in keys:

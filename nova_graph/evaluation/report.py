@@ -12,11 +12,18 @@ from typing import Any
 
 from nova_graph.errors import InvalidRequestError
 from nova_graph.evaluation.agents import COLUMNS, Scorecards, table_rows
-from nova_graph.improve.scoring import OUT_OF_SCOPE
+from nova_graph.improve.metrics import OUT_OF_SCOPE
 
 
 def _plt() -> Any:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        from nova_graph.errors import ConfigurationError
+
+        raise ConfigurationError(
+            "evaluation figures need matplotlib: pip install 'nova_graph[evals]'"
+        ) from None
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -19,7 +19,7 @@ from nova_graph.routing.decision import RouteDecision, Router
 
 DEFAULT_SET = Path("evals/roster/heldout.yaml")
 
-RouterFactory = Callable[[Mapping[str, list[str]]], Router]
+RouterBuilder = Callable[[Mapping[str, list[str]]], Router]
 
 
 class MultiDomainItem(BaseModel):
@@ -93,20 +93,20 @@ class NearestExampleRouter:
         return RouteDecision(agents=[best], scores=scores, method="embedding")
 
 
-def default_factory() -> tuple[str, RouterFactory]:
-    """The router the graph uses by default (``nova_graph.graph.default_router``), per roster.
+def default_factory() -> tuple[str, RouterBuilder]:
+    """The graph's default router (``nova_graph.routing.default.default_router``), per roster.
 
     The factory builds a roster from the example dict so that the hierarchical routers (one per
     family, one over families) are trained and calibrated exactly like the flat default.
     """
-    from nova_graph.graph import default_router
-    from nova_graph.roster import AgentSpec, Family
+    from nova_graph.roster import AgentSpec
+    from nova_graph.routing.default import default_router
 
     def factory(examples: Mapping[str, list[str]]) -> Router:
         specs = [
             AgentSpec(
                 name=name,
-                family=Family.GENERAL,
+                family="general",
                 description=name,
                 examples=list(texts),
                 system_prompt=name,
@@ -115,18 +115,18 @@ def default_factory() -> tuple[str, RouterFactory]:
         ]
         return default_router(Roster(specs))
 
-    return "nova_graph.graph.default_router (calibrated SemanticRouter)", factory
+    return "nova_graph.routing.default.default_router (calibrated SemanticRouter)", factory
 
 
 class HierarchicalRouter:
     """Route to a family first (over the family's pooled examples), then to an agent in it."""
 
-    def __init__(self, roster: Roster, factory: RouterFactory) -> None:
+    def __init__(self, roster: Roster, factory: RouterBuilder) -> None:
         fam_examples: dict[str, list[str]] = {}
         self._family_of: dict[str, str] = {}
         for spec in roster:
-            fam_examples.setdefault(spec.family.value, []).extend(spec.examples)
-            self._family_of[spec.name] = spec.family.value
+            fam_examples.setdefault(spec.family, []).extend(spec.examples)
+            self._family_of[spec.name] = spec.family
         self._families = factory(fam_examples)
         self._agents = {
             fam: factory({a.name: list(a.examples) for a in roster.by_family(fam)})
@@ -213,7 +213,7 @@ def score_ambiguous(router: Router, items: list[AmbiguousItem]) -> dict[str, Any
 
 
 def evaluate(
-    roster: Roster, held: HeldoutSet, factory: RouterFactory | None = None
+    roster: Roster, held: HeldoutSet, factory: RouterBuilder | None = None
 ) -> dict[str, Any]:
     """Flat and hierarchical routing of the held-out set; the full result as a dict."""
     label, default = default_factory()

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from nova_graph.embeddings import Encoder, default_encoder
+from nova_graph.evaluation import routing_openset
 from nova_graph.evaluation.routing_data import (
     DEFAULT_DATA,
     CachedVectors,
@@ -33,6 +34,7 @@ from nova_graph.evaluation.routing_peers import (
 from nova_graph.routing import RouteDecision, SemanticRouter
 
 DEFAULT_OUT = Path("evals") / "results" / "routing.json"
+DEFAULT_OPEN_SET_OUT = Path("evals") / "results" / "routing_open_set.json"
 DEFAULT_CACHE = Path.home() / ".cache" / "nova_graph" / "routing"
 
 
@@ -52,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: 1)")
     parser.add_argument("--no-peers", action="store_true", help="skip the peer benchmark")
     parser.add_argument("--min-in-scope", type=float, default=0.95, help="calibration target")
+    routing_openset.add_arguments(parser)
 
 
 def _pct(times: Sequence[float]) -> dict[str, float]:
@@ -175,6 +178,15 @@ def run(args: argparse.Namespace) -> int:
         "load_average": os.getloadavg()[0],
         "vector_cache_s": time.perf_counter() - cache_start,
     }
+    if args.open_set:
+        routing_openset.run_open_set(data, encoder, args, results)
+        results["elapsed_s"] = time.perf_counter() - started
+        out = DEFAULT_OPEN_SET_OUT if args.out == DEFAULT_OUT else args.out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2))
+        print(routing_openset.format_open_set(results))
+        print(f"\nwrote {out}")
+        return 0
     router, build = build_router(data, encoder, args.min_in_scope)
     results["nova"] = build
     texts = [t for t, _ in data.test] + data.oos_test

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from nova_graph.errors import InvalidRequestError
-from nova_graph.roster import AgentSpec, Family, Roster
+from nova_graph.roster import AgentSpec, Roster
 
 #: Offices named in the requests (1,000 routes need 7; 150 intents each).
 OFFICES: tuple[str, ...] = (
@@ -65,17 +65,20 @@ def synthetic_examples(
     return examples, held
 
 
-def synthetic_roster(examples: dict[str, list[str]]) -> Roster:
-    """A roster with one general agent per route of ``examples``."""
+def synthetic_roster(examples: dict[str, list[str]], data_dir: Path) -> Roster:
+    """A roster with one general agent per route of ``examples``; its out-of-scope requests are
+    CLINC150's ``oos_train``."""
+    data = json.loads((Path(data_dir) / "data_full.json").read_text("utf-8"))
     return Roster(
         [
             AgentSpec(
                 name=name,
-                family=Family.GENERAL,
+                family="general",
                 description=f"handles {name.replace('_', ' ')}",
                 examples=texts,
                 system_prompt=name,
             )
             for name, texts in examples.items()
-        ]
+        ],
+        out_of_scope=[str(t) for t, _ in data["oos_train"]],
     )

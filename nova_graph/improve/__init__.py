@@ -3,13 +3,13 @@ versioning and rollback of the routing setup (roster examples/descriptions + rou
 
 from nova_graph.improve.labelled import LabelledRequest, load_labelled, stratified_split
 from nova_graph.improve.loop import AcceptancePolicy, ImprovementLoop, RoundReport, Verdict, judge
+from nova_graph.improve.metrics import RoutingScore, score_router, top_agent
 from nova_graph.improve.proposals import (
     Evidence,
     Proposal,
     apply_proposal,
     evidence_from_runs,
 )
-from nova_graph.improve.scoring import RoutingScore, score_router, top_agent
 from nova_graph.improve.setup import RouterFactory, RoutingSetup, weakened
 from nova_graph.improve.simulate import simulate_usage
 from nova_graph.improve.store import VersionMeta, VersionStore, active_roster

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from nova_graph.errors import ImprovementError
 from nova_graph.improve.labelled import LabelledRequest
+from nova_graph.improve.metrics import RoutingScore, score_router
 from nova_graph.improve.proposals import (
     Evidence,
     Proposal,
@@ -22,7 +23,6 @@ from nova_graph.improve.proposals import (
     propose_recalibration,
     propose_scope_splits,
 )
-from nova_graph.improve.scoring import RoutingScore, score_router
 from nova_graph.improve.setup import RouterFactory, RoutingSetup
 from nova_graph.improve.store import VersionStore
 
@@ -376,7 +376,7 @@ def _evidence_confusion(evidence: Sequence[Evidence]) -> dict[str, dict[str, int
 
 def refresh_evidence(router: Any, evidence: Sequence[Evidence]) -> list[Evidence]:
     """Re-route evidence whose right agent is known, so proposals target today's misroutes."""
-    from nova_graph.improve.scoring import route_all, top_agent
+    from nova_graph.improve.metrics import route_all, top_agent
 
     known = [e for e in evidence if e.known]
     decisions = route_all(router, [e.text for e in known])

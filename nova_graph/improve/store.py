@@ -53,7 +53,7 @@ class VersionStore:
 
     def __init__(self, data_dir: str | Path | None = None) -> None:
         if data_dir is None:
-            from nova_graph.tools.context import default_data_dir
+            from nova_graph.settings import default_data_dir
 
             data_dir = default_data_dir()
         self.root = Path(data_dir) / IMPROVE_DIR
@@ -88,7 +88,7 @@ class VersionStore:
     def load(self, version: str) -> RoutingSetup:
         """The setup stored as ``version``."""
         d = self._dir(version)
-        roster = load_roster(d / "roster.yaml", check_tools=False)
+        roster = load_roster(d / "roster.yaml")
         settings = json.loads((d / "settings.json").read_text("utf-8"))
         return RoutingSetup(roster, settings)
 
@@ -209,25 +209,26 @@ class VersionStore:
             f.write(json.dumps(event) + "\n")
 
 
-def active_roster(data_dir: str | Path | None = None) -> Roster:
-    """The roster of the active improved version, or the packaged roster when there is none."""
+def active_roster(default: Roster, data_dir: str | Path | None = None) -> Roster:
+    """The roster of the active improved version, or ``default`` when there is none."""
     store = VersionStore(data_dir)
     version = store.active()
     if version is None:
-        return load_roster()
+        return default
     return store.load(version).roster
 
 
 def improved_setup(data_dir: str | Path | None = None) -> RoutingSetup | None:
     """The active improved version's setup, or ``None`` when the packaged roster is in use
-    (no version stored, or the active one is the packaged roster with no pinned settings, as
-    after ``nova improve --rollback v0000``): then the caller builds exactly the packaged
-    router, from the same cache."""
+    (no version stored, or the active one is the first version's roster with no pinned
+    settings, as after ``nova improve --rollback v0000``): then the caller builds exactly the
+    packaged router, from the same cache."""
     store = VersionStore(data_dir)
     version = store.active()
     if version is None:
         return None
     setup = store.load(version)
-    if not setup.settings and setup_text(setup) == setup_text(RoutingSetup(load_roster())):
+    first = store.versions()[0].version  # v0000: the packaged roster the loop started from
+    if not setup.settings and setup_text(setup) == setup_text(store.load(first)):
         return None
     return setup

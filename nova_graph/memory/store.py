@@ -81,6 +81,7 @@ class ChromaMemory:
     embedding function is never used. ``update_detector``: decides whether a new memory replaces a
     close one (default: the offline similarity rule; ``None`` disables it).
     ``clock``: the time source used when ``now`` is not passed.
+    ``open_on_first_use``: open Chroma at the first call instead of here (faster start-up).
     """
 
     def __init__(
@@ -96,12 +97,19 @@ class ChromaMemory:
         detector_candidates: int = 5,
         clock: Callable[[], datetime] = utc_now,
         collection_prefix: str = "nova_mem",
+        open_on_first_use: bool = False,
     ) -> None:
         if sum(x is not None for x in (path, url, client)) > 1:
             raise MemoryStoreError("pass at most one of path, url and client")
         self._file_lock = _file_lock(path if client is None else None)
-        with self._file_lock:  # two processes creating one fresh store must not race
-            self._client = client if client is not None else _make_client(path, url)
+        # With ``open_on_first_use`` Chroma is opened on first use: importing and opening it
+        # costs about a second, and a recall from a store never written needs neither (see
+        # ``_is_unwritten``); the command line uses it so that start-up does not pay for it.
+        self._client_obj: Any = client
+        self._where = (path, url)
+        if not open_on_first_use:
+            with self._file_lock:  # two processes creating one fresh store must not race
+                self._client_obj = self._client_obj or _make_client(path, url)
         if path is None and url is None and client is None:
             # EphemeralClients of one process share a store: keep each instance's data apart.
             collection_prefix = f"{collection_prefix}_{uuid.uuid4().hex[:8]}"
@@ -261,6 +269,8 @@ class ChromaMemory:
         now_dt = self._now(now)
         age = v.check_duration(max_age, "max_age")
         where = current_where(now_dt, max_age=age, agent=agent, family=family)
+        if self._is_unwritten():
+            return []
         live, hist = self._collections_for(ns)
         vec = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         rows = self._resolve_keys(live, self._query_current(live, vec, k, where), vec, where)
@@ -492,6 +502,24 @@ class ChromaMemory:
 
     def _tag(self, namespace: str) -> str:
         return hashlib.sha256(namespace.encode()).hexdigest()[:16]
+
+    @property
+    def _client(self) -> Any:
+        if self._client_obj is None:
+            with self._lock, self._file_lock:  # two processes opening one fresh store must not race
+                if self._client_obj is None:
+                    self._client_obj = _make_client(*self._where)
+        return self._client_obj
+
+    def _is_unwritten(self) -> bool:
+        """True for a local store whose database does not exist yet (nothing to recall)."""
+        path, url = self._where
+        return (
+            self._client_obj is None
+            and url is None
+            and path is not None
+            and not (Path(path) / "chroma.sqlite3").exists()
+        )
 
     def _existing(self, name: str) -> Any:
         try:

@@ -1,14 +1,18 @@
 """Chat models: an OpenAI-compatible model from the environment, or the embedded offline one."""
 
-from nova_graph.models.factory import default_model, describe_model, is_offline
 from nova_graph.models.offline import OFFLINE_NOTICE, OfflineChatModel
-from nova_graph.models.testing import FunctionChatModel
+from nova_graph.models.resolve import (
+    default_model,
+    describe_model,
+    is_offline,
+    resolve_model,
+)
 
 __all__ = [
     "OFFLINE_NOTICE",
-    "FunctionChatModel",
     "OfflineChatModel",
     "default_model",
     "describe_model",
     "is_offline",
+    "resolve_model",
 ]

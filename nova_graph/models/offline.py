@@ -4,7 +4,8 @@ It is a real :class:`~langchain_core.language_models.BaseChatModel`, so the grap
 users' own tests run with no network. It calls a bound tool when the request clearly asks for it
 (the request shares the tool's distinctive words and every required argument can be read off the
 request), otherwise answers from tool results and context, and always says that no language model
-is configured.
+is configured. Small talk ("hey nova, how's it going?") gets a friendly reply
+(:mod:`nova_graph.models.small_talk`) with the same notice.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from nova_graph.models.offline_inputs import (
     upstream_inputs,
     upstream_rows,
 )
+from nova_graph.models.small_talk import small_talk_reply
 
 OFFLINE_NOTICE = (
     "(offline mode: no language model is configured, so this answer comes from nova_graph's "
@@ -39,6 +41,14 @@ _STOP = frozenset(
 )
 # A number standing alone: not the "1005" of a part code such as "SP-1005".
 _NUMBER = re.compile(r"(?<![\w\-.])-?\d+(?:\.\d+)?(?![\w\-])")
+#: A question opens with a question word or an auxiliary ("is it paid?", "has 1021 been paid?");
+#: "can you / could you ..." is a polite request, not a question.
+_QUESTION = re.compile(
+    r"^\s*(?:(?:and|but|so|ok(?:ay)?|now|then)\b[\s,]*)*"
+    r"(?:is|are|was|were|am|does|do|did|has|have|had|what|whats|what's|which|who|whom|whose|"
+    r"when|where|why|how)\b",
+    re.IGNORECASE,
+)
 _QUOTED = re.compile(r"[\"“']([^\"”']{1,500})[\"”']")
 
 
@@ -75,6 +85,10 @@ class OfflineChatModel(ToolSchemaChatModel):
     ) -> ChatResult:
         request = _last_request(messages)
         results = _tool_results_since_request(messages)
+        chat = small_talk_reply(request) if not results else None
+        if chat is not None:  # greetings and thanks need no tool and no language model
+            reply = AIMessage(content=f"{chat}\n\n{OFFLINE_NOTICE}")
+            return ChatResult(generations=[ChatGeneration(message=reply)])
         inputs = upstream_inputs(messages)
         row_calls = self._row_calls(request, inputs) if inputs and self.bound_tools else []
         if len(results) < len(row_calls):  # one call per upstream item
@@ -124,8 +138,11 @@ class OfflineChatModel(ToolSchemaChatModel):
 
     def _choose_tool_call(self, request: str) -> dict[str, Any] | None:
         req = _stems(request)
+        question = is_question(request)
         best: tuple[float, dict[str, Any]] | None = None
         for i, schema in enumerate(self.bound_tools):
+            if question and schema["name"] in self.write_tools:
+                continue  # a question reads; it never changes data ("and is it paid?")
             name_words = {_stem(w) for w in schema["name"].lower().split("_") if w not in _STOP}
             desc_words = _stems(schema.get("description", "").split(".")[0])
             overlap = 2 * len(req & name_words) + len(req & desc_words)
@@ -139,6 +156,11 @@ class OfflineChatModel(ToolSchemaChatModel):
                 call = {"name": schema["name"], "args": args, "id": f"call_{schema['name']}"}
                 best = (score, call)
         return best[1] if best else None
+
+
+def is_question(request: str) -> bool:
+    """Whether ``request`` asks something ("is it paid?") rather than asks for a change."""
+    return _QUESTION.match(request) is not None
 
 
 def _last_request(messages: Sequence[BaseMessage]) -> str:

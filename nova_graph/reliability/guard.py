@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, Self
 
+from langgraph.errors import EmptyInputError
 from langgraph.graph.state import CompiledStateGraph
 
+from nova_graph.errors import InvalidRequestError
+from nova_graph.input_checks import InputLimits, validate_payload, validate_update
 from nova_graph.reliability.redact import SecretScrubber
 from nova_graph.reliability.storage import (
     aiter_storage_typed,
@@ -19,7 +22,6 @@ from nova_graph.reliability.threadlock import (
     locked_stream,
     thread_id_of,
 )
-from nova_graph.validation import InputLimits, validate_payload, validate_update
 
 _OWN_FIELDS = ("__orig_class__", "limits", "thread_locks")
 
@@ -75,12 +77,14 @@ class GuardedGraph(CompiledStateGraph):  # type: ignore[type-arg]
         validate_payload(input, limits=self.limits)
         thread_id = thread_id_of(config)
         if self.thread_locks is None or thread_id is None:
-            return iter_storage_typed(super().stream(input, config, **kwargs))
-        return iter_storage_typed(
-            locked_stream(
-                self.thread_locks,
-                thread_id,
-                lambda: CompiledStateGraph.stream(self, input, config, **kwargs),
+            return _continuable(iter_storage_typed(super().stream(input, config, **kwargs)))
+        return _continuable(
+            iter_storage_typed(
+                locked_stream(
+                    self.thread_locks,
+                    thread_id,
+                    lambda: CompiledStateGraph.stream(self, input, config, **kwargs),
+                )
             )
         )
 
@@ -89,12 +93,14 @@ class GuardedGraph(CompiledStateGraph):  # type: ignore[type-arg]
         validate_payload(input, limits=self.limits)
         thread_id = thread_id_of(config)
         if self.thread_locks is None or thread_id is None:
-            return aiter_storage_typed(super().astream(input, config, **kwargs))
-        return aiter_storage_typed(
-            alocked_stream(
-                self.thread_locks,
-                thread_id,
-                lambda: CompiledStateGraph.astream(self, input, config, **kwargs),
+            return _acontinuable(aiter_storage_typed(super().astream(input, config, **kwargs)))
+        return _acontinuable(
+            aiter_storage_typed(
+                alocked_stream(
+                    self.thread_locks,
+                    thread_id,
+                    lambda: CompiledStateGraph.astream(self, input, config, **kwargs),
+                )
             )
         )
 
@@ -115,6 +121,29 @@ class GuardedGraph(CompiledStateGraph):  # type: ignore[type-arg]
             for update in step:
                 if update.values is not None:
                     validate_update(update.values, self.limits)
+
+
+_NOTHING_TO_CONTINUE = (
+    "there is nothing to continue on this thread (input None); send a request like "
+    "{'messages': [{'role': 'user', 'content': '...'}]}"
+)
+
+
+def _continuable(items: Iterator[Any]) -> Iterator[Any]:
+    """``items``, with LangGraph's error for ``None`` input on a new thread made typed."""
+    try:
+        yield from items
+    except EmptyInputError:
+        raise InvalidRequestError(_NOTHING_TO_CONTINUE) from None
+
+
+async def _acontinuable(items: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """As :func:`_continuable`, asynchronously."""
+    try:
+        async for item in items:
+            yield item
+    except EmptyInputError:
+        raise InvalidRequestError(_NOTHING_TO_CONTINUE) from None
 
 
 def _callbacks(graph: CompiledStateGraph[Any, Any, Any, Any]) -> list[Any]:

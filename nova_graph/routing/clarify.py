@@ -6,9 +6,10 @@ on which the router is confident, and flags clear requests between two close age
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
-from nova_graph.routing.cues import has_digit, words
+from nova_graph.routing.cues import has_digit, stem, words
 from nova_graph.routing.decision import RouteDecision
 
 FEATURES: tuple[str, ...] = (
@@ -22,7 +23,32 @@ FEATURES: tuple[str, ...] = (
     "top2_same_family",
     "top_family_mass",
 )
-MAX_OPTIONS = 3
+MAX_OPTIONS = 4
+#: Words that name nothing an agent does ("the invoice stuff", "the Kestrel one").
+_VAGUE = frozenset(
+    "the a an of to for in on at by and or is are be was it this that these those with from my "
+    "our me what about thing things stuff one ones".split()
+)
+#: Weight of a candidate sharing the best agent's family, against score and word support (each
+#: scaled to 0..1); 0.3 chosen on the dev fragments (0, 0.2, 0.3, 0.5 tried).
+FAMILY_WEIGHT = 0.3
+
+
+class WordSupport:
+    """How often each agent's roster examples use a request's words ("backups" appears in
+    backup_manager's and pipeline_scheduler's examples): the agents a fragment may mean even
+    when the router's scores crowd on one."""
+
+    def __init__(self, examples: Mapping[str, Iterable[str]]):
+        self.counts = {
+            agent: Counter(stem(w) for t in texts for w in set(words(t)))
+            for agent, texts in examples.items()
+        }
+
+    def __call__(self, text: str) -> dict[str, float]:
+        """Each agent's support for ``text``: example uses of its content words, summed."""
+        content = [stem(w) for w in words(text) if w not in _VAGUE]
+        return {a: float(sum(c[w] for w in content)) for a, c in self.counts.items()}
 
 
 def ranked(decision: RouteDecision) -> list[tuple[str, float]]:
@@ -58,15 +84,35 @@ def features(
 
 
 def options(
-    decision: RouteDecision, families: Mapping[str, str], *, limit: int = MAX_OPTIONS
+    decision: RouteDecision,
+    families: Mapping[str, str],
+    *,
+    text: str = "",
+    support: WordSupport | None = None,
+    previous: Sequence[str] = (),
+    limit: int = MAX_OPTIONS,
 ) -> list[str]:
-    """The agents to offer: the best two, then the best one's nearest family neighbour (a
-    fragment's scores crowd on one agent; its neighbours are the likely alternatives)."""
+    """The agents to offer: the router's best, the previous turn's agents, then the rest by
+    score (relative to the best) plus word support (relative to the most supported) plus
+    :data:`FAMILY_WEIGHT` for the best one's family. A fragment's scores crowd on one agent;
+    the agents whose examples use its words, and its family neighbours, are the likely others.
+    """
     order = ranked(decision)
     if not order:
         return []
-    fam = families.get(order[0][0])
-    chosen = [a for a, _ in order[:2]]
-    chosen += [a for a, _ in order[2:] if families.get(a) == fam][:1]
-    chosen += [a for a, _ in order[2:] if a not in chosen]
+    top, best = order[0]
+    probs = dict(order)
+    backing = support(text) if support is not None and text else {}
+    most = max(backing.values(), default=0.0) or 1.0
+    fam = families.get(top)
+
+    def merit(agent: str) -> float:
+        return (
+            probs[agent] / (best or 1.0)
+            + backing.get(agent, 0.0) / most
+            + FAMILY_WEIGHT * (families.get(agent) == fam)
+        )
+
+    chosen = [top] + [a for a in previous if a in probs and a != top]
+    chosen += sorted((a for a in probs if a not in chosen), key=lambda a: -merit(a))
     return chosen[:limit]

@@ -11,12 +11,19 @@ FOLLOWUP_START = re.compile(
     r"^\s*(?:and|but|ok(?:ay)?,?\s+(?:and|now)|so|also|now|then|what\s+about|how\s+about|"
     r"same\s+(?:for|with|again)|just|only|except|instead|do\s+(?:that|it|the\s+same)|"
     r"put\s+(?:that|it|this)|send\s+(?:that|it|this)|make\s+(?:that|it)|is\s+it|are\s+they|"
-    r"was\s+it|were\s+they|did\s+it|does\s+it|which\s+of\s+(?:them|those))",
+    r"was\s+it|were\s+they|did\s+it|does\s+it|which\s+of\s+(?:them|those))\b",
+    re.IGNORECASE,
+)
+#: Openings that carry no verb of their own ("and ...?", "what about ...?"): the previous
+#: request's verb is implied.
+_ELLIPSIS = re.compile(
+    r"^\s*(?:and|or|also|ok(?:ay)?,?\s+(?:and|now)|now|then|what\s+about|how\s+about|"
+    r"same\s+(?:for|with))\b",
     re.IGNORECASE,
 )
 _ANAPHOR = re.compile(
     r"\b(?:it|that|this|them|those|these|they|its|their|one|ones|same|again|instead|too|"
-    r"there|him|her)\b",
+    r"there|him|her|both)\b",
     re.IGNORECASE,
 )
 _STOP_STARTS = frozenset({"the", "a", "an", "my", "our", "this", "that", "and", "or", "i", "we"})
@@ -29,6 +36,14 @@ _REFERENT = re.compile(
 def words(text: str) -> list[str]:
     """The words of ``text`` (letters, digits, apostrophes), lower-cased."""
     return [w.lower() for w in _WORD.findall(text)]
+
+
+def stem(word: str) -> str:
+    """``word`` without a final "ing", "es", "s" or "ed" (when three letters remain)."""
+    for suffix in ("ing", "es", "s", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
 
 
 def starter_words(examples: Mapping[str, Iterable[str]]) -> frozenset[str]:
@@ -48,6 +63,11 @@ def is_followup_cue(text: str) -> bool:
     return FOLLOWUP_START.match(text) is not None
 
 
+def is_ellipsis(text: str) -> bool:
+    """Whether ``text`` opens with no verb of its own ("and 1022?", "what about June?")."""
+    return _ELLIPSIS.match(text) is not None
+
+
 def has_anaphor(text: str) -> bool:
     """Whether ``text`` refers back ("it", "that", "those", "again", "same")."""
     return _ANAPHOR.search(text) is not None
@@ -64,3 +84,18 @@ def referents(text: str, *, limit: int = 5) -> list[str]:
     for m in _REFERENT.finditer(text):
         seen.setdefault(m.group(0), None)
     return list(seen)[:limit]
+
+
+def referent_kinds(text: str) -> set[str]:
+    """The kinds of thing ``text`` names: ``"number"`` (1043), ``"code"`` (SP-1042) or
+    ``"name"`` (Acme Cleaning). "what about Bright Facilities?" after a question about Acme
+    Cleaning swaps one name for another of the same kind."""
+    kinds: set[str] = set()
+    for r in referents(text):
+        if r[0].isdigit():
+            kinds.add("number")
+        elif any(c.isdigit() for c in r):
+            kinds.add("code")
+        else:
+            kinds.add("name")
+    return kinds

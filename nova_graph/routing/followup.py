@@ -8,7 +8,14 @@ import math
 from collections.abc import Collection, Mapping, Sequence
 
 from nova_graph.routing.clarify import ranked
-from nova_graph.routing.cues import has_anaphor, has_digit, is_followup_cue, words
+from nova_graph.routing.cues import (
+    has_anaphor,
+    has_digit,
+    is_ellipsis,
+    is_followup_cue,
+    referent_kinds,
+    words,
+)
 from nova_graph.routing.decision import RouteDecision
 
 FEATURES: tuple[str, ...] = (
@@ -22,7 +29,10 @@ FEATURES: tuple[str, ...] = (
     "previous_prob",
     "top_is_previous",
     "previous_family_mass",
+    "swaps_referent",
 )
+#: A turn that swaps a referent says little else: a cue ("what about", "and") and the new name.
+_SWAP_WORDS = 6
 
 
 def features(
@@ -31,8 +41,13 @@ def features(
     previous_agents: Sequence[str],
     starters: Collection[str],
     families: Mapping[str, str],
+    previous_request: str = "",
 ) -> list[float]:
-    """The follow-up features of ``text`` after a turn routed to ``previous_agents``."""
+    """The follow-up features of ``text`` after ``previous_request``, routed to
+    ``previous_agents``. ``swaps_referent``: a short turn opening with no verb that names
+    a thing of a kind the previous request named ("what about Bright Facilities?" after "how
+    much does Acme Cleaning owe us"): the same question about another customer, part or order,
+    which the previous agent covers even when the name alone scores elsewhere."""
     w = words(text)
     order = ranked(decision)
     probs = dict(order)
@@ -50,4 +65,9 @@ def features(
         max((probs.get(a, 0.0) for a in previous_agents), default=0.0),
         float(top in previous_agents),
         sum(p for a, p in probs.items() if families.get(a) in prev_fams) / total,
+        float(
+            is_ellipsis(text)
+            and len(w) <= _SWAP_WORDS
+            and bool(referent_kinds(text) & referent_kinds(previous_request))
+        ),
     ]

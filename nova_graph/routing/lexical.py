@@ -8,27 +8,32 @@ lifted top-1 accuracy from 82.9 % to 86.5 % (folds) and from 86.5 % to 93.8 % (d
 ``SemanticRouter.calibrate`` chooses the mixing weight.
 
 Fitting uses scikit-learn; scoring is a sparse product and a softmax, so a saved model is plain
-arrays and a vocabulary (no pickle). The weights are kept row-sparse (per n-gram, the classes it
-weighs on: :class:`SparseWeights`). Up to ``LOGISTIC_MAX_PARAMS`` weights the model is the
-logistic regression above; past it (hundreds of routes: L-BFGS keeps ~20 copies of a dense
-weight matrix, 6 GB at 1,000 routes) each class is the centroid of its examples' TF-IDF rows,
-pruned to its ``CENTROID_TERMS`` heaviest n-grams (one sparse product to train, a few MB saved).
+arrays and a vocabulary (no pickle). Loading and scoring a saved model needs neither scikit-learn
+nor SciPy (their import alone costs a second at start-up): the two analyzers below reproduce
+scikit-learn's, and only a batch of more than ``_FAST_PATH_MAX`` texts imports them.
+
+The weights are kept row-sparse (per n-gram, the classes it weighs on: :class:`SparseWeights`).
+Up to ``LOGISTIC_MAX_PARAMS`` weights the model is the logistic regression above; past it
+(hundreds of routes: L-BFGS keeps ~20 copies of a dense weight matrix, 6 GB at 1,000 routes) each
+class is the centroid of its examples' TF-IDF rows, pruned to its ``CENTROID_TERMS`` heaviest
+n-grams (one sparse product to train, a few MB saved).
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from nova_graph.routing.scoring import softmax
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 #: The two vectorizers: words and word pairs; character 3-5-grams inside word boundaries.
 _VECTORIZERS: dict[str, dict[str, Any]] = {
@@ -74,6 +79,8 @@ class SparseWeights:
     @classmethod
     def from_scipy(cls, matrix: Any, n_classes: int) -> SparseWeights:
         """From a scipy sparse matrix of shape (features, classes)."""
+        from scipy import sparse
+
         csr = sparse.csr_matrix(matrix)
         csr.sort_indices()
         return cls(
@@ -102,6 +109,8 @@ class SparseWeights:
 
     def to_scipy(self) -> Any:
         """The matrix as scipy CSR (the batch path)."""
+        from scipy import sparse
+
         return sparse.csr_matrix(
             (self.data, self.indices.astype(np.int32), self.indptr),
             shape=(self.n_features, self.n_classes),
@@ -113,7 +122,38 @@ def _class_index(cols: npt.NDArray[Any], n_classes: int) -> npt.NDArray[np.integ
     return cols.astype(np.uint16 if n_classes <= np.iinfo(np.uint16).max else np.int32)
 
 
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
+_WHITE_SPACES = re.compile(r"\s\s+")
+
+
+def _word_ngrams(text: str) -> list[str]:
+    """scikit-learn's ``analyzer="word", ngram_range=(1, 2), lowercase=True``."""
+    tokens = _TOKEN.findall(text.lower())
+    return tokens + [" ".join(tokens[i : i + 2]) for i in range(len(tokens) - 1)]
+
+
+def _char_wb_ngrams(text: str) -> list[str]:
+    """scikit-learn's ``analyzer="char_wb", ngram_range=(3, 5), lowercase=True``."""
+    ngrams: list[str] = []
+    for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+        w = f" {word} "
+        for n in range(3, 6):
+            ngrams.extend(w[i : i + n] for i in range(max(len(w) - n, 0) + 1))
+            if len(w) <= n:  # a short word is counted once, at its shortest n-gram
+                break
+    return ngrams
+
+
+#: The analyzers of :data:`_VECTORIZERS`, without importing scikit-learn.
+_ANALYZERS: dict[str, Callable[[str], list[str]]] = {
+    "word": _word_ngrams,
+    "char": _char_wb_ngrams,
+}
+
+
 def _vectorizer(kind: str, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(
         **_VECTORIZERS[kind],
         sublinear_tf=True,
@@ -135,23 +175,31 @@ class LexicalModel:
 
     def __post_init__(self) -> None:
         self._scipy_weights: Any = None  # built on the first batch of more than _FAST_PATH_MAX
-        self._vectorizers = []
+        self._vectorizers: list[TfidfVectorizer] = []  # built on the first large batch
         self._blocks = []  # (analyzer, term -> column, idf, column offset) per vectorizer
         offset = 0
         for kind in _VECTORIZERS:
             terms = self.vocabularies[kind]
             index = {t: i for i, t in enumerate(terms)}
-            vec = _vectorizer(kind, index)
-            vec.idf_ = np.asarray(self.idf[kind], dtype=np.float64)
-            self._vectorizers.append(vec)
             idf = np.asarray(self.idf[kind], dtype=np.float32)
-            self._blocks.append((vec.build_analyzer(), index, idf, offset))
+            self._blocks.append((_ANALYZERS[kind], index, idf, offset))
             offset += len(terms)
+
+    def _sklearn_vectorizers(self) -> list[TfidfVectorizer]:
+        """scikit-learn vectorizers with the saved vocabularies (for large batches)."""
+        if not self._vectorizers:
+            for kind, (_, index, _, _) in zip(_VECTORIZERS, self._blocks, strict=True):
+                vec = _vectorizer(kind, index)
+                vec.idf_ = np.asarray(self.idf[kind], dtype=np.float64)
+                self._vectorizers.append(vec)
+        return self._vectorizers
 
     @classmethod
     def train(cls, texts: Sequence[str], labels: npt.NDArray[np.int64], n_classes: int) -> Any:
         """Fit the vectorizers, then a balanced multinomial logistic regression on ``texts``
         (or, past ``LOGISTIC_MAX_PARAMS`` weights, a TF-IDF centroid per class)."""
+        from scipy import sparse
+
         vocabularies: dict[str, list[str]] = {}
         idf: dict[str, npt.NDArray[np.float32]] = {}
         blocks = []
@@ -180,16 +228,21 @@ class LexicalModel:
 
     def probs(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Class probabilities, one row per text."""
+        return softmax(self.logits(texts))
+
+    def logits(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Class logits, one row per text."""
         if not len(texts):
             return np.zeros((0, self.n_classes), dtype=np.float32)
         if len(texts) > _FAST_PATH_MAX:
-            x = sparse.hstack([v.transform(list(texts)) for v in self._vectorizers], format="csr")
+            from scipy import sparse
+
+            vecs = self._sklearn_vectorizers()
+            x = sparse.hstack([v.transform(list(texts)) for v in vecs], format="csr")
             if self._scipy_weights is None:
                 self._scipy_weights = self.weights.to_scipy()
-            logits = np.asarray((x @ self._scipy_weights).toarray(), np.float32) + self.bias
-        else:
-            logits = np.stack([self._logits(t) for t in texts])
-        return softmax(logits)
+            return np.asarray((x @ self._scipy_weights).toarray(), np.float32) + self.bias
+        return np.stack([self._logits(t) for t in texts])
 
     def _logits(self, text: str) -> npt.NDArray[np.float32]:
         """One text's logits without scikit-learn's per-call overhead (~0.65 ms a vectorizer).
@@ -219,6 +272,8 @@ def _logistic(
     bias: npt.NDArray[np.float32],
 ) -> SparseWeights:
     """A balanced multinomial logistic regression (fills ``bias`` of the classes seen)."""
+    from sklearn.linear_model import LogisticRegression
+
     weights = np.zeros((x.shape[1], n_classes), dtype=np.float32)
     clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
     clf.fit(x, labels)
@@ -240,6 +295,8 @@ def _centroids(
 ) -> SparseWeights:
     """Per class, the unit-length mean of its TF-IDF rows, pruned to its heaviest n-grams and
     scaled so that logits are ``CENTROID_SCALE`` x cosine (one sparse product, bounded memory)."""
+    from scipy import sparse
+
     onehot = sparse.csr_matrix(
         (np.ones(len(labels), np.float32), (np.arange(len(labels)), labels)),
         shape=(len(labels), n_classes),

@@ -49,12 +49,14 @@ class LogisticRule(BaseModel):
         *,
         max_false_positive: float | None = None,
         band_accuracy: float = 0.99,
+        folds: int = 5,
     ) -> LogisticRule:
         """Fit on labelled rows; pick the threshold and the unsure band on the same rows.
 
         ``threshold`` maximises accuracy, or (with ``max_false_positive``) is the lowest one that
         says yes to at most that share of ``negative`` rows. The band is the narrowest interval
-        around it outside which accuracy reaches ``band_accuracy``.
+        around it outside which accuracy reaches ``band_accuracy`` on out-of-fold probabilities
+        (``folds``-fold cross-fitting; the plain probabilities when there are too few rows).
         """
         w, b = fit_confidence(positive, negative)
         rule = cls(features=list(names), weights=[float(v) for v in w], bias=float(b))
@@ -70,7 +72,10 @@ class LogisticRule(BaseModel):
             ]
             threshold = float(grid[int(np.argmax(acc))])
         rule.threshold = threshold
-        rule.low, rule.high = _band(p_pos, p_neg, threshold, band_accuracy)
+        # The band comes from out-of-fold probabilities: rows a rule was fitted on look more
+        # certain than new ones (a separable dev set would leave no band at all).
+        oof_pos, oof_neg = _out_of_fold(names, positive, negative, folds)
+        rule.low, rule.high = _band(oof_pos, oof_neg, threshold, band_accuracy)
         rule.report = {
             "true_positive_rate": float((p_pos >= threshold).mean()) if len(p_pos) else 0.0,
             "false_positive_rate": float((p_neg >= threshold).mean()) if len(p_neg) else 0.0,
@@ -86,6 +91,30 @@ class LogisticRule(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy."""
         return self.model_dump()
+
+
+def _out_of_fold(
+    names: Sequence[str],
+    positive: npt.NDArray[np.float32],
+    negative: npt.NDArray[np.float32],
+    folds: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Each row's probability from a rule fitted without it (rows dealt to folds in turn)."""
+    rows = [(r, True) for r in positive] + [(r, False) for r in negative]
+    fold_of = np.arange(len(rows)) % max(folds, 1)
+    out = np.zeros(len(rows))
+    for k in range(max(folds, 1)):
+        train = [rows[i] for i in range(len(rows)) if fold_of[i] != k]
+        pos = np.asarray([r for r, y in train if y], dtype=np.float32)
+        neg = np.asarray([r for r, y in train if not y], dtype=np.float32)
+        if folds < 2 or len(pos) == 0 or len(neg) == 0:
+            w, b = fit_confidence(positive, negative)
+        else:
+            w, b = fit_confidence(pos, neg)
+        rule = LogisticRule(features=list(names), weights=[float(v) for v in w], bias=float(b))
+        for i in np.flatnonzero(fold_of == k):
+            out[i] = rule.probability(rows[i][0])
+    return out[: len(positive)], out[len(positive) :]
 
 
 def _band(

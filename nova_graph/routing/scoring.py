@@ -31,6 +31,10 @@ FEATURES: tuple[str, ...] = (
     "negative_topk",  # mean of the 5 best similarities to out-of-scope examples (0 if none)
     "head_oos",  # the linear head's out-of-scope probability (0 if no negatives)
     "lexical_oos",  # the lexical channel's out-of-scope probability (0 if none)
+    # novelty: how strongly anything the router knows responds at all (log-sum-exp of the route
+    # logits, an "energy" score: low for a kind of request no route was trained on)
+    "head_energy",  # of the linear head's route logits
+    "lexical_energy",  # of the lexical channel's route logits (0 if none)
 )
 _CHUNK = 512
 _SMALL_BATCH = 16  # below this, one BLAS thread is faster (no wake-ups on a busy machine)
@@ -139,6 +143,12 @@ def _route_columns(probs: npt.NDArray[np.float32], n_routes: int) -> npt.NDArray
     """The route columns of class probabilities (dropping an out-of-scope class), summing to 1."""
     routes = probs[:, :n_routes]
     return routes / np.maximum(routes.sum(axis=1, keepdims=True), 1e-9)
+
+
+def _logsumexp(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Row-wise log-sum-exp (``-inf`` entries count as absent)."""
+    top = logits.max(axis=1, keepdims=True)
+    return (np.log(np.exp(logits - top).sum(axis=1)) + top[:, 0]).astype(np.float32)
 
 
 def _mean_topk(sims: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]:
@@ -261,25 +271,46 @@ class RouteModel:
 
         A model with a lexical channel needs the request texts, row for row with the vectors.
         """
+        logits = self.lexical_logits(texts, n)
+        return softmax(logits) if logits.shape[1] else logits
+
+    def lexical_logits(self, texts: Sequence[str] | None, n: int) -> npt.NDArray[np.float32]:
+        """The lexical channel's class logits for ``texts`` (empty columns without one)."""
         if self.lexical is None:
             return np.zeros((n, 0), dtype=np.float32)
         if texts is None or len(texts) != n:
             raise ValueError("this route model has a lexical channel: pass the request texts")
-        return self.lexical.probs(texts)
+        return self.lexical.logits(texts)
 
-    def score(self, queries: Vectors, texts: Sequence[str] | None = None) -> Scores:
+    def score(
+        self,
+        queries: Vectors,
+        texts: Sequence[str] | None = None,
+        *,
+        hidden: Sequence[int] = (),
+        lexical: npt.NDArray[np.float32] | None = None,
+    ) -> Scores:
         """Combined route probabilities and confidence features for each query vector
-        (``texts``: the requests themselves, needed when the model has a lexical channel)."""
-        lex = self.lexical_probs(texts, len(queries))
+        (``texts``: the requests themselves, needed when the model has a lexical channel).
+
+        ``hidden`` route indices are scored as if the model had never seen them (their examples
+        are never neighbours, their head and lexical columns are dropped): calibration uses this
+        to present a route's own requests as a kind of request nobody was built for.
+        ``lexical`` passes the lexical logits when already computed for ``texts``.
+        """
+        lex = self.lexical_logits(texts, len(queries)) if lexical is None else lexical
+        hide = np.zeros(len(self.routes), dtype=bool)
+        hide[list(hidden)] = True
         probs = np.empty((len(queries), len(self.routes)), dtype=np.float32)
         feats = np.zeros((len(queries), len(FEATURES)), dtype=np.float32)
         if len(queries) <= _SMALL_BATCH:
             with _BLAS.limit(limits=1, user_api="blas"):
-                probs[:], feats[:] = self._score_chunk(np.asarray(queries, dtype=np.float32), lex)
+                q = np.asarray(queries, dtype=np.float32)
+                probs[:], feats[:] = self._score_chunk(q, lex, hide)
             return Scores(probs, feats)
         for start in range(0, len(queries), _CHUNK):
             q = np.ascontiguousarray(queries[start : start + _CHUNK], dtype=np.float32)
-            p, f = self._score_chunk(q, lex[start : start + _CHUNK])
+            p, f = self._score_chunk(q, lex[start : start + _CHUNK], hide)
             probs[start : start + len(q)] = p
             feats[start : start + len(q)] = f
         return Scores(probs, feats)
@@ -318,17 +349,30 @@ class RouteModel:
         return probs
 
     def _score_chunk(
-        self, q: Vectors, lex: npt.NDArray[np.float32]
+        self, q: Vectors, lex: npt.NDArray[np.float32], hide: npt.NDArray[np.bool_]
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         n_routes = len(self.routes)
         keys = project(q, self.center, self.projection)
         sims = (self._keys @ keys.T).T
+        head_logits = q @ self.head_weights + self.head_bias
+        if hide.any():
+            sims[:, hide[self.labels]] = -1.0  # a hidden route's examples are nobody's neighbour
+            head_logits[:, : len(hide)][:, hide] = -np.inf  # as if never trained on them
+            if lex.shape[1]:
+                lex = lex.copy()
+                lex[:, : len(hide)][:, hide] = -np.inf
+        head = softmax(head_logits)
+        head_energy = _logsumexp(head_logits[:, :n_routes])
+        lexical_energy = _logsumexp(lex[:, :n_routes]) if lex.shape[1] else np.zeros(len(q))
+        lex = softmax(lex) if lex.shape[1] else lex
         per_route = self._per_route_topk(sims)
-        head = self.head_probs(q)
         lex_routes = _route_columns(lex, n_routes) if lex.shape[1] else None
         probs = self.mix_sources(
             _route_columns(head, n_routes), self._kernel_vote(sims), lex_routes
         )
+        if hide.any():  # the kNN vote still gives far neighbours a vanishing weight
+            probs[:, hide] = 0.0
+            probs /= np.maximum(probs.sum(axis=1, keepdims=True), 1e-9)
         lexical_oos = lex[:, n_routes] if lex.shape[1] > n_routes else np.zeros(len(q), np.float32)
         best = probs.argmax(axis=1)
         rows = np.arange(len(q))
@@ -350,6 +394,8 @@ class RouteModel:
                 negative,
                 head_oos,
                 lexical_oos,
+                head_energy,
+                lexical_energy,
             ],
             axis=1,
         ).astype(np.float32)

@@ -12,11 +12,11 @@ import numpy.typing as npt
 
 from nova_graph.embeddings import Encoder, default_encoder
 from nova_graph.errors import InvalidRequestError, RoutingError, RoutingModelError
+from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES
 from nova_graph.routing import calibration, clauses
 from nova_graph.routing.arbiter import ModelRouteArbiter
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
 from nova_graph.routing.scoring import FEATURES, RouteModel, Scores
-from nova_graph.validation import DEFAULT_MAX_REQUEST_BYTES
 
 #: The longest text routed: the request limit (bytes >= characters), so any accepted request
 #: can be routed; a long payload is routed on its instruction (nova_graph.routing.payload).
@@ -27,6 +27,8 @@ _MIX_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
 #: Weights of the lexical channel tried by :meth:`SemanticRouter.calibrate`.
 _LEXICAL_GRID = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8)
 _MAX_CANDIDATES = 3
+#: Examples per hidden agent added to the novel rows of held-out-group calibration.
+_OWN_EXAMPLES = 20
 _ROUTE_TOPK = FEATURES.index("route_topk")
 _MARGIN = FEATURES.index("margin")
 
@@ -234,13 +236,24 @@ class SemanticRouter:
         max_ambiguous_rate: float = 0.1,
         max_pairs: int = 600,
         seed: int = 0,
+        groups: Mapping[str, str] | None = None,
+        hold_out_groups: bool = True,
+        max_in_scope_drop: float | None = 0.01,
     ) -> dict[str, float]:
         """Choose mixing, out-of-scope, ambiguity and split thresholds on held-out requests.
 
         ``in_scope`` holds ``(text, agent)`` pairs, ``out_of_scope`` texts no agent should take.
         The out-of-scope threshold is the strictest one that keeps in-scope accuracy (right agent
-        and not refused) at ``min_in_scope_accuracy``. Returns a report of what was achieved on
-        the calibration data.
+        and not refused) at ``min_in_scope_accuracy``, or, when that is out of reach, at most
+        ``max_in_scope_drop`` below accepting everything (``None``: then accept everything).
+        Returns a report of what was achieved on the calibration data.
+
+        With ``hold_out_groups`` (the default) the confidence model also learns what a *new kind*
+        of request looks like: each group of agents (``groups`` maps agent -> group name; by
+        default every agent is its own group) is hidden in turn, and its requests, scored as if
+        no agent had been built for them, serve as out-of-scope examples next to
+        ``out_of_scope`` (weighted equally in total). It needs at least two groups and works
+        without any ``out_of_scope`` texts.
         """
         items, oos = self._check_calibration(in_scope, out_of_scope, min_in_scope_accuracy)
         texts = [t for t, _ in items]
@@ -259,16 +272,32 @@ class SemanticRouter:
         self._model.mix, self._model.lexical_weight = max(
             accuracy, key=lambda k: (accuracy[k], -abs(k[0] - 0.5) - abs(k[1] - 0.5))
         )
-        s_in, s_out = self._model.score(vin, texts), self._model.score(vout, oos)
+        lex_in = self._model.lexical_logits(texts, len(texts))
+        s_in = self._model.score(vin, texts, lexical=lex_in)
+        s_out = self._model.score(vout, oos)
         correct = s_in.best == gold
-
-        if len(oos):
-            w, b = calibration.fit_confidence(s_in.features, s_out.features)
+        novel_in, novel_out = (
+            self._held_out_group_features(vin, texts, lex_in, gold, groups)
+            if hold_out_groups
+            else (s_in.features[:0], s_in.features[:0])
+        )
+        if len(oos) or len(novel_out):
+            w, b = calibration.fit_confidence(
+                np.vstack([s_in.features, novel_in]),
+                calibration.balanced_negatives(s_out.features, novel_out),
+            )
             self.confidence_weights, self.confidence_bias = [float(x) for x in w], b
         else:
             self.confidence_weights, self.confidence_bias = None, 0.0
         c_in, c_out = self._confidence(s_in), self._confidence(s_out)
-        self.threshold = calibration.in_scope_threshold(c_in, correct, min_in_scope_accuracy)
+        self.threshold = calibration.in_scope_threshold(
+            c_in, correct, min_in_scope_accuracy, max_in_scope_drop
+        )
+        if self.confidence_weights is not None:
+            c_novel = self._confidence(Scores(novel_out[:, :0], novel_out))
+            self.threshold = calibration.margin_threshold(
+                self.threshold, np.concatenate([c_in, c_out, c_novel])
+            )
         self.ambiguity_margin = calibration.ambiguity_margin(
             s_in.features[:, _MARGIN], correct, max_rate=max_ambiguous_rate
         )
@@ -280,6 +309,11 @@ class SemanticRouter:
             "domain_accuracy": float(correct.mean()),
             "in_scope_accuracy": float((correct & accepted).mean()),
             "out_of_scope_recall": float((c_out < self.threshold).mean()) if len(oos) else 0.0,
+            "held_out_group_recall": float(
+                (self._confidence(Scores(novel_out[:, :0], novel_out)) < self.threshold).mean()
+            )
+            if len(novel_out) and self.confidence_weights is not None
+            else 0.0,
             "ambiguous_rate": float((s_in.features[:, _MARGIN] < self.ambiguity_margin).mean()),
             "threshold": self.threshold,
             "ambiguity_margin": self.ambiguity_margin,
@@ -330,6 +364,37 @@ class SemanticRouter:
                 )
         oos = [t for t in out_of_scope if isinstance(t, str) and t.strip()]
         return [(str(t), str(a)) for t, a in items], oos
+
+    def _held_out_group_features(
+        self,
+        vectors: npt.NDArray[np.float32],
+        texts: Sequence[str],
+        lexical: npt.NDArray[np.float32],
+        gold: npt.NDArray[np.int64],
+        groups: Mapping[str, str] | None,
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Confidence features with each group hidden in turn: (others' requests, its own)."""
+        routes = self._model.routes
+        names = [groups.get(r, r) if groups is not None else r for r in routes]
+        members: dict[str, list[int]] = {}
+        for i, name in enumerate(names):
+            members.setdefault(name, []).append(i)
+        empty = np.zeros((0, len(FEATURES)), dtype=np.float32)
+        if len(members) < 2:
+            return empty, empty
+        known, novel = [empty], [empty]
+        for hidden in members.values():
+            feats = self._model.score(vectors, texts, hidden=hidden, lexical=lexical).features
+            is_novel = np.isin(gold, hidden)
+            known.append(feats[~is_novel])
+            novel.append(feats[is_novel])
+            # the hidden agents' own examples are as new to the others (a few per agent: a
+            # small roster has one or two calibration requests per agent, a large one plenty)
+            own = [t for r in hidden for t in self.examples.get(routes[r], [])[:_OWN_EXAMPLES]]
+            if own:
+                vecs = self._encode(self.encoder, own)
+                novel.append(self._model.score(vecs, own, hidden=hidden).features)
+        return np.vstack(known), np.vstack(novel)
 
     def _calibrate_split(
         self, items: list[tuple[str, str]], max_false: float, max_pairs: int, seed: int

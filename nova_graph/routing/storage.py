@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from nova_graph.routing.semantic import SemanticRouter
 
 FORMAT = "nova_graph.semantic_router"
-#: 3: lexical weights row-sparse, arrays compressed, vectors of projected models at half precision.
-VERSION = 3
+#: 4: lexical weights row-sparse, arrays compressed, vectors of projected models at half precision.
+VERSION = 4
 CONFIG = "router.json"
 ARRAYS = "vectors.npz"
 _ARRAY_NAMES = (

@@ -6,29 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
-def default_data_dir() -> Path:
-    """The user's data directory: ``$NOVA_DATA_DIR``, else ``~/.local/share/nova_graph``."""
-    import os
-
-    env = os.environ.get("NOVA_DATA_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "nova_graph"
-
-
-def default_cache_dir() -> Path:
-    """Where derived, rebuildable files live (trained routers): ``$NOVA_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/nova_graph`` or ``~/.cache/nova_graph``. Entries are keyed by content, so
-    every data directory and process can share them."""
-    import os
-
-    env = os.environ.get("NOVA_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "nova_graph"
+from nova_graph.settings import default_data_dir
 
 
 @dataclass

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import pytest
 
+from nova_app import nova_roster
 from nova_graph.conversation import ConversationRouter
-from nova_graph.roster import load_roster
 from nova_graph.routing.decision import Router
 
 VAGUE_REQUESTS = (
@@ -34,7 +34,7 @@ def first_ambiguous(router: Router, candidates: Sequence[str] = VAGUE_REQUESTS) 
     """The first candidate the supervisor answers with a clarifying question (two or more
     options), deciding as it does: through the conversation router over ``router`` on the
     packaged roster (a router without scores is taken as it is)."""
-    conversation = ConversationRouter(router, load_roster())
+    conversation = ConversationRouter(router, nova_roster())
     for text in candidates:
         decision = conversation.decide(text).decision
         if decision.ambiguous and len(decision.agents) > 1:

@@ -1,5 +1,0 @@
-"""Only the general agents, for inspecting that area in LangGraph Studio."""
-
-from nova_graph.factory import family_graph
-
-graph = family_graph("general", checkpointer=False)

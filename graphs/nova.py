@@ -1,8 +1,0 @@
-"""The Nova graph as served by LangGraph Studio / the LangGraph server (``langgraph.json``).
-
-Configured from ``NOVA_*`` settings; the server supplies the checkpointer, so none is built here.
-"""
-
-from nova_graph.factory import graph_from_settings
-
-graph = graph_from_settings(checkpointer=False)

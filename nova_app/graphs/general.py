@@ -1,0 +1,5 @@
+"""Only the general agents, for inspecting that area in LangGraph Studio."""
+
+from nova_app import nova_family_graph
+
+graph = nova_family_graph("general", checkpointer=False)

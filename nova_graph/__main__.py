@@ -1,5 +1,0 @@
-"""``python -m nova_graph``: the same as the ``nova`` command."""
-
-from nova_graph.cli import main
-
-raise SystemExit(main())
