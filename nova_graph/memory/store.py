@@ -46,6 +46,7 @@ import numpy as np
 from nova_graph.embeddings import Encoder, default_encoder
 from nova_graph.errors import MemoryStoreError
 from nova_graph.memory import validation as v
+from nova_graph.memory.batch import NewMemory, Plan, Row, plan_batch
 from nova_graph.memory.detector import Candidate, SimilarityUpdateDetector, UpdateDetector
 from nova_graph.memory.model import (
     NEVER,
@@ -150,26 +151,12 @@ class ChromaMemory:
         (default ``now``) may lie in the future. ``metadata`` values are str/int/float/bool; the
         keys ``agent`` and ``family`` tag the memory for :func:`recall_for_agents`.
         """
-        text = v.check_text(text, max_bytes=self.max_text_bytes)
         ns = v.check_namespace(namespace)
-        key = v.check_key(key)
-        ttl_d = v.check_duration(ttl, "ttl")
-        valid_dt = v.check_datetime(valid_from, "valid_from")
-        user_meta = v.check_metadata(metadata)
         now_dt = self._now(now)
-        vec = self._encode([text])[0]
-
-        created = to_epoch(now_dt)
-        valid = to_epoch(valid_dt) if valid_dt is not None else created
-        expires = max(created, valid) + ttl_d.total_seconds() if ttl_d is not None else NEVER
-        meta = record_metadata(
-            namespace=ns,
-            key=key,
-            created_at=created,
-            valid_from=valid,
-            expires_at=expires,
-            user=user_meta,
+        text, key, meta, valid = self._prepare(
+            NewMemory(text, key, ttl, valid_from, metadata), ns, now_dt
         )
+        vec = self._encode([text])[0]
         new_id = f"{self._tag(ns)}:{uuid.uuid4().hex}"
 
         with self._writing():
@@ -184,6 +171,59 @@ class ChromaMemory:
             )
             self._write(live, hist, ns, new_id, text, vec, meta, replaced, valid)
         return new_id
+
+    def remember_many(
+        self,
+        items: Sequence[NewMemory | Mapping[str, Any]],
+        *,
+        namespace: str,
+        now: datetime | None = None,
+    ) -> list[str]:
+        """Store many memories at once; return their ids in order.
+
+        The same result as calling :meth:`remember` for each item in order (a later item with the
+        same ``key``, or one the detector matches, supersedes an earlier one, in this batch or
+        stored before), with one encoder call, one neighbour query, one add and the lock held
+        once. Items are :class:`NewMemory` or dicts of its fields. Every item is checked before
+        anything is written: one bad item raises ``MemoryStoreError`` naming it, storing nothing.
+        """
+        ns = v.check_namespace(namespace)
+        now_dt = self._now(now)
+        if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
+            raise MemoryStoreError("remember_many takes a list of NewMemory items or dicts")
+        prepared = []
+        for i, item in enumerate(items):
+            try:
+                if isinstance(item, Mapping):
+                    item = NewMemory(**item)
+                if not isinstance(item, NewMemory):
+                    raise MemoryStoreError(f"expected a NewMemory or a dict, got {type(item)}")
+                prepared.append(self._prepare(item, ns, now_dt))
+            except (MemoryStoreError, TypeError) as exc:
+                raise MemoryStoreError(f"item {i}: {exc}; nothing was stored") from exc
+        if not prepared:
+            return []
+        vecs = self._encode([p[0] for p in prepared])
+        new = [
+            Row(f"{self._tag(ns)}:{uuid.uuid4().hex}", text, meta, vec)
+            for (text, _, meta, _), vec in zip(prepared, vecs, strict=True)
+        ]
+        with self._writing():
+            live, hist = self._collections_for(ns)
+            try:
+                keyed, neighbours = self._batch_context(live, new)
+            except Exception as exc:  # nothing written yet
+                raise MemoryStoreError(f"could not look up memories to supersede: {exc}") from exc
+            plan = plan_batch(
+                new,
+                keyed,
+                neighbours,
+                detector=self._detector,
+                candidates=self.detector_candidates,
+                now=now_dt,
+            )
+            self._write_plan(live, hist, ns, plan)
+        return [r.id for r in new]
 
     def recall(
         self,
@@ -267,6 +307,7 @@ class ChromaMemory:
         ns = v.check_namespace(namespace)
         live, hist = self._collections_for(ns)
         found: dict[str, Memory] = {}
+        seq: dict[str, int] = {}
         for col in (live, hist):  # hist last: its copy carries the supersession marks
             got = col.get(where={"key": key_}, include=["metadatas", "documents"])
             metas = dict(zip(got["ids"], (dict(m) for m in got["metadatas"]), strict=True))
@@ -274,7 +315,9 @@ class ChromaMemory:
                 metas = resolve_versions(list(metas.items()))
             for id_, doc in zip(got["ids"], got["documents"], strict=True):
                 found[id_] = memory_from_chroma(id_, doc, metas[id_])
-        return sorted(found.values(), key=lambda m: (m.created_at, m.valid_from, m.id))
+                seq[id_] = int(metas[id_].get(SEQ_KEY, 0))
+        # write order: versions written in one batch share created_at, seq orders them
+        return sorted(found.values(), key=lambda m: (m.created_at, seq[m.id], m.valid_from, m.id))
 
     def get(self, id: str, *, namespace: str) -> Memory | None:
         """The memory of ``namespace`` with this id (current or superseded), or ``None``.
@@ -356,6 +399,89 @@ class ChromaMemory:
                     out.append((id_, doc, meta, 1.0 - cos))
         out.sort(key=lambda r: r[3])
         return out
+
+    def _prepare(
+        self, item: NewMemory, ns: str, now_dt: datetime
+    ) -> tuple[str, str | None, dict[str, Any], float]:
+        """Checked text, key, metadata and valid-from epoch of one new memory."""
+        text = v.check_text(item.text, max_bytes=self.max_text_bytes)
+        key = v.check_key(item.key)
+        ttl_d = v.check_duration(item.ttl, "ttl")
+        valid_dt = v.check_datetime(item.valid_from, "valid_from")
+        user_meta = v.check_metadata(item.metadata)
+        created = to_epoch(now_dt)
+        valid = to_epoch(valid_dt) if valid_dt is not None else created
+        expires = max(created, valid) + ttl_d.total_seconds() if ttl_d is not None else NEVER
+        meta = record_metadata(
+            namespace=ns,
+            key=key,
+            created_at=created,
+            valid_from=valid,
+            expires_at=expires,
+            user=user_meta,
+        )
+        return text, key, meta, valid
+
+    def _batch_context(
+        self, live: Any, new: list[Row]
+    ) -> tuple[dict[str, list[Row]], list[list[tuple[Row, float]]]]:
+        """Live versions of the batch's keys, and each new memory's nearest live rows."""
+        keys = sorted({str(r.meta["key"]) for r in new if r.meta.get("key")})
+        keyed: dict[str, list[Row]] = {}
+        include: Any = ["metadatas", "documents", "embeddings"]
+        if keys:
+            got = live.get(where={"key": {"$in": keys}}, include=include)
+            for id_, doc, meta, emb in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            ):
+                row = Row(id_, doc, dict(meta), np.asarray(emb, dtype=np.float32))
+                keyed.setdefault(str(meta["key"]), []).append(row)
+        neighbours: list[list[tuple[Row, float]]] = [[] for _ in new]
+        if self._detector is not None and live.count():
+            # a few extra per item: earlier items of the batch may retire some of the nearest
+            res = live.query(
+                query_embeddings=np.stack([r.vector for r in new]),
+                n_results=2 * self.detector_candidates,
+                include=[*include, "distances"],
+            )
+            for i in range(len(new)):
+                for id_, doc, meta, dist, emb in zip(
+                    res["ids"][i],
+                    res["documents"][i],
+                    res["metadatas"][i],
+                    res["distances"][i],
+                    res["embeddings"][i],
+                    strict=True,
+                ):
+                    if meta is None or doc is None:  # a deleted row a killed writer left
+                        continue
+                    row = Row(id_, doc, dict(meta), np.asarray(emb, dtype=np.float32))
+                    neighbours[i].append((row, 1.0 - float(dist)))
+        return keyed, neighbours
+
+    def _write_plan(self, live: Any, hist: Any, ns: str, plan: Plan) -> None:
+        """Write a :func:`plan_batch` plan: add, copy to history, retire; undo on any failure."""
+        written: list[tuple[Any, list[str]]] = []
+        step = "add the memories"
+        try:
+            if plan.live:
+                _put(live.add, plan.live)
+                written.append((live, [r.id for r in plan.live]))
+            step = "copy superseded memories to history"
+            if plan.history:
+                _put(hist.upsert, plan.history)
+                written.append((hist, [r.id for r in plan.history]))
+            step = "remove superseded memories from the live collection"
+            if plan.retired:
+                live.delete(ids=plan.retired)
+        except Exception as exc:
+            for col, ids in written:
+                _quietly(col.delete, ids=ids)
+            raise MemoryStoreError(f"could not {step}; nothing was stored: {exc}") from exc
+        top = plan.top_superseded_at
+        if top > self._hwm.get(ns, 0.0):
+            self._hwm[ns] = top
+            _quietly(hist.modify, metadata={"nova_namespace": ns, _MAX_HWM_KEY: top})
 
     def _now(self, now: datetime | None) -> datetime:
         checked = v.check_datetime(now, "now")
@@ -558,6 +684,16 @@ def _rows(res: Any, where: Where) -> list[Any]:
         # comes back without metadata: it is not a memory, skip it.
         if m is not None and d is not None and matches(where, dict(m))
     ]
+
+
+def _put(write: Callable[..., Any], rows: list[Row]) -> None:
+    """``add`` or ``upsert`` rows into a collection."""
+    write(
+        ids=[r.id for r in rows],
+        embeddings=np.stack([r.vector for r in rows]).astype(np.float32),
+        metadatas=[r.meta for r in rows],
+        documents=[r.text for r in rows],
+    )
 
 
 def _quietly(fn: Callable[..., Any], **kwargs: Any) -> None:

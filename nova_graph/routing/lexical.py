@@ -11,6 +11,12 @@ Fitting uses scikit-learn; scoring is a sparse product and a softmax, so a saved
 arrays and a vocabulary (no pickle). Loading and scoring a saved model needs neither scikit-learn
 nor SciPy (their import alone costs a second at start-up): the two analyzers below reproduce
 scikit-learn's, and only a batch of more than ``_FAST_PATH_MAX`` texts imports them.
+
+The weights are kept row-sparse (per n-gram, the classes it weighs on: :class:`SparseWeights`).
+Up to ``LOGISTIC_MAX_PARAMS`` weights the model is the logistic regression above; past it
+(hundreds of routes: L-BFGS keeps ~20 copies of a dense weight matrix, 6 GB at 1,000 routes) each
+class is the centroid of its examples' TF-IDF rows, pruned to its ``CENTROID_TERMS`` heaviest
+n-grams (one sparse product to train, a few MB saved).
 """
 
 from __future__ import annotations
@@ -44,6 +50,76 @@ _FAST_PATH_MAX = 32
 #: Inverse regularisation strength, chosen on 5-fold roster examples and dev (3, 10, 30 tried in
 #: scratch runs not kept in the repository).
 C = 10.0
+#: Above this many weights (n-grams x classes) the lexical model is a TF-IDF centroid per class
+#: instead of a logistic regression (the roster: 16,294 x 35 = 0.57 M).
+LOGISTIC_MAX_PARAMS = 2_000_000
+#: N-grams kept per class by the centroid model, and the scale of its cosine logits.
+CENTROID_TERMS = 512
+CENTROID_SCALE = 10.0
+
+
+@dataclass
+class SparseWeights:
+    """A (features x classes) weight matrix stored by feature row (CSR): for each n-gram, the
+    classes it weighs on. Scoring one request gathers only its n-grams' rows (plain numpy)."""
+
+    indptr: npt.NDArray[np.int64]  # (n_features + 1,)
+    indices: npt.NDArray[np.integer[Any]]  # class of each stored weight
+    data: npt.NDArray[np.float32]
+    n_classes: int
+
+    @classmethod
+    def from_dense(cls, dense: npt.NDArray[np.float32]) -> SparseWeights:
+        """Every non-zero weight of ``dense``."""
+        rows, cols = np.nonzero(dense)
+        indptr = np.zeros(dense.shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=dense.shape[0]), out=indptr[1:])
+        return cls(indptr, _class_index(cols, dense.shape[1]), dense[rows, cols], dense.shape[1])
+
+    @classmethod
+    def from_scipy(cls, matrix: Any, n_classes: int) -> SparseWeights:
+        """From a scipy sparse matrix of shape (features, classes)."""
+        from scipy import sparse
+
+        csr = sparse.csr_matrix(matrix)
+        csr.sort_indices()
+        return cls(
+            csr.indptr.astype(np.int64),
+            _class_index(csr.indices, n_classes),
+            csr.data.astype(np.float32),
+            n_classes,
+        )
+
+    @property
+    def n_features(self) -> int:
+        """Number of feature rows."""
+        return len(self.indptr) - 1
+
+    def rows_dot(self, cols: npt.NDArray[np.int64], vals: npt.NDArray[np.floating[Any]]) -> Any:
+        """``vals @ W[cols]`` as a dense (n_classes,) vector."""
+        starts, ends = self.indptr[cols], self.indptr[cols + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(self.n_classes, dtype=np.float32)
+        first = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        pos = np.arange(total, dtype=np.int64) + first
+        weights = self.data[pos] * np.repeat(vals, lengths)
+        return np.bincount(self.indices[pos], weights=weights, minlength=self.n_classes)
+
+    def to_scipy(self) -> Any:
+        """The matrix as scipy CSR (the batch path)."""
+        from scipy import sparse
+
+        return sparse.csr_matrix(
+            (self.data, self.indices.astype(np.int32), self.indptr),
+            shape=(self.n_features, self.n_classes),
+        )
+
+
+def _class_index(cols: npt.NDArray[Any], n_classes: int) -> npt.NDArray[np.integer[Any]]:
+    """Class indices in the smallest unsigned type that holds them (halves the saved size)."""
+    return cols.astype(np.uint16 if n_classes <= np.iinfo(np.uint16).max else np.int32)
 
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
@@ -94,10 +170,11 @@ class LexicalModel:
 
     vocabularies: dict[str, list[str]]  # per vectorizer: the terms in column order
     idf: dict[str, npt.NDArray[np.float32]]
-    weights: npt.NDArray[np.float32]  # (n_features, n_classes)
+    weights: SparseWeights  # (n_features, n_classes)
     bias: npt.NDArray[np.float32]  # (n_classes,)
 
     def __post_init__(self) -> None:
+        self._scipy_weights: Any = None  # built on the first batch of more than _FAST_PATH_MAX
         self._vectorizers: list[TfidfVectorizer] = []  # built on the first large batch
         self._blocks = []  # (analyzer, term -> column, idf, column offset) per vectorizer
         offset = 0
@@ -119,9 +196,9 @@ class LexicalModel:
 
     @classmethod
     def train(cls, texts: Sequence[str], labels: npt.NDArray[np.int64], n_classes: int) -> Any:
-        """Fit the vectorizers and a balanced multinomial logistic regression on ``texts``."""
+        """Fit the vectorizers, then a balanced multinomial logistic regression on ``texts``
+        (or, past ``LOGISTIC_MAX_PARAMS`` weights, a TF-IDF centroid per class)."""
         from scipy import sparse
-        from sklearn.linear_model import LogisticRegression
 
         vocabularies: dict[str, list[str]] = {}
         idf: dict[str, npt.NDArray[np.float32]] = {}
@@ -133,20 +210,15 @@ class LexicalModel:
             vocabularies[kind] = [term for term, _ in order]
             idf[kind] = vec.idf_.astype(np.float32)
         x = sparse.hstack(blocks, format="csr")
-        present = np.unique(labels)
-        weights = np.zeros((x.shape[1], n_classes), dtype=np.float32)
         bias = np.full(n_classes, -1e4, dtype=np.float32)  # classes with no text never win
+        present = np.unique(labels)
         if len(present) == 1:
             bias[present[0]] = 0.0
+            weights = SparseWeights.from_dense(np.zeros((x.shape[1], n_classes), np.float32))
+        elif x.shape[1] * n_classes <= LOGISTIC_MAX_PARAMS:
+            weights = _logistic(x, labels, n_classes, present, bias)
         else:
-            clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
-            clf.fit(x, labels)
-            coef, icpt = clf.coef_, clf.intercept_
-            if len(present) == 2:  # binary: one decision function d, P(second) = sigmoid(d)
-                coef = np.vstack([np.zeros_like(coef), coef])
-                icpt = np.concatenate([[0.0], icpt])
-            weights[:, present] = coef.T.astype(np.float32)
-            bias[present] = icpt.astype(np.float32)
+            weights = _centroids(x, labels, n_classes, present, bias)
         return cls(vocabularies, idf, weights, bias)
 
     @property
@@ -167,7 +239,9 @@ class LexicalModel:
 
             vecs = self._sklearn_vectorizers()
             x = sparse.hstack([v.transform(list(texts)) for v in vecs], format="csr")
-            return np.asarray(x @ self.weights, dtype=np.float32) + self.bias
+            if self._scipy_weights is None:
+                self._scipy_weights = self.weights.to_scipy()
+            return np.asarray((x @ self._scipy_weights).toarray(), np.float32) + self.bias
         return np.stack([self._logits(t) for t in texts])
 
     def _logits(self, text: str) -> npt.NDArray[np.float32]:
@@ -186,5 +260,61 @@ class LexicalModel:
             tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
             vals = (1.0 + np.log(tf)) * idf[cols]
             vals /= max(float(np.linalg.norm(vals)), 1e-12)
-            out += vals @ self.weights[offset + cols]
+            out += self.weights.rows_dot(offset + cols, vals).astype(np.float32)
         return out
+
+
+def _logistic(
+    x: Any,
+    labels: npt.NDArray[np.int64],
+    n_classes: int,
+    present: npt.NDArray[np.int64],
+    bias: npt.NDArray[np.float32],
+) -> SparseWeights:
+    """A balanced multinomial logistic regression (fills ``bias`` of the classes seen)."""
+    from sklearn.linear_model import LogisticRegression
+
+    weights = np.zeros((x.shape[1], n_classes), dtype=np.float32)
+    clf = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+    clf.fit(x, labels)
+    coef, icpt = clf.coef_, clf.intercept_
+    if len(present) == 2:  # binary: one decision function d, P(second) = sigmoid(d)
+        coef = np.vstack([np.zeros_like(coef), coef])
+        icpt = np.concatenate([[0.0], icpt])
+    weights[:, present] = coef.T.astype(np.float32)
+    bias[present] = icpt.astype(np.float32)
+    return SparseWeights.from_dense(weights)
+
+
+def _centroids(
+    x: Any,
+    labels: npt.NDArray[np.int64],
+    n_classes: int,
+    present: npt.NDArray[np.int64],
+    bias: npt.NDArray[np.float32],
+) -> SparseWeights:
+    """Per class, the unit-length mean of its TF-IDF rows, pruned to its heaviest n-grams and
+    scaled so that logits are ``CENTROID_SCALE`` x cosine (one sparse product, bounded memory)."""
+    from scipy import sparse
+
+    onehot = sparse.csr_matrix(
+        (np.ones(len(labels), np.float32), (np.arange(len(labels)), labels)),
+        shape=(len(labels), n_classes),
+    )
+    sums = (x.T @ onehot).tocsc()  # (features, classes), sparse: n-grams each class uses
+    rows, cols, vals = [], [], []
+    for c in present:
+        start, end = sums.indptr[c], sums.indptr[c + 1]
+        idx, col = sums.indices[start:end], sums.data[start:end]
+        if len(col) > CENTROID_TERMS:
+            keep = np.argpartition(col, len(col) - CENTROID_TERMS)[-CENTROID_TERMS:]
+            idx, col = idx[keep], col[keep]
+        rows.append(idx)
+        cols.append(np.full(len(idx), c, dtype=np.int64))
+        vals.append(CENTROID_SCALE * col / max(float(np.linalg.norm(col)), 1e-12))
+    bias[present] = 0.0
+    matrix = sparse.csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(x.shape[1], n_classes),
+    )
+    return SparseWeights.from_scipy(matrix, n_classes)
