@@ -68,15 +68,11 @@ def test_server_serves_every_graph_in_langgraph_json(client: Any) -> None:
     assert graph_ids == {"nova", *FAMILIES}
 
 
-def test_thread_runs_multi_domain_then_clarifies_and_resumes_through_the_server(
+def test_thread_clarifies_resumes_then_runs_multi_domain_through_the_server(
     client: Any, ambiguous_q: str
 ) -> None:
+    # The vague request opens the thread: after another turn it may rightly read as a follow-up.
     thread = client.threads.create()["thread_id"]
-    multi = client.runs.wait(thread, "nova", input=_ask(MULTI_Q))
-    assert len(multi["routes"]) >= 2
-    assert set(multi["results"]) == set(multi["routes"])
-    assert multi["messages"][-1]["type"] == "ai"
-
     paused = client.runs.wait(thread, "nova", input=_ask(ambiguous_q))
     question = paused["__interrupt__"][0]["value"]
     assert question["type"] == "clarification"
@@ -87,12 +83,16 @@ def test_thread_runs_multi_domain_then_clarifies_and_resumes_through_the_server(
 
     done = client.runs.wait(thread, "nova", command={"resume": "2"})
     assert done["routes"] == [options[1]]
+    assert done["clarification"]["answer"] == "2"
+
+    multi = client.runs.wait(thread, "nova", input=_ask(MULTI_Q))
+    assert len(multi["routes"]) >= 2
+    assert set(multi["results"]) == set(multi["routes"])
+    assert multi["messages"][-1]["type"] == "ai"
     final = client.threads.get_state(thread)
     assert final["next"] == []
-    values = final["values"]
-    assert values["clarification"]["answer"] == "2"
-    humans = [m["content"] for m in values["messages"] if m["type"] == "human"]
-    assert humans == [MULTI_Q, ambiguous_q]  # one thread, both turns, checkpointed by the server
+    humans = [m["content"] for m in final["values"]["messages"] if m["type"] == "human"]
+    assert humans == [ambiguous_q, MULTI_Q]  # one thread, both turns, checkpointed by the server
 
 
 def test_server_streams_each_nodes_update(client: Any) -> None:

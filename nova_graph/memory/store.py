@@ -377,9 +377,7 @@ class ChromaMemory:
         keys = sorted({str(r[2]["key"]) for r in rows if r[2].get("key")})
         if not keys:
             return rows
-        got = live.get(
-            where={"key": {"$in": keys}}, include=["metadatas", "documents", "embeddings"]
-        )
+        got = self._get_with_embeddings(live, {"key": {"$in": keys}})
         if len(got["ids"]) == len(keys):  # one live version per key: nothing to resolve
             return rows
         groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
@@ -570,13 +568,29 @@ class ChromaMemory:
             rows = _rows(self._query(col, vec, k, where), where)
         return rows[:k]
 
+    def _get_with_embeddings(self, live: Any, where: dict[str, Any]) -> dict[str, Any]:
+        """``live.get(where)`` with embeddings. Another process's write can leave this process's
+        vector index behind the shared database (Chroma: "Error finding id"); the rows are then
+        read without embeddings and re-encoded from their text (the same encoder gives the same
+        vectors), so supersession never fails on a stale index."""
+        include = ["metadatas", "documents", "embeddings"]
+        try:
+            return dict(live.get(where=where, include=include))
+        except Exception as exc:  # chromadb raises its own InternalError here
+            if "finding id" not in str(exc).lower():
+                raise
+        got = dict(live.get(where=where, include=["metadatas", "documents"]))
+        docs = [str(d) for d in got["documents"]]
+        got["embeddings"] = list(self._encode(docs)) if docs else []
+        return got
+
     def _to_supersede(
         self, live: Any, text: str, vec: np.ndarray, key: str | None, now: datetime
     ) -> dict[str, tuple[str, dict[str, Any], np.ndarray, str]]:
         """Live memories the new one replaces: id -> (text, metadata, embedding, reason)."""
         out: dict[str, tuple[str, dict[str, Any], np.ndarray, str]] = {}
         if key is not None:
-            got = live.get(where={"key": key}, include=["metadatas", "documents", "embeddings"])
+            got = self._get_with_embeddings(live, {"key": key})
             # Several live versions (a writer died mid-supersession): keep how they replaced
             # each other; the newest is replaced by this memory.
             metas = resolve_versions(
