@@ -265,14 +265,14 @@ def format_report(result: dict[str, Any], *, show_misses: bool = False) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``nova eval roster``."""
     parser.add_argument("--set", default=str(DEFAULT_SET), help="held-out YAML file")
-    parser.add_argument("--roster", default=None, help="roster YAML (default: packaged roster)")
+    parser.add_argument("--roster", default=None, help="roster YAML (default: the app's roster)")
     parser.add_argument("--output", default=None, help="write the full result as JSON here")
     parser.add_argument("--misses", action="store_true", help="list misrouted requests")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the roster routing evaluation and print its table."""
-    roster = load_roster(args.roster)
+    roster = load_roster(args.roster or args.default_roster)
     held = load_heldout(args.set, roster)
     result = evaluate(roster, held)
     print(format_report(result, show_misses=args.misses))
