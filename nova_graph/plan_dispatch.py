@@ -132,13 +132,7 @@ def running_sends(
     running = [s for s in steps if status[s["id"]]["state"] == "running"]
     sends = []
     for s in running:
-        task = AgentTask(
-            agent=s["agent"],
-            request=s["request"],
-            history=history,
-            memories=memories.get(s["agent"], []),
-            step=s["id"],
-        )
+        task = _step_task(s, history, memories)
         if "turn" in state:
             task["turn"] = state["turn"]  # request budgets span every step
         if s["depends_on"]:
@@ -150,6 +144,19 @@ def running_sends(
             task["after"] = after
         sends.append(Send(s["agent"], task))
     return sends
+
+
+def _step_task(
+    step: PlanStep, history: list[dict[str, str]], memories: dict[str, list[MemoryRef]]
+) -> AgentTask:
+    """The task one plan step's agent receives (inputs, turn and what follows are added)."""
+    return AgentTask(
+        agent=step["agent"],
+        request=step["request"],
+        history=history,
+        memories=memories.get(step["agent"], []),
+        step=step["id"],
+    )
 
 
 def _after(
@@ -171,13 +178,7 @@ def _after(
     new = {**done, **{s["id"]: StepStatus(state="running", reason="") for s in ready}}
     then = []
     for s in ready:
-        task = AgentTask(
-            agent=s["agent"],
-            request=s["request"],
-            history=history,
-            memories=memories.get(s["agent"], []),
-            step=s["id"],
-        )
+        task = _step_task(s, history, memories)
         nxt = _after(s, new, steps, history, memories) if len(ready) == 1 else None
         if nxt is not None:
             task["after"] = nxt
