@@ -52,7 +52,8 @@ from nova_graph.runlog import RunLog
 
 ROOT = Path(__file__).resolve().parents[2]
 HELDOUT = ROOT / "evals" / "roster" / "heldout.yaml"
-CLINC = Path("/work/shared/data/clinc150")
+#: The public CLINC150 intent benchmark (Larson et al., 2019), in ../shared beside the repository
+CLINC = ROOT.parent / "shared" / "data" / "clinc150"
 RESULTS = ROOT / "evals" / "results" / "improve.json"
 NOTES = ROOT / "evals" / "improve" / "README.md"
 
@@ -196,8 +197,8 @@ def clinc_roster(examples: dict[str, list[str]]) -> Roster:
 
 def clinc_experiment(args: argparse.Namespace, factory: RouterFactory, encode: Any) -> dict:
     """CLINC150 domains: weak start from a few train utterances per domain."""
-    data = json.loads((CLINC / "data_full.json").read_text())
-    domains = json.loads((CLINC / "domains.json").read_text())
+    data = json.loads((args.clinc_data / "data_full.json").read_text())
+    domains = json.loads((args.clinc_data / "domains.json").read_text())
     domain_of = {intent: d for d, intents in domains.items() for intent in intents}
 
     def labelled(split: str) -> list[LabelledRequest]:
@@ -285,6 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=10,
         help="examples one proposal may add to one roster agent",
     )
+    p.add_argument("--clinc-data", type=Path, default=CLINC, help="CLINC150 folder")
     p.add_argument("--clinc-examples", type=int, default=3)
     p.add_argument("--clinc-max-examples", type=int, default=40)
     p.add_argument("--max-drop", type=float, default=0.02)
@@ -293,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--notes", type=Path, default=NOTES)
     args = p.parse_args(argv)
     encoder = MiniLMEncoder(cache_size=50_000)
-    factory = default_factory()  # the graph's own builder (nova_graph.graph.default_router)
+    factory = default_factory()  # the graph's own builder (routing.default.default_router)
     results = []
     if args.only in (None, "roster"):
         results.append(roster_experiment(args, factory, encoder.encode))
