@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
 from langchain_core.tools import BaseTool
-from langgraph._internal._runnable import RunnableCallable
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.prebuilt import tools_condition
@@ -93,7 +92,7 @@ def tool_loop(
         return {"messages": [await bound.ainvoke([prompt, *state["messages"]])]}
 
     builder = StateGraph(MessagesState)
-    builder.add_node(MODEL_NODE, RunnableCallable(call_model, acall_model, name=MODEL_NODE))
+    builder.add_node(MODEL_NODE, RunnableLambda(call_model, afunc=acall_model, name=MODEL_NODE))
     builder.add_edge(START, MODEL_NODE)
     if tools:
         # Runs a lone tool call in the agent's own worker thread (no thread pool per call).
@@ -336,9 +335,35 @@ def make_agent_node(
             update = traced(span, finish(task, out, started, attempt, meter))
         return then(task, update) if then is not None else update
 
-    # LangGraph's own node wrapper (as for a plain function node): signatures are read once, and
-    # the graph traces the node, where a RunnableLambda re-inspects and re-traces every call.
-    return RunnableCallable(run_agent, arun_agent, name=f"agent_{spec.name}", trace=False)
+    return _AgentRunnable(f"agent_{spec.name}", run_agent, arun_agent)
+
+
+class _AgentRunnable(Runnable[AgentTask, Any]):
+    """An agent node with both a sync and an async body, called as they are.
+
+    The graph already traces the node (as it does a plain function node) and sets the node's
+    config as the current one, which the agent's loop picks up; a ``RunnableLambda`` would add a
+    second trace run and re-inspect the functions' signatures on every call.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        run: Callable[[AgentTask], Any],
+        arun: Callable[[AgentTask], Awaitable[Any]],
+    ) -> None:
+        self.name = name
+        self._run, self._arun = run, arun
+
+    def invoke(self, input: AgentTask, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """Run the agent on ``input`` (the task)."""
+        return self._run(input)
+
+    async def ainvoke(
+        self, input: AgentTask, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
+        """Run the agent on ``input`` (the task), without blocking the event loop."""
+        return await self._arun(input)
 
 
 def traced(span: Any, update: dict[str, Any]) -> dict[str, Any]:

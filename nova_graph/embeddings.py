@@ -117,12 +117,15 @@ def default_encoder() -> MiniLMEncoder:
     """The process-wide shared MiniLM encoder (loaded on first use).
 
     It runs on ONNX Runtime (:class:`~nova_graph.embeddings_onnx.OnnxMiniLMEncoder`, same
-    vectors, ~3x faster per request); ``NOVA_ENCODER=torch`` selects the torch encoder instead.
+    vectors, ~3x faster per request); the setting ``encoder="torch"`` (``NOVA_ENCODER=torch``)
+    selects the torch encoder instead.
     """
     global _default
     with _default_lock:
         if _default is None:
-            if os.environ.get("NOVA_ENCODER", "onnx").strip().lower() == "torch":
+            from nova_graph.settings import load_settings
+
+            if load_settings().encoder == "torch":
                 _default = MiniLMEncoder()
             else:
                 from nova_graph.embeddings_onnx import OnnxMiniLMEncoder

@@ -1,5 +1,9 @@
 """``NovaSettings``: every deploy-time knob in one place, read from ``NOVA_*`` variables.
 
+The library reads the environment only here and in :mod:`nova_graph.paths` (the default data and
+cache directories, standard library only, so a command can print its first progress line before
+pydantic and LangGraph load); everything else receives settings or asks this module.
+
 Settings are data; :func:`nova_graph.from_settings.graph_from_settings` turns them into a graph.
 The same settings run one process on a laptop (SQLite + a Chroma directory) and several workers
 sharing a PostgreSQL checkpointer and a Chroma server.
@@ -56,6 +60,11 @@ class NovaSettings(BaseSettings):
         description="Base URL of any OpenAI-compatible server (Ollama, vLLM, ...).",
     )
     model_timeout: float = Field(default=60.0, gt=0, le=3600)
+    encoder: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="MiniLM runtime: 'onnx' (ONNX Runtime export) or 'torch' "
+        "(sentence-transformers, same vectors, slower).",
+    )
     data_dir: Path = Field(default_factory=default_data_dir, description="Tools' data directory.")
     roster_path: Path | None = Field(default=None, description="Roster YAML; unset → packaged.")
     checkpoint_url: str = Field(
@@ -127,6 +136,11 @@ class NovaSettings(BaseSettings):
     @classmethod
     def _strip(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("encoder", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("data_dir", "roster_path", mode="after")
     @classmethod

@@ -45,6 +45,16 @@ def test_settings_are_read_from_nova_prefixed_environment(
     assert s.chroma_is_server
 
 
+def test_encoder_runtime_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOVA_ENCODER", raising=False)
+    assert load_settings().encoder == "onnx"
+    monkeypatch.setenv("NOVA_ENCODER", " Torch ")
+    assert load_settings().encoder == "torch"
+    monkeypatch.setenv("NOVA_ENCODER", "tensorflow")
+    with pytest.raises(ConfigurationError, match="encoder"):
+        load_settings()
+
+
 @pytest.mark.parametrize(
     ("url", "backend"),
     [

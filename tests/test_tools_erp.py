@@ -5,14 +5,17 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
+from langchain_core.runnables import Runnable
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.prebuilt import create_react_agent
+from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.types import Command
 
 from nova_app.tools.erp import make_tools
 from nova_app.tools.erp_db import create_demo_erp, erp_path
+from nova_graph.agents import tool_loop
 from nova_graph.errors import ToolError
 from nova_graph.models import OfflineChatModel
 from nova_graph.tools.approval import gate
@@ -103,9 +106,13 @@ def test_write_tool_outside_a_graph_refuses_without_changing_anything(erp_dir: P
     assert _one(erp_dir, f"SELECT status FROM invoices WHERE id={inv}") == "unpaid"
 
 
-def _graph(erp_dir: Path, tool_name: str):  # type: ignore[no-untyped-def]
+def _graph(erp_dir: Path, tool_name: str) -> Runnable[Any, Any]:
+    """The library's agent loop with one gated ERP tool, under a checkpointer (interrupts)."""
     tool = gate(_tools(erp_dir)[tool_name], EffectLedger(erp_dir / EFFECTS_DB))
-    return create_react_agent(OfflineChatModel(), [tool], checkpointer=InMemorySaver())
+    builder = StateGraph(MessagesState)
+    builder.add_node("agent", tool_loop("erp", OfflineChatModel(), [tool], "You run the ERP."))
+    builder.add_edge(START, "agent")
+    return builder.compile(checkpointer=InMemorySaver())
 
 
 def _run_with_decision(erp_dir: Path, tool_name: str, request: str, resume: object) -> tuple:

@@ -68,7 +68,7 @@ def improve_automatically(
     if rounds < 1:
         raise ImprovementError(f"rounds must be at least 1, got {rounds}")
     if data_dir is None:
-        from nova_graph.tools.context import default_data_dir
+        from nova_graph.settings import default_data_dir
 
         data_dir = default_data_dir()
     store = VersionStore(data_dir)

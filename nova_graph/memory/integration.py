@@ -22,9 +22,9 @@ from langchain_core.tools import BaseTool, StructuredTool
 from pydantic import BaseModel, Field
 
 from nova_graph.errors import MemoryStoreError
+from nova_graph.memory.argument_checks import check_namespace
 from nova_graph.memory.model import Memory, utc_now
 from nova_graph.memory.prompt import format_memories_for_prompt
-from nova_graph.memory.validation import check_namespace
 
 
 def run_namespace(config: Mapping[str, Any] | None, default: str) -> str:

@@ -45,7 +45,7 @@ import numpy as np
 
 from nova_graph.embeddings import Encoder, default_encoder
 from nova_graph.errors import MemoryStoreError
-from nova_graph.memory import validation as v
+from nova_graph.memory import argument_checks as v
 from nova_graph.memory.batch import NewMemory, Plan, Row, plan_batch
 from nova_graph.memory.detector import Candidate, SimilarityUpdateDetector, UpdateDetector
 from nova_graph.memory.model import (

@@ -1,4 +1,6 @@
-"""Input checks for the memory store: every bad argument becomes a :class:`MemoryStoreError`."""
+"""Argument checks for the memory store: every bad argument becomes a :class:`MemoryStoreError`.
+
+Not the graph's request checks (those are :mod:`nova_graph.input_checks`)."""
 
 from __future__ import annotations
 
