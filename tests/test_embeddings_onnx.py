@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nova_graph.embeddings import MiniLMEncoder, default_encoder
-from nova_graph.embeddings_onnx import OnnxMiniLMEncoder, weights_digest
+from nova_graph.embeddings.onnx import OnnxMiniLMEncoder, weights_digest
 from nova_graph.evaluation.routing_data import CachedVectors
 from nova_graph.settings import default_cache_dir
 
@@ -107,7 +107,7 @@ def test_falls_back_to_torch_with_a_warning_when_export_fails(tmp_path, torch_ve
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache directory should be")
     enc = OnnxMiniLMEncoder(cache_dir=blocker / "encoders")
-    with caplog.at_level(logging.WARNING, logger="nova_graph.embeddings_onnx"):
+    with caplog.at_level(logging.WARNING, logger="nova_graph.embeddings.onnx"):
         vecs = enc.encode(SENTENCES[:2])
     assert not enc.uses_onnx
     assert "using the torch encoder" in caplog.text

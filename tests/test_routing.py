@@ -198,6 +198,17 @@ def test_load_of_corrupt_config_raises_routing_error(
         SemanticRouter.load(tmp_path, encoder=BagOfWordsEncoder())
 
 
+def test_load_of_unknown_saved_setting_raises_routing_error(
+    bow_router: SemanticRouter, tmp_path: Path
+) -> None:
+    bow_router.save(tmp_path)
+    cfg = json.loads((tmp_path / "router.json").read_text())
+    cfg["thresholds"]["loudness"] = 11
+    (tmp_path / "router.json").write_text(json.dumps(cfg))
+    with pytest.raises(RoutingError, match="unknown setting 'loudness'"):
+        SemanticRouter.load(tmp_path, encoder=BagOfWordsEncoder())
+
+
 def test_load_with_encoder_of_other_dimension_raises_routing_error(
     bow_router: SemanticRouter, tmp_path: Path
 ) -> None:

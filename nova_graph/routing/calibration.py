@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from nova_graph.routing.scoring import train_softmax_head
+from nova_graph.routing.linear_head import train_softmax_head
 
 Floats = npt.NDArray[np.float32]
 Bools = npt.NDArray[np.bool_]

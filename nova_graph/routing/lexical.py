@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from nova_graph.routing.scoring import softmax
+from nova_graph.routing.linear_head import softmax
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer

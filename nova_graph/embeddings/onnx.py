@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from nova_graph.embeddings import MiniLMEncoder, Vectors
+from nova_graph.embeddings.encoder import Vectors
+from nova_graph.embeddings.minilm import MiniLMEncoder
 
 log = logging.getLogger(__name__)
 
