@@ -21,6 +21,7 @@ from langgraph.runtime import get_runtime
 from nova_graph import metering, tracing
 from nova_graph.budget import Budget
 from nova_graph.errors import BudgetExceededError, CircuitOpenError, RosterError
+from nova_graph.models.offline import OFFLINE_METADATA_KEY
 from nova_graph.quoting import data_line, quoted_block
 from nova_graph.reliability.breaker import CircuitBreaker
 from nova_graph.reliability.deadline import acall_in_lane, call_with_deadline
@@ -176,6 +177,7 @@ def summarize_run(
     records: list[ToolCallRecord] = []
     model_calls = 0
     answer = ""
+    offline = False
     for m in messages:
         if isinstance(m, AIMessage):
             model_calls += 1
@@ -183,6 +185,7 @@ def summarize_run(
                 calls[c["id"] or ""] = c
             if m.content and not m.tool_calls:
                 answer = m.text if hasattr(m, "text") else str(m.content)
+                offline = bool(m.response_metadata.get(OFFLINE_METADATA_KEY))
         elif isinstance(m, ToolMessage):
             call = calls.get(m.tool_call_id, {})
             output = m.content if isinstance(m.content, str) else json.dumps(m.content)
@@ -207,6 +210,7 @@ def summarize_run(
         attempts=attempts,
         model_call_log=list(meter.model_calls) if meter else [],
         inputs=[i["step"] for i in task.get("inputs", [])],
+        offline=offline,
     )
 
 

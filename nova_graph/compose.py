@@ -23,7 +23,7 @@ def compose_answer(state: NovaState, roster: Roster) -> str:
     ok = [results[a] for a in routes if a in results and results[a]["status"] == "ok"]
     for r in ok:
         body = r["answer"]
-        if OFFLINE_NOTICE in body:
+        if r.get("offline"):
             offline = True
             body = body.replace(OFFLINE_NOTICE, "")
         body = body.strip()

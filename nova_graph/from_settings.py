@@ -7,7 +7,7 @@ objects, so a laptop, LangGraph Studio and a fleet of workers all run the same g
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -25,6 +25,9 @@ from nova_graph.routing.decision import Router
 from nova_graph.routing.default import apply_thresholds, default_router
 from nova_graph.settings import NovaSettings, load_settings
 
+if TYPE_CHECKING:
+    from nova_graph.memory.protocol import MemoryStore
+
 
 def checkpointer_from_settings(settings: NovaSettings) -> BaseCheckpointSaver[Any]:
     """PostgreSQL for a ``postgresql://`` URL, in memory for ``memory``, SQLite otherwise."""
@@ -36,7 +39,7 @@ def checkpointer_from_settings(settings: NovaSettings) -> BaseCheckpointSaver[An
     return sqlite_checkpointer(settings.sqlite_path)
 
 
-def memory_from_settings(settings: NovaSettings) -> Any:
+def memory_from_settings(settings: NovaSettings) -> MemoryStore | None:
     """A ``ChromaMemory`` on a Chroma server (``http(s)://`` URL) or directory; None for 'off'."""
     if settings.chroma_url.lower() == "off":
         return None

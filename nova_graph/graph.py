@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.tools import BaseTool
@@ -36,6 +36,9 @@ from nova_graph.tools.registry import resolve_tools, tool_registry
 from nova_graph.tracing import traced_supervisor
 from nova_graph.usage import PriceTable
 
+if TYPE_CHECKING:
+    from nova_graph.memory.protocol import MemoryStore
+
 SUPERVISOR_NODE = "supervisor"
 
 
@@ -43,7 +46,7 @@ def build_graph(
     *,
     roster: Roster | None = None,
     router: Router | None = None,
-    memory: Any = None,
+    memory: MemoryStore | None = None,
     checkpointer: BaseCheckpointSaver[Any] | Literal[False] | None = None,
     model: BaseChatModel | None = None,
     tools: Sequence[BaseTool | Callable[..., Any]] = (),
@@ -66,7 +69,8 @@ def build_graph(
             ``agents`` are given.
         router: anything with ``route(text) -> RouteDecision`` (default: a ``SemanticRouter``
             over the roster's example requests).
-        memory: a ``ChromaMemory`` (or compatible) for context recall; ``None`` for none.
+        memory: a :class:`~nova_graph.memory.MemoryStore` (e.g. ``ChromaMemory``) for context
+            recall and the agents' remember/recall tools; ``None`` for none.
         checkpointer: where runs are saved (default: SQLite at ``<data_dir>/checkpoints.sqlite``,
             user-only); ``False`` for none, as LangGraph Studio / the LangGraph server supply
             their own.
@@ -207,7 +211,7 @@ def build_graph(
     return GuardedGraph.from_compiled(compiled, limits, thread_locks=locks)
 
 
-def _memory_tools(memory: Any, namespace: str, agent: str) -> list[Any]:
+def _memory_tools(memory: MemoryStore | None, namespace: str, agent: str) -> list[Any]:
     """``remember``/``recall`` tools for one agent when a memory is configured (``namespace`` is
     the default; each call uses its run's ``configurable.user_id`` when set)."""
     if memory is None:

@@ -57,6 +57,31 @@ class AgentResult(TypedDict):
     attempts: int
     model_call_log: NotRequired[list[ModelCallRecord]]
     inputs: NotRequired[list[str]]  # ids of the plan steps whose results this agent was given
+    #: The answer comes from the embedded offline model (it ends with ``OFFLINE_NOTICE``).
+    offline: NotRequired[bool]
+
+
+class ClauseRecord(TypedDict):
+    """One clause of a routed request as kept in state (a ``ClauseRoute``'s fields)."""
+
+    text: str
+    agent: str | None
+    score: float
+
+
+class DecisionRecord(TypedDict):
+    """The routing decision as kept in state: a :class:`~nova_graph.routing.RouteDecision`'s
+    fields, with only the best few ``scores`` (see ``supervisor.state_decision``)."""
+
+    agents: list[str]
+    scores: dict[str, float]
+    ambiguous: bool
+    out_of_scope: bool
+    clauses: list[ClauseRecord]
+    method: str
+    model_calls: int
+    confidence: float | None
+    model_error: str | None
 
 
 class Failure(TypedDict):
@@ -136,7 +161,7 @@ class NovaState(TypedDict, total=False):
 
     messages: Annotated[list[AnyMessage], add_messages]
     request: str
-    decision: dict[str, Any]
+    decision: DecisionRecord
     routes: list[str]
     clarification: dict[str, Any] | None
     carried: dict[str, Any] | None  # a follow-up's CarriedContext

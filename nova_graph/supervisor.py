@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
@@ -20,7 +20,10 @@ from nova_graph.plan_dispatch import initial_status, running_sends
 from nova_graph.planning import PlanPolicy, has_reference, plan_request, split_dependent
 from nova_graph.roster import ContextPolicy, Roster
 from nova_graph.routing.decision import RouteDecision, Router
-from nova_graph.state import AgentTask, Failure, MemoryRef, NovaState, new_turn
+from nova_graph.state import AgentTask, DecisionRecord, Failure, MemoryRef, NovaState, new_turn
+
+if TYPE_CHECKING:
+    from nova_graph.memory.protocol import MemoryStore
 
 OutOfScopePolicy = Literal["refuse", "general"]
 REFUSE_NODE = "out_of_scope"
@@ -38,7 +41,7 @@ class Supervisor:
         roster: Roster,
         router: Router,
         *,
-        memory: Any = None,
+        memory: MemoryStore | None = None,
         out_of_scope: OutOfScopePolicy = "refuse",
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         memory_k: int = 5,
@@ -249,12 +252,12 @@ class Supervisor:
         }
 
 
-def state_decision(decision: RouteDecision, routes: list[str]) -> dict[str, Any]:
+def state_decision(decision: RouteDecision, routes: list[str]) -> DecisionRecord:
     """The decision as kept in state: every field, but only the top ``STATE_SCORES`` scores
     (plus the routed agents'), so a checkpoint does not grow with the roster."""
     top = sorted(decision.scores, key=decision.scores.__getitem__, reverse=True)[:STATE_SCORES]
     kept = {a: decision.scores[a] for a in [*top, *routes] if a in decision.scores}
-    return {**decision.model_dump(exclude={"scores"}), "scores": kept}
+    return cast(DecisionRecord, {**decision.model_dump(exclude={"scores"}), "scores": kept})
 
 
 def _routing_failures(decision: RouteDecision) -> Overwrite | None:

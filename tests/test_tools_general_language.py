@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from nova_app.tools.general import make_tools as general_tools
 from nova_app.tools.language import make_tools as language_tools
+from nova_graph.memory import Memory, MemoryStore
 from nova_graph.models import OfflineChatModel
 from nova_graph.tools.context import ToolContext
 
@@ -51,16 +55,51 @@ def test_project_status_and_day_plan_read_the_erp_and_pipelines(tmp_path: Path) 
 
 
 class _Memory:
-    """A minimal stand-in memory store (not our code): recall returns stored strings."""
+    """A user's own memory store (not ChromaMemory) satisfying the MemoryStore protocol."""
 
-    def recall(self, query: str, namespace: str, k: int) -> list[str]:
+    def __init__(self) -> None:
+        self.memories: list[Memory] = []
+
+    def remember(
+        self,
+        text: str,
+        *,
+        namespace: str,
+        key: str | None = None,
+        ttl: timedelta | float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        now = datetime.now(UTC)
+        mid = f"m{len(self.memories)}"
+        self.memories.append(
+            Memory(id=mid, text=text, namespace=namespace, created_at=now, valid_from=now)
+        )
+        return mid
+
+    def recall(
+        self,
+        query: str,
+        *,
+        namespace: str,
+        k: int = 5,
+        now: datetime | None = None,
+        agent: str | None = None,
+        family: str | None = None,
+    ) -> list[Memory]:
         assert namespace == "default"  # the run's namespace (no user_id here), never a shared one
-        return ["2025-03-01: Find a Sign commission stays at 8%"] if "commission" in query else []
+        words = set(query.lower().split())
+        hits = [
+            m for m in self.memories if m.namespace == namespace and words & set(m.text.split())
+        ]
+        return hits[:k]
 
 
 def test_recall_decisions_uses_memory_when_present(tmp_path: Path) -> None:
     assert "No long-term memory" in _g(tmp_path)["recall_decisions"].invoke({"topic": "x"})
-    tools = {t.name: t for t in general_tools(ToolContext(data_dir=tmp_path, memory=_Memory()))}
+    store = _Memory()
+    assert isinstance(store, MemoryStore)
+    store.remember("2025-03-01: Find a Sign commission stays at 8%", namespace="default")
+    tools = {t.name: t for t in general_tools(ToolContext(data_dir=tmp_path, memory=store))}
     assert "8%" in tools["recall_decisions"].invoke({"topic": "commission rates"})
     assert "no recorded decision" in tools["recall_decisions"].invoke({"topic": "hiring"})
 

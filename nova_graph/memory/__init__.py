@@ -45,6 +45,7 @@ from nova_graph.memory.detector import (
 from nova_graph.memory.integration import make_memory_tools, recall_for_agents, run_namespace
 from nova_graph.memory.model import NEVER, Memory
 from nova_graph.memory.prompt import format_memories_for_prompt, memory_citations
+from nova_graph.memory.protocol import MemoryStore
 from nova_graph.memory.staleness import current_where
 from nova_graph.memory.store import ChromaMemory
 
@@ -53,6 +54,7 @@ __all__ = [
     "Candidate",
     "ChromaMemory",
     "Memory",
+    "MemoryStore",
     "ModelUpdateDetector",
     "Replacement",
     "SimilarityUpdateDetector",

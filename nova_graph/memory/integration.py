@@ -25,6 +25,7 @@ from nova_graph.errors import MemoryStoreError
 from nova_graph.memory.argument_checks import check_namespace
 from nova_graph.memory.model import Memory, utc_now
 from nova_graph.memory.prompt import format_memories_for_prompt
+from nova_graph.memory.protocol import MemoryStore
 
 
 def run_namespace(config: Mapping[str, Any] | None, default: str) -> str:
@@ -39,7 +40,7 @@ def run_namespace(config: Mapping[str, Any] | None, default: str) -> str:
 
 
 def recall_for_agents(
-    memory: Any,
+    memory: MemoryStore,
     request: str,
     agents: Sequence[Any],
     *,
@@ -90,7 +91,7 @@ class RecallInput(BaseModel):
 
 
 def make_memory_tools(
-    memory: Any, namespace: str, agent_name: str, *, private: bool = True
+    memory: MemoryStore, namespace: str, agent_name: str, *, private: bool = True
 ) -> list[BaseTool]:
     """``remember`` and ``recall`` tools for agent ``agent_name``.
 

@@ -33,6 +33,10 @@ OFFLINE_NOTICE = (
     "embedded offline model and the agent's tools; set OPENAI_API_KEY to use a real model)"
 )
 
+#: ``response_metadata`` key set (True) on the offline model's answers: the typed flag the graph
+#: reads, so nothing searches answers for :data:`OFFLINE_NOTICE`.
+OFFLINE_METADATA_KEY = "nova_offline"
+
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
     "a an the of to for in on at by and or is are be was it this that with from my our me "
@@ -87,7 +91,10 @@ class OfflineChatModel(ToolSchemaChatModel):
         results = _tool_results_since_request(messages)
         chat = small_talk_reply(request) if not results else None
         if chat is not None:  # greetings and thanks need no tool and no language model
-            reply = AIMessage(content=f"{chat}\n\n{OFFLINE_NOTICE}")
+            reply = AIMessage(
+                content=f"{chat}\n\n{OFFLINE_NOTICE}",
+                response_metadata={OFFLINE_METADATA_KEY: True},
+            )
             return ChatResult(generations=[ChatGeneration(message=reply)])
         inputs = upstream_inputs(messages)
         row_calls = self._row_calls(request, inputs) if inputs and self.bound_tools else []
@@ -104,7 +111,14 @@ class OfflineChatModel(ToolSchemaChatModel):
                 msg = AIMessage(content="", tool_calls=[call])
                 return ChatResult(generations=[ChatGeneration(message=msg)])
         return ChatResult(
-            generations=[ChatGeneration(message=AIMessage(content=_answer(messages, results)))]
+            generations=[
+                ChatGeneration(
+                    message=AIMessage(
+                        content=_answer(messages, results),
+                        response_metadata={OFFLINE_METADATA_KEY: True},
+                    )
+                )
+            ]
         )
 
     def _row_calls(self, request: str, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:

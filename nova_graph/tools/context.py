@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nova_graph.settings import default_data_dir
+
+if TYPE_CHECKING:
+    from nova_graph.memory.protocol import MemoryStore
 
 
 @dataclass
@@ -14,7 +17,7 @@ class ToolContext:
     """Shared resources handed to tool factories; every field has an offline default."""
 
     data_dir: Path = field(default_factory=default_data_dir)
-    memory: Any = None
+    memory: MemoryStore | None = None
     model: Any = None
     #: The memory namespace of runs without ``configurable.user_id`` (see ``run_namespace``).
     memory_namespace: str = "default"
