@@ -41,11 +41,11 @@ def compose_answer(state: NovaState, roster: Roster) -> str:
             f"I could not complete the {f['agent']} part of this request: "
             f"{f['error_type']}: {f['message']} (after {f['attempts']} attempt(s))."
         )
-    decision = state.get("decision") or {}
-    clauses = decision.get("clauses") or []
+    decision = state.get("decision")
+    clauses = decision.get("clauses", []) if decision else []
     if len(clauses) > 1:
         for c in clauses:
-            if c.get("agent") is None:
+            if c["agent"] is None:
                 parts.append(
                     f"I did not handle {c['text']!r}: none of my agents covers it, so I "
                     "won't guess."

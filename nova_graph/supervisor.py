@@ -134,9 +134,10 @@ class Supervisor:
             return REFUSE_NODE
         if state.get("plan"):
             return self.plan_sends(state)
+        decision = state.get("decision")
         clause_for = {
             c["agent"]: c["text"]
-            for c in (state.get("decision") or {}).get("clauses") or []
+            for c in (decision.get("clauses", []) if decision else [])
             if c["agent"]
         }
         messages = state.get("messages") or []
