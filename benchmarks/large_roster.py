@@ -13,7 +13,7 @@ timed one request at a time on held-out requests not seen before (p50 of ``route
 included, and of the scoring alone on the request's vector). Last, a third child loads both saved
 routers and times their decisions in turn, one request each (the same load on both: the ratio
 to compare on a shared machine). The synthetic roster comes from
-:mod:`nova_graph.evaluation.synthetic_roster` (CLINC150 intents x offices). Ratios are
+:mod:`evals.harness.synthetic_roster` (CLINC150 intents x offices). Ratios are
 large / 34 in the same run. Writes benchmarks/results/large_roster.json.
 """
 
@@ -48,9 +48,9 @@ def _current_rss_mb() -> float:
 
 
 def _held(routes: int, per_route: int, data: Path) -> tuple[Any, list[tuple[str, str]]]:
+    from evals.harness.roster import load_heldout
+    from evals.harness.synthetic_roster import synthetic_examples, synthetic_roster
     from nova_app import nova_roster
-    from nova_graph.evaluation.roster import load_heldout
-    from nova_graph.evaluation.synthetic_roster import synthetic_examples, synthetic_roster
 
     if routes:
         examples, held = synthetic_examples(routes, per_route, data)

@@ -6,7 +6,7 @@ Writes: ``--n`` distinct memories (one in ten re-states an earlier key, so super
 the offline similarity detector is on, as by default) into a fresh persistent store, once with
 ``remember`` one at a time and once with ``remember_many`` in batches of ``--batch``; memories/s
 for each, with the default MiniLM encoder (what an app pays) and with the hashing test encoder
-(the store alone). Recall: :func:`nova_graph.evaluation.memory_bench.bench_size` at
+(the store alone). Recall: :func:`evals.harness.memory_bench.bench_size` at
 ``--recall-size`` memories, ChromaMemory's staleness-checked recall vs a plain Chroma query on the
 same collection (p50 ratio). Writes benchmarks/results/memory_writes.json.
 """
@@ -25,8 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from evals.harness.memory_bench import bench_size  # noqa: E402
 from nova_graph.embeddings import default_encoder  # noqa: E402
-from nova_graph.evaluation.memory_bench import bench_size  # noqa: E402
 from nova_graph.memory import ChromaMemory  # noqa: E402
 from nova_graph.memory.batch import NewMemory  # noqa: E402
 from nova_graph.testing import HashingEncoder  # noqa: E402

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evals.harness.routing_data import CachedVectors
 from nova_graph.embeddings import MiniLMEncoder, default_encoder
 from nova_graph.embeddings.onnx import OnnxMiniLMEncoder, weights_digest
-from nova_graph.evaluation.routing_data import CachedVectors
 from nova_graph.settings import default_cache_dir
 
 SENTENCES = [

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from evals.harness.roster import load_heldout
 from nova_app import nova_roster, roster_doc
 from nova_app.tools import tool_names
-from nova_graph.evaluation.roster import load_heldout
 from nova_graph.roster import Roster
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from evals.harness.agents import compute_scorecards, format_table
+from evals.harness.report import write_report
 from nova_app.cli import main
 from nova_graph.errors import InvalidRequestError
-from nova_graph.evaluation.agents import compute_scorecards, format_table
-from nova_graph.evaluation.report import write_report
 from nova_graph.improve import LabelledRequest
 from nova_graph.roster import Roster
 from nova_graph.runlog import AgentRunLog, Feedback, RunLog, RunRecord, ToolCallLog

@@ -1,1 +1,1 @@
-"""Library evaluations behind ``nova eval``."""
+"""The evaluation harness behind ``nova eval`` (a checkout of the repository; not the library)."""

@@ -257,7 +257,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute, print and write the scorecards."""
-    from nova_graph.evaluation.report import write_report
+    from evals.harness.report import write_report
     from nova_graph.improve.labelled import load_labelled
     from nova_graph.improve.routers import default_factory
     from nova_graph.improve.setup import RoutingSetup

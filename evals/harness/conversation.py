@@ -17,18 +17,18 @@ from typing import Any
 
 import numpy as np
 
+from evals.harness.conversation_data import (
+    DEFAULT_DIR,
+    ConversationSet,
+    fit_model,
+    load_set,
+)
 from nova_graph.conversation import (
     MODEL_FILE,
     ConversationModel,
     ConversationRouter,
     PreviousTurn,
     TurnDecision,
-)
-from nova_graph.evaluation.conversation_data import (
-    DEFAULT_DIR,
-    ConversationSet,
-    fit_model,
-    load_set,
 )
 from nova_graph.routing.decision import RouteDecision
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nova_graph.evaluation.memory_bench import bench_size
-from nova_graph.evaluation.memory_timeline import load_timeline, run_timeline
+from evals.harness.memory_bench import bench_size
+from evals.harness.memory_timeline import load_timeline, run_timeline
 
 DEFAULT_TIMELINE = Path("evals/memory/timeline.yaml")
 DEFAULT_OUT = Path("evals/results/memory.json")

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from evals.harness.agents import COLUMNS, Scorecards, table_rows
 from nova_graph.errors import InvalidRequestError
-from nova_graph.evaluation.agents import COLUMNS, Scorecards, table_rows
 from nova_graph.improve.metrics import OUT_OF_SCOPE
 
 

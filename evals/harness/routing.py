@@ -17,20 +17,20 @@ from typing import Any
 
 import numpy as np
 
-from nova_graph.embeddings import Encoder, default_encoder
-from nova_graph.evaluation import routing_openset
-from nova_graph.evaluation.routing_data import (
+from evals.harness import routing_openset
+from evals.harness.routing_data import (
     DEFAULT_DATA,
     CachedVectors,
     Clinc,
     joined_pairs,
     load_clinc,
 )
-from nova_graph.evaluation.routing_peers import (
+from evals.harness.routing_peers import (
     ModelSupervisorPeer,
     SemanticRouterPeer,
     dense_encoder,
 )
+from nova_graph.embeddings import Encoder, default_encoder
 from nova_graph.routing import RouteDecision, SemanticRouter
 
 DEFAULT_OUT = Path("evals") / "results" / "routing.json"

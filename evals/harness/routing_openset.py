@@ -28,8 +28,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from evals.harness.routing_data import Clinc
 from nova_graph.embeddings import Encoder
-from nova_graph.evaluation.routing_data import Clinc
 from nova_graph.routing import RouteDecision, SemanticRouter
 from nova_graph.routing.calibration import in_scope_threshold
 
@@ -141,7 +141,7 @@ def semantic_router_outcome(
     """semantic-router (peer code in ``routing_peers``), calibrated like ours."""
     from semantic_router.routers.base import run
 
-    from nova_graph.evaluation.routing_peers import SemanticRouterPeer
+    from evals.harness.routing_peers import SemanticRouterPeer
 
     peer = SemanticRouterPeer(examples, encoder)
     peer.calibrate(calibration, oos, target)
@@ -190,7 +190,7 @@ def clinc_split(
             "calibration": report,
         }
     if seed == 0 and args.latency_n:
-        from nova_graph.evaluation.routing import timing
+        from evals.harness.routing import timing
 
         base = getattr(encoder, "base", encoder)
         res["nova"]["timing"] = timing(
@@ -221,7 +221,7 @@ def clinc_split(
 def roster_family_holdout(args: argparse.Namespace) -> dict[str, Any]:
     """The roster (``args.default_roster``: the app's, Nova's for ``nova eval``) with each agent
     family held out in turn (heldout.yaml as test set)."""
-    from nova_graph.evaluation.roster import load_heldout
+    from evals.harness.roster import load_heldout
     from nova_graph.roster import load_roster
     from nova_graph.routing.default import _calibrated_router
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from evals.harness.roster import HeldoutSet, load_heldout, score_multi
 from nova_app import nova_roster
-from nova_graph.evaluation.roster import HeldoutSet, load_heldout, score_multi
 from nova_graph.roster import Roster
 from nova_graph.routing import SemanticRouter
 from nova_graph.routing.default import default_router
