@@ -117,7 +117,10 @@ def test_a_server_that_fails_to_start_is_a_typed_error() -> None:
         "args": ["-c", "raise SystemExit(3)"],
         "timeout_seconds": 5,
     }
-    with pytest.raises(McpServerError, match=r"MCP server 'kitchen' \(stdio\)"):
+    fix = r"check the server's command or url in the roster's mcp_servers"
+    with pytest.raises(
+        McpServerError, match=rf"agent 'recipes': MCP server 'kitchen' \(stdio\).*{fix}"
+    ):
         _ask(_roster(server, ["scale_recipe"]), _calls("scale_recipe", {"servings": 2}))
 
 
