@@ -157,7 +157,10 @@ class ConversationRouter:
                 previous.request,
             )
             p = self.model.followup.probability(row)
-            stay, calls = self._arbitrate(p, text, own, previous)
+            if followup.inherits_verb(part.route_text, self.starters):
+                stay, calls = True, 0  # its request is the previous one's, with a change
+            else:
+                stay, calls = self._arbitrate(p, text, own, previous)
             # A turn that neither refers back nor leans to the previous agents' family on its
             # own ("side brushes" after a translation) is a new topic, however short.
             prev_family = row[followup.FEATURES.index("previous_family_mass")]

@@ -41,6 +41,8 @@ _NARROW = re.compile(
 )
 #: Words that join a turn to the previous one before its own verb ("and email it ...").
 _CONNECTIVES = frozenset({"and", "but", "so", "also", "now", "then", "ok", "okay", "please"})
+_PRO_VERBS = frozenset({"do", "repeat", "try", "redo"})
+_PRO_OBJECTS = frozenset({"that", "it", "this", "the", "same", "so"})
 _STOP_STARTS = frozenset({"the", "a", "an", "my", "our", "this", "that", "and", "or", "i", "we"})
 _REFERENT = re.compile(
     r"\b(?:[A-Z]{1,4}-?\d{2,}|\d{2,}(?:\.\d+)?(?:mm|cm|kg)?|"
@@ -94,11 +96,14 @@ def narrows(text: str) -> bool:
 
 
 def own_verb(text: str, starters: Collection[str]) -> bool:
-    """Whether ``text``, past its joining words ("and", "now"), opens with a word requests open
-    with (``starters``): "and email it to Acme" asks for something of its own."""
-    w = words(text)
+    """Whether ``text``, past its joining words ("and", "now", "what about"), opens with a word
+    requests open with (``starters``): "and email it to Acme" asks for something of its own;
+    "do that again" stands for the previous request's verb."""
+    w = words(_ELLIPSIS.sub("", text, count=1))
     while w and w[0] in _CONNECTIVES:
         w = w[1:]
+    if len(w) > 1 and w[0] in _PRO_VERBS and w[1] in _PRO_OBJECTS:
+        return False  # "do that again", "do the same": the previous request's verb
     return bool(w) and w[0] in starters
 
 

@@ -41,6 +41,15 @@ FEATURES: tuple[str, ...] = (
 _SWAP_WORDS = 6
 
 
+def inherits_verb(text: str, starters: Collection[str]) -> bool:
+    """Whether ``text`` carries no verb of its own and so borrows the previous request's (and
+    its agent): a verbless continuation ("and 1022?", "what about Bright Facilities?"), a
+    repeat with a change ("do the same for filter bags") or a narrowing ("only the ones from
+    Brushworks") that does not open, past its joining words, with a request's own verb."""
+    cued = is_repeat(text) or is_ellipsis(text) or narrows(text)
+    return cued and not own_verb(text, starters)
+
+
 def features(
     text: str,
     decision: RouteDecision,
