@@ -306,6 +306,7 @@ def test_which_turns_borrow_the_previous_verb() -> None:
     starters = starter_words(nova_roster().examples())
     for text in [
         "and 1022?",
+        "what about order 120?",
         "what about Bright Facilities?",
         "do that again for last week",
         "just the overdue ones",

@@ -41,6 +41,7 @@ _NARROW = re.compile(
 )
 #: Words that join a turn to the previous one before its own verb ("and email it ...").
 _CONNECTIVES = frozenset({"and", "but", "so", "also", "now", "then", "ok", "okay", "please"})
+_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b", re.IGNORECASE)
 _PRO_VERBS = frozenset({"do", "repeat", "try", "redo"})
 _PRO_OBJECTS = frozenset({"that", "it", "this", "the", "same", "so"})
 _STOP_STARTS = frozenset({"the", "a", "an", "my", "our", "this", "that", "and", "or", "i", "we"})
@@ -99,6 +100,8 @@ def own_verb(text: str, starters: Collection[str]) -> bool:
     """Whether ``text``, past its joining words ("and", "now", "what about"), opens with a word
     requests open with (``starters``): "and email it to Acme" asks for something of its own;
     "do that again" stands for the previous request's verb."""
+    if _ABOUT.match(text):
+        return False  # "what about order 120?": a name follows, not a verb
     w = words(_ELLIPSIS.sub("", text, count=1))
     while w and w[0] in _CONNECTIVES:
         w = w[1:]
