@@ -120,6 +120,7 @@ class ConversationRouter:
         self.starters = starter_words(roster.examples())
         self.families = {a.name: a.family for a in roster}
         self.support = clarify.WordSupport(roster.examples())
+        self.neighbours = clarify.agent_neighbours(router)
         self.verbs = InstructionVerbs(roster.examples())
         self.arbiter = getattr(router, "arbiter", None)
         #: Only a scoring router (one with ``route_batch``, scores for every agent) is
@@ -156,7 +157,10 @@ class ConversationRouter:
                 previous.request,
             )
             p = self.model.followup.probability(row)
-            stay, calls = self._arbitrate(p, text, own, previous)
+            if followup.inherits_verb(part.route_text, self.starters):
+                stay, calls = True, 0  # its request is the previous one's, with a change
+            else:
+                stay, calls = self._arbitrate(p, text, own, previous)
             # A turn that neither refers back nor leans to the previous agents' family on its
             # own ("side brushes" after a translation) is a new topic, however short.
             prev_family = row[followup.FEATURES.index("previous_family_mass")]
@@ -260,6 +264,7 @@ class ConversationRouter:
             text=part.route_text,
             support=self.support,
             previous=previous.agents if previous is not None else (),
+            neighbours=self.neighbours,
         )
         ask = self.model.clarify.decide(p) and len(opts) > 1
         if own.out_of_scope and (len(part.route_text.split()) > FRAGMENT_WORDS or row[_ACTION]):

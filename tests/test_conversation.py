@@ -281,3 +281,68 @@ def test_a_follow_up_naming_another_customer_stays_with_the_previous_agent(
     )
     turn = conversation_router.decide("what about Bright Facilities?", previous)
     assert turn.kind == "followup" and turn.decision.agents == ["erp_receivables"]
+
+
+def test_a_turn_without_a_verb_of_its_own_keeps_the_previous_agent(
+    conversation_router: ConversationRouter,
+) -> None:
+    """ "do the same for filter bags" and "only the ones from Brushworks GmbH" borrow the
+    previous request's verb: their agent is the previous one, though the fragment alone scores
+    elsewhere (on the catalogue, on suppliers)."""
+    for request, agent, turn_text in [
+        ("forecast demand for vacuum motors", "erp_forecast", "do the same for filter bags"),
+        ("open purchase orders please", "erp_purchasing", "only the ones from Brushworks GmbH"),
+    ]:
+        assert conversation_router.router.route(turn_text).agents != [agent]
+        turn = conversation_router.decide(turn_text, PreviousTurn(request=request, agents=[agent]))
+        assert turn.kind == "followup" and turn.decision.agents == [agent]
+        assert turn.decision.model_calls == 0
+
+
+def test_which_turns_borrow_the_previous_verb() -> None:
+    from nova_graph.routing.cues import starter_words
+    from nova_graph.routing.followup import inherits_verb
+
+    starters = starter_words(nova_roster().examples())
+    for text in [
+        "and 1022?",
+        "what about order 120?",
+        "what about Bright Facilities?",
+        "do that again for last week",
+        "just the overdue ones",
+        "same for SP-1043",
+    ]:
+        assert inherits_verb(text, starters), text
+    for text in [
+        "and email it to Acme Cleaning",
+        "is it paid?",
+        "run the suite again",
+        "tell me a joke",
+        "make it friendlier",
+    ]:
+        assert not inherits_verb(text, starters), text
+
+
+def test_clarification_offers_the_best_agents_near_ones(
+    conversation_router: ConversationRouter, router: Any
+) -> None:
+    """ "the margins" scores on erp_pricing and "my notes" on researcher; the nearest agents in
+    the router's example space (erp_reports, decision_recall) are offered too."""
+    from nova_graph.routing.clarify import WordSupport, agent_neighbours
+
+    for fragment, options in [
+        ("the margins", {"erp_pricing", "erp_reports"}),
+        ("my notes", {"researcher", "decision_recall"}),
+    ]:
+        turn = conversation_router.decide(fragment)
+        assert turn.decision.ambiguous and options <= set(turn.decision.agents), fragment
+        assert len(turn.decision.agents) <= 4
+    near = agent_neighbours(router)
+    assert near is not None
+    receivables = near["erp_receivables"]
+    assert max((a for a in receivables if a != "erp_receivables"), key=receivables.get) == (
+        "erp_invoicing"
+    )
+    assert agent_neighbours(object()) is None  # a router without example vectors: none
+    support = WordSupport({"pipeline_runner": ["trigger the sweeper_parts_import pipeline"]})
+    assert support("the import")["pipeline_runner"] == 1.0  # words inside names count

@@ -48,6 +48,14 @@ def _agents(d: RouteDecision) -> frozenset[str]:
     return frozenset() if d.ambiguous else frozenset(d.agents)
 
 
+def _thread_agents(d: RouteDecision, gold: frozenset[str]) -> list[str]:
+    """The agents the thread records for a turn: its route, or, when it was asked back, the
+    option the user picks (the gold agent, when offered), as a resumed clarification does."""
+    if d.ambiguous and gold and gold <= set(d.agents):
+        return sorted(gold)
+    return sorted(_agents(d))
+
+
 def evaluate(
     decide: Decide, data: ConversationSet, cold: Callable[[], None] | None = None
 ) -> dict[str, Any]:
@@ -76,7 +84,7 @@ def evaluate(
                 follow, follow_n = follow + right, follow_n + 1
             elif turn.kind == "s":
                 switch, switch_n = switch + right, switch_n + 1
-            prev = PreviousTurn(request=turn.text, agents=sorted(_agents(d)))
+            prev = PreviousTurn(request=turn.text, agents=_thread_agents(d, turn.gold))
     asked_right = asked_amb = 0
     for text, gold in data.ambiguous:
         d = timed(text, None)

@@ -82,11 +82,14 @@ def load_set(path: Path) -> ConversationSet:
 
 
 def fit_model(conv: ConversationRouter, data: ConversationSet) -> ConversationModel:
-    """Fit the follow-up and clarification rules on ``data`` (the dev set) with gold history."""
+    """Fit the follow-up and clarification rules on ``data`` (the dev set) with gold history;
+    the follow-up rule on the turns that do not simply borrow the previous verb."""
     stay: list[list[float]] = []
     move: list[list[float]] = []
     for turns in data.conversations:
         for prev, turn in itertools.pairwise(turns):
+            if followup.inherits_verb(turn.text, conv.starters):
+                continue  # settled without the rule (see ConversationRouter.decide)
             d = conv.router.route(turn.text)
             row = followup.features(
                 turn.text, d, sorted(prev.gold), conv.starters, conv.families, prev.text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'_-]*")
 #: Openings of a turn that continues the previous one ("and is it paid?", "what about May?").
@@ -26,6 +26,24 @@ _ANAPHOR = re.compile(
     r"there|him|her|both)\b",
     re.IGNORECASE,
 )
+#: A turn asking for the previous request again with a change ("do that again for last week",
+#: "same for SP-1043", "another one"): the previous request's agent, whatever the change names.
+_REPEAT = re.compile(
+    r"\b(?:again|repeat|(?:do|run|try)\s+the\s+same|the\s+same\s+(?:for|with|but)|"
+    r"same\s+(?:for|with|again)|another\s+one)\b",
+    re.IGNORECASE,
+)
+#: A turn narrowing the previous answer ("just the overdue ones", "only those from Acme").
+_NARROW = re.compile(
+    r"^\s*(?:(?:and|but|ok(?:ay)?|now|so),?\s+)?(?:just|only|except|excluding|without|not)\b|"
+    r"\b(?:the|those|these)\s+ones\b|\bwhich\s+of\s+(?:them|those|these)\b",
+    re.IGNORECASE,
+)
+#: Words that join a turn to the previous one before its own verb ("and email it ...").
+_CONNECTIVES = frozenset({"and", "but", "so", "also", "now", "then", "ok", "okay", "please"})
+_ABOUT = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\b", re.IGNORECASE)
+_PRO_VERBS = frozenset({"do", "repeat", "try", "redo"})
+_PRO_OBJECTS = frozenset({"that", "it", "this", "the", "same", "so"})
 _STOP_STARTS = frozenset({"the", "a", "an", "my", "our", "this", "that", "and", "or", "i", "we"})
 _REFERENT = re.compile(
     r"\b(?:[A-Z]{1,4}-?\d{2,}|\d{2,}(?:\.\d+)?(?:mm|cm|kg)?|"
@@ -66,6 +84,30 @@ def is_followup_cue(text: str) -> bool:
 def is_ellipsis(text: str) -> bool:
     """Whether ``text`` opens with no verb of its own ("and 1022?", "what about June?")."""
     return _ELLIPSIS.match(text) is not None
+
+
+def is_repeat(text: str) -> bool:
+    """Whether ``text`` asks for the previous request again ("do that again for May")."""
+    return _REPEAT.search(text) is not None
+
+
+def narrows(text: str) -> bool:
+    """Whether ``text`` narrows the previous answer ("just the overdue ones")."""
+    return _NARROW.search(text) is not None
+
+
+def own_verb(text: str, starters: Collection[str]) -> bool:
+    """Whether ``text``, past its joining words ("and", "now", "what about"), opens with a word
+    requests open with (``starters``): "and email it to Acme" asks for something of its own;
+    "do that again" stands for the previous request's verb."""
+    if _ABOUT.match(text):
+        return False  # "what about order 120?": a name follows, not a verb
+    w = words(_ELLIPSIS.sub("", text, count=1))
+    while w and w[0] in _CONNECTIVES:
+        w = w[1:]
+    if len(w) > 1 and w[0] in _PRO_VERBS and w[1] in _PRO_OBJECTS:
+        return False  # "do that again", "do the same": the previous request's verb
+    return bool(w) and w[0] in starters
 
 
 def has_anaphor(text: str) -> bool:

@@ -13,6 +13,9 @@ from nova_graph.routing.cues import (
     has_digit,
     is_ellipsis,
     is_followup_cue,
+    is_repeat,
+    narrows,
+    own_verb,
     referent_kinds,
     words,
 )
@@ -30,9 +33,21 @@ FEATURES: tuple[str, ...] = (
     "top_is_previous",
     "previous_family_mass",
     "swaps_referent",
+    "repeats",
+    "narrows",
+    "own_verb",
 )
 #: A turn that swaps a referent says little else: a cue ("what about", "and") and the new name.
 _SWAP_WORDS = 6
+
+
+def inherits_verb(text: str, starters: Collection[str]) -> bool:
+    """Whether ``text`` carries no verb of its own and so borrows the previous request's (and
+    its agent): a verbless continuation ("and 1022?", "what about Bright Facilities?"), a
+    repeat with a change ("do the same for filter bags") or a narrowing ("only the ones from
+    Brushworks") that does not open, past its joining words, with a request's own verb."""
+    cued = is_repeat(text) or is_ellipsis(text) or narrows(text)
+    return cued and not own_verb(text, starters)
 
 
 def features(
@@ -47,7 +62,10 @@ def features(
     ``previous_agents``. ``swaps_referent``: a short turn opening with no verb that names
     a thing of a kind the previous request named ("what about Bright Facilities?" after "how
     much does Acme Cleaning owe us"): the same question about another customer, part or order,
-    which the previous agent covers even when the name alone scores elsewhere."""
+    which the previous agent covers even when the name alone scores elsewhere. ``repeats``:
+    the previous request again with a change ("do that again for last week"); ``narrows``: a
+    narrowing of its answer ("just the overdue ones"); ``own_verb``: past its joining words the
+    turn opens with a verb of its own ("and email it to Acme"), which may name another agent."""
     w = words(text)
     order = ranked(decision)
     probs = dict(order)
@@ -70,4 +88,7 @@ def features(
             and len(w) <= _SWAP_WORDS
             and bool(referent_kinds(text) & referent_kinds(previous_request))
         ),
+        float(is_repeat(text)),
+        float(narrows(text)),
+        float(own_verb(text, starters)),
     ]
