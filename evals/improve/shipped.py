@@ -97,11 +97,10 @@ def run(
     loop = ImprovementLoop(
         factory,
         acceptance,
-        policy=AcceptancePolicy(max_agent_drop=0.02),
+        policy=AcceptancePolicy(max_agent_drop=0.02, max_regressions=0),
         store=store,
         trim=False,
-        batch=True,
-        batch_depth=1,
+        per_example=True,
         progress=lambda s: print(f"[{name}] {s}", file=sys.stderr),
     )
     rng = random.Random(seed)
@@ -234,10 +233,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--readme", type=Path, default=README)
+    p.add_argument(
+        "--dev",
+        action="store_true",
+        help="development run: the gating half is split again into a gate and a stand-in test; "
+        "the never-seen half is not loaded (writes no README table)",
+    )
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     factory = RouterFactory(build=default_factory().build)  # the graph's builder, cached
     acceptance, test = stratified_split(packaged_acceptance_set(), 0.5, seed=args.seed)
+    if args.dev:  # tune on the gating half only: the real test half stays unseen
+        acceptance, test = stratified_split(acceptance, 0.5, seed=args.seed + 1)
+        args.readme = None
     stream = load_labelled(STREAM)
     random.Random(args.seed).shuffle(stream)
     start = RoutingSetup(nova_roster())
@@ -266,7 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps({"command": command, "results": results}, indent=2) + "\n")
     table = markdown(results, command, seconds)
     print(table)
-    _write_readme(args.readme, table)
+    if args.readme is not None:
+        _write_readme(args.readme, table)
     return 0
 
 

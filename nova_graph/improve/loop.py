@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -17,11 +17,13 @@ from nova_graph.improve.proposals import (
     Proposal,
     apply_proposal,
     evidence_as_labelled,
+    one_per_example,
     propose_descriptions,
     propose_examples,
     propose_merges,
     propose_recalibration,
     propose_scope_splits,
+    replay_set,
 )
 from nova_graph.improve.setup import RouterFactory, RoutingSetup
 from nova_graph.improve.store import VersionStore
@@ -32,8 +34,9 @@ class AcceptancePolicy(BaseModel):
 
     Held-out accuracy must rise by more than ``min_gain`` (a flagged correction: must not fall
     by more than ``correction_margin``), no agent's recall may drop by more than
-    ``max_agent_drop``, and out-of-scope refusals and clarifying questions may not fall by more
-    than ``max_behaviour_drop``. Every figure is a fraction (0.01 = 1 point).
+    ``max_agent_drop``, out-of-scope refusals and clarifying questions may not fall by more
+    than ``max_behaviour_drop``, and at most ``max_regressions`` requests that were right may
+    become wrong. Every figure but the last is a fraction (0.01 = 1 point).
     """
 
     min_gain: float = Field(default=0.0, ge=0.0, le=1.0, description="Accuracy must rise by more.")
@@ -52,6 +55,13 @@ class AcceptancePolicy(BaseModel):
         le=1.0,
         description="Held-out accuracy a flagged correction may cost and still be kept.",
     )
+    max_regressions: int | None = Field(
+        default=None,
+        ge=0,
+        description="Most requests routed right before the change (on the held-out split and "
+        "in the replayed history of labelled signals) that may be routed wrong after it; "
+        "0: a change may fix requests but never break one; None: not checked.",
+    )
 
 
 class Verdict(BaseModel):
@@ -63,6 +73,11 @@ class Verdict(BaseModel):
     after: float
     agent_deltas: dict[str, float] = Field(
         default_factory=dict, description="Per-agent recall change (only agents that changed)."
+    )
+    regressions: int = Field(
+        default=0,
+        description="Requests routed right before and wrong after (held-out split and replayed "
+        "history).",
     )
 
     @property
@@ -76,9 +91,22 @@ def _pct(x: float) -> str:
 
 
 def judge(
-    before: RoutingScore, after: RoutingScore, policy: AcceptancePolicy, *, flagged: bool = False
+    before: RoutingScore,
+    after: RoutingScore,
+    policy: AcceptancePolicy,
+    *,
+    flagged: bool = False,
+    history: tuple[RoutingScore, RoutingScore] | None = None,
 ) -> Verdict:
-    """Accept ``after`` over ``before`` under ``policy`` (``flagged``: a person's correction)."""
+    """Accept ``after`` over ``before`` under ``policy`` (``flagged``: a person's correction).
+
+    ``history``: the scores before and after on replayed labelled signals (requests whose
+    right agent users' behaviour showed); a request there that flips from right to wrong counts
+    as a regression like one on the held-out split.
+    """
+    regressions = len(before.regressions(after))
+    if history is not None:
+        regressions += len(history[0].regressions(history[1]))
     b, a = before.agent_recall(), after.agent_recall()
     deltas = {k: a.get(k, 0.0) - v for k, v in b.items() if abs(a.get(k, 0.0) - v) > 1e-12}
     worst = min(deltas.items(), key=lambda kv: kv[1], default=(None, 0.0))
@@ -99,6 +127,11 @@ def judge(
         reason = (
             f"{name} fell {_pct(x)} -> {_pct(y)} "
             f"(limit {policy.max_behaviour_drop * 100:.1f} points); {moved}"
+        )
+    elif policy.max_regressions is not None and regressions > policy.max_regressions:
+        reason = (
+            f"{regressions} request(s) routed right before are routed wrong after "
+            f"(limit {policy.max_regressions}); {moved}"
         )
     elif worst[0] is not None and -worst[1] > policy.max_agent_drop + 1e-12:
         reason = (
@@ -125,7 +158,25 @@ def judge(
         before=before.accuracy,
         after=after.accuracy,
         agent_deltas=deltas,
+        regressions=regressions,
     )
+
+
+class Checked(NamedTuple):
+    """A candidate's scores: on the held-out split (what accuracy figures report) and on the
+    replayed history of labelled signals (checked for regressions only)."""
+
+    heldout: RoutingScore
+    history: RoutingScore | None = None
+
+    @property
+    def accuracy(self) -> float:
+        """Held-out accuracy."""
+        return self.heldout.accuracy
+
+    def agent_recall(self) -> dict[str, float]:
+        """Held-out per-agent recall."""
+        return self.heldout.agent_recall()
 
 
 class ProposalOutcome(BaseModel):
@@ -175,6 +226,9 @@ class ImprovementLoop:
         batch: check every agent's example additions as one change (one router build), and
             when it fails the gate, its two halves (by agent) in turn, down to ``batch_depth``
             splits: few builds per round, for routers that take long to build.
+        per_example: check every added example as its own change (one router build each),
+            so a helpful example is kept even when another one of the same agent would break
+            a request (instead of ``batch``).
     """
 
     def __init__(
@@ -190,6 +244,7 @@ class ImprovementLoop:
         trim: bool = True,
         batch: bool = False,
         batch_depth: int = 2,
+        per_example: bool = False,
         progress: ProgressFn | None = None,
         bars: bool = False,
     ) -> None:
@@ -207,12 +262,28 @@ class ImprovementLoop:
         self.trim = trim
         self.batch = batch
         self.batch_depth = batch_depth
+        self.per_example = per_example
         self.progress = progress
         self.bars = bars
+        self._history: list[LabelledRequest] = []
 
     def score(self, setup: RoutingSetup) -> RoutingScore:
         """Held-out score of ``setup``."""
         return score_router(self.factory.router(setup), self.heldout, setup.roster.names)
+
+    def _check(self, setup: RoutingSetup) -> Checked:
+        """Scores of ``setup`` on the held-out split and on this round's replayed history."""
+        router = self.factory.router(setup)
+        history = None
+        if self._history:
+            history = score_router(router, self._history, setup.roster.names)
+        return Checked(score_router(router, self.heldout, setup.roster.names), history)
+
+    def _judge(self, before: Checked, after: Checked, *, flagged: bool) -> Verdict:
+        both = None
+        if before.history is not None and after.history is not None:
+            both = (before.history, after.history)
+        return judge(before.heldout, after.heldout, self.policy, flagged=flagged, history=both)
 
     def pinned(self, setup: RoutingSetup) -> RoutingSetup:
         """``setup`` with its router's settings written down, so a change built on it differs
@@ -239,6 +310,8 @@ class ImprovementLoop:
             if not is_offline(self.model):
                 out += propose_descriptions(setup, evidence, self.model)
         out += propose_merges(_evidence_confusion(evidence))
+        if self.per_example:
+            return [q for p in out for q in one_per_example(p)]
         return merge_examples(out) if self.batch else out
 
     def run_round(
@@ -254,23 +327,24 @@ class ImprovementLoop:
         Proposals are tried best-first (by their gain alone) and each is re-checked on top of
         the changes already kept this round. ``dry_run`` checks but keeps nothing.
         """
-        baseline = self.score(setup)
-        pinned = self.pinned(setup)
         evidence = refresh_evidence(self.factory.router(setup), evidence)
+        self._history = replay_set(evidence, setup.roster.names)
+        baseline = self._check(setup)
+        pinned = self.pinned(setup)
         proposals = self.propose(setup, evidence)
         self._say(
             f"round {round_no}: {len(proposals)} proposal(s), held-out "
             f"{baseline.accuracy * 100:.1f}%"
         )
         outcomes: dict[str, ProposalOutcome] = {}
-        first: list[tuple[Proposal, RoutingSetup, RoutingScore, Verdict]] = []
+        first: list[tuple[Proposal, RoutingSetup, Checked, Verdict]] = []
         for p in self._bar(proposals, "checking proposals"):
             if p.advisory:
                 outcomes[p.id] = ProposalOutcome(proposal=p)
                 continue
             candidate = apply_proposal(pinned, p)
-            after = self.score(candidate)
-            verdict = judge(baseline, after, self.policy, flagged=p.flagged)
+            after = self._check(candidate)
+            verdict = self._judge(baseline, after, flagged=p.flagged)
             first.append((p, candidate, after, verdict))
             outcomes[p.id] = ProposalOutcome(proposal=p, verdict=verdict)
         current, current_score = setup, baseline
@@ -283,8 +357,8 @@ class ImprovementLoop:
                 key = p.id  # a trimmed proposal reports under the proposal it came from
                 if current is not setup:  # re-check on top of what was already kept
                     candidate = apply_proposal(current, p)
-                    after = self.score(candidate)
-                    verdict = judge(current_score, after, self.policy, flagged=p.flagged)
+                    after = self._check(candidate)
+                    verdict = self._judge(current_score, after, flagged=p.flagged)
                 if not verdict.accepted and splittable:
                     base = pinned if current is setup else current
                     for half in self._bisect(base, current_score, p, self.batch_depth):
@@ -323,10 +397,10 @@ class ImprovementLoop:
     def _keep(
         self,
         base: RoutingSetup,
-        before: RoutingScore,
+        before: Checked,
         proposal: Proposal,
         candidate: RoutingSetup,
-        after: RoutingScore,
+        after: Checked,
     ) -> str | None:
         """Store a kept change as a new version (no store: nothing); returns its id."""
         if self.store is None:
@@ -343,17 +417,17 @@ class ImprovementLoop:
         ).version
 
     def _bisect(
-        self, setup: RoutingSetup, before: RoutingScore, proposal: Proposal, depth: int
-    ) -> list[tuple[Proposal, RoutingSetup, RoutingScore, Verdict]]:
+        self, setup: RoutingSetup, before: Checked, proposal: Proposal, depth: int
+    ) -> list[tuple[Proposal, RoutingSetup, Checked, Verdict]]:
         """The halves (by agent) of a rejected batched change that pass the gate in turn,
         splitting a failing half again while ``depth`` allows."""
-        kept: list[tuple[Proposal, RoutingSetup, RoutingScore, Verdict]] = []
+        kept: list[tuple[Proposal, RoutingSetup, Checked, Verdict]] = []
         if depth <= 0 or len(proposal.add_examples) < 2:
             return kept
         for half in split_examples(proposal):
             candidate = apply_proposal(setup, half)
-            after = self.score(candidate)
-            verdict = judge(before, after, self.policy, flagged=half.flagged)
+            after = self._check(candidate)
+            verdict = self._judge(before, after, flagged=half.flagged)
             if verdict.accepted:
                 kept.append((half, candidate, after, verdict))
                 setup, before = candidate, after
@@ -365,8 +439,8 @@ class ImprovementLoop:
         return kept
 
     def _trim(
-        self, setup: RoutingSetup, before: RoutingScore, proposal: Proposal
-    ) -> tuple[Proposal, RoutingSetup, RoutingScore, Verdict] | None:
+        self, setup: RoutingSetup, before: Checked, proposal: Proposal
+    ) -> tuple[Proposal, RoutingSetup, Checked, Verdict] | None:
         """Drop added examples one at a time (the drop that helps the worst-hit agent most
         first, at most :data:`MAX_TRIM_STEPS` times) until the rest passes the check."""
         current = proposal
@@ -389,10 +463,8 @@ class ImprovementLoop:
                         }
                     )
                     cand = apply_proposal(setup, q)
-                    after = self.score(cand)
-                    tried.append(
-                        (q, cand, after, judge(before, after, self.policy, flagged=q.flagged))
-                    )
+                    after = self._check(cand)
+                    tried.append((q, cand, after, self._judge(before, after, flagged=q.flagged)))
             passing = [t for t in tried if t[3].accepted]
             if passing:
                 return max(passing, key=lambda t: t[3].gain)

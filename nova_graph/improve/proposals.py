@@ -153,23 +153,87 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower())
 
 
+class Consensus(BaseModel):
+    """What all the evidence about one request text says, aggregated across runs and rounds."""
+
+    text: str
+    expected: str = Field(description="The agent most of the evidence's weight names.")
+    weight: float = Field(description="Total weight of the evidence naming ``expected``.")
+    support: int = Field(description="Pieces of evidence naming ``expected``.")
+    against: float = Field(description="Total weight of the evidence naming another agent.")
+
+
+def consensus(evidence: Iterable[Evidence]) -> dict[str, Consensus]:
+    """Per request text (normalised): the agent the labelled evidence agrees on.
+
+    The same request seen in several runs (or rounds) adds up: a label named again becomes
+    stronger, and a text whose evidence disagrees (no agent holds more than half the weight)
+    is left out, so a single wrong correction cannot outvote repeated right ones.
+    """
+    weights: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    texts: dict[str, str] = {}
+    for e in evidence:
+        if not e.known or e.expected is None:
+            continue
+        key = _norm(e.text)
+        texts.setdefault(key, e.text)
+        weights[key][e.expected] += e.weight
+        counts[key][e.expected] += 1
+    out: dict[str, Consensus] = {}
+    for key, by_agent in weights.items():
+        agent, w = max(by_agent.items(), key=lambda kv: (kv[1], kv[0]))
+        total = sum(by_agent.values())
+        if w * 2 <= total:
+            continue
+        out[key] = Consensus(
+            text=texts[key],
+            expected=agent,
+            weight=w,
+            support=counts[key][agent],
+            against=total - w,
+        )
+    return out
+
+
+def replay_set(evidence: Iterable[Evidence], agents: Iterable[str]) -> list[LabelledRequest]:
+    """The requests users' behaviour labelled (one per text, by :func:`consensus`), for
+    agents of the roster: a change must not break the ones the router already gets right."""
+    names = set(agents)
+    return [
+        LabelledRequest(text=c.text, agents=[c.expected])
+        for c in consensus(evidence).values()
+        if c.expected in names
+    ]
+
+
 def propose_examples(
     setup: RoutingSetup, evidence: Sequence[Evidence], *, max_per_agent: int = 10
 ) -> list[Proposal]:
-    """Per agent: add the requests that should have gone to it but did not, as examples."""
+    """Per agent: add the requests that should have gone to it but did not, as examples.
+
+    The evidence about one text is aggregated first (:func:`consensus`): a request the
+    evidence disagrees about is not added, and requests named more often come first.
+    """
     existing = {_norm(x) for spec in setup.roster for x in spec.examples}
-    by_agent: dict[str, list[str]] = defaultdict(list)
+    agreed = consensus(evidence)
+    missed: dict[str, Evidence] = {}
     sources: dict[str, set[str]] = defaultdict(set)
-    seen: set[str] = set()
-    for e in sorted(evidence, key=lambda e: -e.weight):  # stronger evidence first
-        if not e.missed or e.expected not in setup.roster:
-            continue
+    for e in evidence:
         key = _norm(e.text)
-        if key in existing or key in seen:
+        c = agreed.get(key)
+        if not e.missed or c is None or c.expected != e.expected:
             continue
-        seen.add(key)
-        by_agent[e.expected].append(e.text)  # type: ignore[index]
-        sources[e.expected].add(e.source)  # type: ignore[index]
+        missed.setdefault(key, e)
+        sources[key].add(e.source)
+    by_agent: dict[str, list[str]] = defaultdict(list)
+    agent_sources: dict[str, set[str]] = defaultdict(set)
+    for key in sorted(missed, key=lambda k: (-agreed[k].weight, -agreed[k].support)):
+        c = agreed[key]
+        if key in existing or c.expected not in setup.roster:
+            continue
+        by_agent[c.expected].append(c.text)
+        agent_sources[c.expected] |= sources[key]
     proposals = []
     for agent, texts in sorted(by_agent.items(), key=lambda kv: -len(kv[1])):
         picked = texts[:max_per_agent]
@@ -187,10 +251,30 @@ def propose_examples(
                     f"add {len(picked)} of them as example requests"
                 ),
                 add_examples={agent: picked},
-                flagged=sources[agent] == {"feedback"},
+                flagged=agent_sources[agent] == {"feedback"},
             )
         )
     return proposals
+
+
+def one_per_example(proposal: Proposal) -> list[Proposal]:
+    """An ``add_examples`` proposal as one proposal per added example (others unchanged), so
+    each example is checked, and kept or rejected, on its own."""
+    if proposal.kind != "add_examples" or sum(map(len, proposal.add_examples.values())) < 2:
+        return [proposal]
+    return [
+        proposal.model_copy(
+            update={
+                "id": f"add_examples:{agent}#{i}",
+                "agents": [agent],
+                "add_examples": {agent: [text]},
+                "rationale": f"{text!r} should have gone to {agent}; add it as an example "
+                f"request (one of: {proposal.rationale})",
+            }
+        )
+        for agent, texts in proposal.add_examples.items()
+        for i, text in enumerate(texts, start=1)
+    ]
 
 
 def propose_scope_splits(
