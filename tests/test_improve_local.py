@@ -6,6 +6,7 @@ from __future__ import annotations
 from nova_graph.improve import AcceptancePolicy, Evidence, LabelledRequest, RoutingSetup, judge
 from nova_graph.improve.metrics import RoutingScore, score_decisions
 from nova_graph.improve.proposals import (
+    Proposal,
     consensus,
     one_per_example,
     propose_examples,
@@ -90,3 +91,19 @@ def test_examples_come_from_agreed_evidence_strongest_first(small_roster: Roster
     ]
     assert len({p.id for p in singles}) == 2
     assert one_per_example(singles[0]) == [singles[0]]
+
+
+def test_a_scope_split_becomes_one_removal_per_example() -> None:
+    split = Proposal(
+        id="split_scope:b/a",
+        kind="split_scope",
+        agents=["b", "a"],
+        rationale="requests for a went to b",
+        remove_examples={"b": ["x", "y"]},
+    )
+    singles = one_per_example(split)
+    assert [(p.remove_examples, p.add_examples) for p in singles] == [
+        ({"b": ["x"]}, {}),
+        ({"b": ["y"]}, {}),
+    ]
+    assert all(p.kind == "split_scope" for p in singles)

@@ -39,6 +39,7 @@ from typing import Any
 
 from nova_app import nova_roster
 from nova_app.acceptance import packaged_acceptance_set
+from nova_graph.embeddings import default_encoder
 from nova_graph.improve import (
     AcceptancePolicy,
     ImprovementLoop,
@@ -97,8 +98,9 @@ def run(
     loop = ImprovementLoop(
         factory,
         acceptance,
-        policy=AcceptancePolicy(max_agent_drop=0.02, max_regressions=0),
+        policy=AcceptancePolicy(max_agent_drop=0.02, max_regressions=0, keep_neutral=True),
         store=store,
+        encode=default_encoder().encode,
         trim=False,
         per_example=True,
         progress=lambda s: print(f"[{name}] {s}", file=sys.stderr),

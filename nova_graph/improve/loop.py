@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -16,6 +17,7 @@ from nova_graph.improve.proposals import (
     Evidence,
     Proposal,
     apply_proposal,
+    captured_requests,
     evidence_as_labelled,
     one_per_example,
     propose_descriptions,
@@ -62,6 +64,12 @@ class AcceptancePolicy(BaseModel):
         "in the replayed history of labelled signals) that may be routed wrong after it; "
         "0: a change may fix requests but never break one; None: not checked.",
     )
+    keep_neutral: bool = Field(
+        default=False,
+        description="With max_regressions set: a change that breaks no more than that, leaves "
+        "held-out accuracy where it was and fixes at least one replayed request (one users' "
+        "behaviour labelled) is kept: an implicit correction is honoured when it costs nothing.",
+    )
 
 
 class Verdict(BaseModel):
@@ -105,8 +113,10 @@ def judge(
     as a regression like one on the held-out split.
     """
     regressions = len(before.regressions(after))
+    fixed = 0
     if history is not None:
         regressions += len(history[0].regressions(history[1]))
+        fixed = len(history[1].regressions(history[0]))  # wrong before, right after
     b, a = before.agent_recall(), after.agent_recall()
     deltas = {k: a.get(k, 0.0) - v for k, v in b.items() if abs(a.get(k, 0.0) - v) > 1e-12}
     worst = min(deltas.items(), key=lambda kv: kv[1], default=(None, 0.0))
@@ -142,6 +152,18 @@ def judge(
         reason = (
             f"flagged correction costs too much: {moved}, "
             f"margin {policy.correction_margin * 100:.1f} points"
+        )
+    elif (
+        not flagged
+        and policy.keep_neutral
+        and policy.max_regressions is not None
+        and abs(gain) <= 1e-12
+        and fixed > 0
+    ):
+        accepted = True
+        reason = (
+            f"{moved}; fixes {fixed} request(s) users' behaviour labelled and breaks "
+            f"{regressions} (limit {policy.max_regressions})"
         )
     elif not flagged and gain <= policy.min_gain + 1e-12:
         reason = f"{moved}: not above the required gain of {policy.min_gain * 100:+.1f} points"
@@ -226,9 +248,10 @@ class ImprovementLoop:
         batch: check every agent's example additions as one change (one router build), and
             when it fails the gate, its two halves (by agent) in turn, down to ``batch_depth``
             splits: few builds per round, for routers that take long to build.
-        per_example: check every added example as its own change (one router build each),
-            so a helpful example is kept even when another one of the same agent would break
-            a request (instead of ``batch``).
+        per_example: check every added (or, with ``encode``, removed) example as its own
+            change (one router build each), so a helpful example is kept even when another one
+            of the same agent would break a request (instead of ``batch``); a single confusion
+            is then enough to propose removing the wrong agent's nearest example.
     """
 
     def __init__(
@@ -298,7 +321,9 @@ class ImprovementLoop:
         """Every proposal the evidence supports (advisory ones included, last)."""
         out = propose_examples(setup, evidence, max_per_agent=self.max_examples_per_agent)
         if self.encode is not None:
-            out += propose_scope_splits(setup, evidence, self.encode)
+            # one confusion is enough when every removal is checked on its own
+            least = 1 if self.per_example else 2
+            out += propose_scope_splits(setup, evidence, self.encode, min_confusions=least)
         if self.factory.calibrate is not None:
             labelled = evidence_as_labelled(evidence)
             if labelled:
@@ -337,6 +362,31 @@ class ImprovementLoop:
             f"{baseline.accuracy * 100:.1f}%"
         )
         outcomes: dict[str, ProposalOutcome] = {}
+        check = self._in_turn if self.per_example else self._best_first
+        current, current_score = check(setup, pinned, baseline, proposals, outcomes, dry_run)
+        report = RoundReport(
+            round=round_no,
+            accuracy_before=baseline.accuracy,
+            accuracy_after=current_score.accuracy,
+            agent_recall_before=baseline.agent_recall(),
+            agent_recall_after=current_score.agent_recall(),
+            outcomes=[outcomes[p.id] for p in proposals]
+            + [o for k, o in outcomes.items() if k not in {p.id for p in proposals}],
+            dry_run=dry_run,
+        )
+        return current, report
+
+    def _best_first(
+        self,
+        setup: RoutingSetup,
+        pinned: RoutingSetup,
+        baseline: Checked,
+        proposals: Sequence[Proposal],
+        outcomes: dict[str, ProposalOutcome],
+        dry_run: bool,
+    ) -> tuple[RoutingSetup, Checked]:
+        """Check every proposal on ``setup``, then keep them best-first, each re-checked on
+        top of those already kept; fills ``outcomes``."""
         first: list[tuple[Proposal, RoutingSetup, Checked, Verdict]] = []
         for p in self._bar(proposals, "checking proposals"):
             if p.advisory:
@@ -382,17 +432,69 @@ class ImprovementLoop:
                     current, current_score = candidate, after
                     self._say(f"  kept {p.id}: {verdict.reason}")
                 outcomes[key] = outcome
-        report = RoundReport(
-            round=round_no,
-            accuracy_before=baseline.accuracy,
-            accuracy_after=current_score.accuracy,
-            agent_recall_before=baseline.agent_recall(),
-            agent_recall_after=current_score.agent_recall(),
-            outcomes=[outcomes[p.id] for p in proposals]
-            + [o for k, o in outcomes.items() if k not in {p.id for p in proposals}],
-            dry_run=dry_run,
+        return current, current_score
+
+    def _in_turn(
+        self,
+        setup: RoutingSetup,
+        pinned: RoutingSetup,
+        baseline: Checked,
+        proposals: Sequence[Proposal],
+        outcomes: dict[str, ProposalOutcome],
+        dry_run: bool,
+    ) -> tuple[RoutingSetup, Checked]:
+        """Check each proposal once, in order (strongest evidence first), on top of those
+        already kept, skipping without a router build an example addition that is not local
+        (it would capture a held-out or replayed request of another agent); fills
+        ``outcomes``."""
+        current, current_score = setup, baseline
+        for p in self._bar(proposals, "checking proposals"):
+            if p.advisory:
+                outcomes[p.id] = ProposalOutcome(proposal=p)
+                continue
+            base = pinned if current is setup else current
+            reason = self._not_local(base, p)
+            if reason is not None:
+                outcomes[p.id] = ProposalOutcome(
+                    proposal=p,
+                    verdict=Verdict(
+                        accepted=False,
+                        reason=reason,
+                        before=current_score.accuracy,
+                        after=current_score.accuracy,
+                    ),
+                )
+                continue
+            candidate = apply_proposal(base, p)
+            after = self._check(candidate)
+            verdict = self._judge(current_score, after, flagged=p.flagged)
+            outcome = ProposalOutcome(proposal=p, verdict=verdict)
+            if verdict.accepted and not dry_run:
+                outcome.version = self._keep(current, current_score, p, candidate, after)
+                current, current_score = candidate, after
+                self._say(f"  kept {p.id}: {verdict.reason}")
+            outcomes[p.id] = outcome
+        return current, current_score
+
+    def _not_local(self, setup: RoutingSetup, proposal: Proposal) -> str | None:
+        """Why an example addition is not local (``None``: it is, or it cannot be told
+        without ``encode``)."""
+        additions = [(a, t) for a, ts in proposal.add_examples.items() for t in ts]
+        if self.encode is None or not additions:
+            return None
+        reference = [*self.heldout, *self._history]
+        hits = sorted(
+            {i for row in captured_requests(setup, additions, reference, self.encode) for i in row}
         )
-        return current, report
+        if not hits:
+            return None
+        names = Counter(reference[i].label or "(out of scope)" for i in hits)
+        return (
+            f"not local: the added example(s) would be the nearest example of {len(hits)} "
+            "held-out or replayed request(s) of other agents ("
+            + ", ".join(f"{k} x{n}" for k, n in names.most_common(3))
+            + ")"
+        )
 
     def _keep(
         self,

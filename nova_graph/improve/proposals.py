@@ -258,23 +258,74 @@ def propose_examples(
 
 
 def one_per_example(proposal: Proposal) -> list[Proposal]:
-    """An ``add_examples`` proposal as one proposal per added example (others unchanged), so
-    each example is checked, and kept or rejected, on its own."""
-    if proposal.kind != "add_examples" or sum(map(len, proposal.add_examples.values())) < 2:
+    """A proposal that adds or removes several examples as one proposal per example added or
+    removed (others unchanged), so each is checked, and kept or rejected, on its own."""
+    if proposal.kind not in ("add_examples", "split_scope") or proposal.descriptions:
+        return [proposal]
+    changes = [
+        (verb, agent, text)
+        for verb, table in (("add", proposal.add_examples), ("remove", proposal.remove_examples))
+        for agent, texts in table.items()
+        for text in texts
+    ]
+    if len(changes) < 2:
         return [proposal]
     return [
         proposal.model_copy(
             update={
-                "id": f"add_examples:{agent}#{i}",
+                "id": f"{proposal.id}#{i}",
                 "agents": [agent],
-                "add_examples": {agent: [text]},
-                "rationale": f"{text!r} should have gone to {agent}; add it as an example "
-                f"request (one of: {proposal.rationale})",
+                "add_examples": {agent: [text]} if verb == "add" else {},
+                "remove_examples": {agent: [text]} if verb == "remove" else {},
+                "rationale": f"{verb} {text!r} as an example of {agent} (one change of: "
+                f"{proposal.rationale})",
             }
         )
-        for agent, texts in proposal.add_examples.items()
-        for i, text in enumerate(texts, start=1)
+        for i, (verb, agent, text) in enumerate(changes, start=1)
     ]
+
+
+def captured_requests(
+    setup: RoutingSetup,
+    additions: Sequence[tuple[str, str]],
+    reference: Sequence[LabelledRequest],
+    encode: Any,
+) -> list[list[int]]:
+    """Per ``(agent, text)`` example addition: the positions of the ``reference`` requests it
+    would capture, i.e. requests that do not belong to ``agent`` (another agent's, or out of
+    scope) and are closer to ``text`` than to every example of their own agent (out of scope:
+    every out-of-scope example of the roster). A change is local when it captures none.
+
+    ``encode(texts) -> unit vectors``. Multi-domain reference requests are skipped; an
+    ambiguous one belongs to each of its candidates.
+    """
+    single = [(i, r) for i, r in enumerate(reference) if len(r.agents) <= 1 or r.ambiguous]
+    if not additions or not single:
+        return [[] for _ in additions]
+    owners: dict[str | None, list[str]] = {spec.name: list(spec.examples) for spec in setup.roster}
+    owners[None] = list(setup.roster.out_of_scope)
+    texts = [r.text for _, r in single]
+    ref = np.asarray(encode(texts))
+    own = np.full(len(single), -1.0)
+    for name, examples in owners.items():
+        if not examples:
+            continue
+        best = (ref @ np.asarray(encode(examples)).T).max(axis=1)
+        for k, (_, r) in enumerate(single):
+            mine = r.agents if r.agents else [None]
+            if name in mine:
+                own[k] = max(own[k], best[k])
+    sims = np.asarray(encode([t for _, t in additions])) @ ref.T
+    out = []
+    for row, (agent, _) in zip(sims, additions, strict=True):
+        out.append(
+            [
+                i
+                for k, (i, r) in enumerate(single)
+                if agent not in r.agents and row[k] > own[k] + 1e-6
+            ]
+        )
+    return out
 
 
 def propose_scope_splits(
