@@ -7,6 +7,7 @@ from nova_graph.improve import AcceptancePolicy, Evidence, LabelledRequest, Rout
 from nova_graph.improve.metrics import RoutingScore, score_decisions
 from nova_graph.improve.proposals import (
     Proposal,
+    captured_requests,
     consensus,
     one_per_example,
     propose_examples,
@@ -107,3 +108,32 @@ def test_a_scope_split_becomes_one_removal_per_example() -> None:
         ({"b": ["y"]}, {}),
     ]
     assert all(p.kind == "split_scope" for p in singles)
+
+
+def test_a_change_that_breaks_nothing_and_fixes_a_signalled_request_is_kept() -> None:
+    same = ["a", "a", "a", "b", "b", "b", "b", "b", "b", "b"]
+    before, after = _scores(same), _scores(same)  # held-out accuracy does not move
+    history = [LabelledRequest(text="h", agents=["a"])]
+    fixed = (_scores(["b"], history), _scores(["a"], history))
+    neutral = AcceptancePolicy(max_regressions=0, keep_neutral=True)
+    kept = judge(before, after, neutral, history=fixed)
+    assert kept.accepted and "fixes 1 request(s)" in kept.reason
+    assert not judge(before, after, AcceptancePolicy(max_regressions=0), history=fixed).accepted
+    unchanged = (_scores(["a"], history), _scores(["a"], history))
+    assert not judge(before, after, neutral, history=unchanged).accepted
+
+
+def test_an_example_is_local_unless_it_is_nearest_to_another_agents_request(
+    small_roster: Roster,
+) -> None:
+    from nova_graph.embeddings import default_encoder
+
+    setup = RoutingSetup(small_roster)
+    reference = [
+        LabelledRequest(text="what time is it in Tokyo right now", agents=["clock"]),
+        LabelledRequest(text="multiply 12 by 7", agents=["math"]),
+    ]
+    additions = [("math", "what time is it in Tokyo now"), ("math", "multiply 13 by 9")]
+    far, near = captured_requests(setup, additions, reference, default_encoder().encode)
+    assert far == [0]  # a clock request would now be closest to a math example
+    assert near == []  # math's own request is not "captured"

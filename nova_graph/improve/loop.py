@@ -201,6 +201,17 @@ class Checked(NamedTuple):
         return self.heldout.agent_recall()
 
 
+class _Round(NamedTuple):
+    """What one round checks its proposals against (``outcomes`` is filled in)."""
+
+    setup: RoutingSetup
+    pinned: RoutingSetup
+    baseline: Checked
+    proposals: Sequence[Proposal]
+    outcomes: dict[str, ProposalOutcome]
+    dry_run: bool
+
+
 class ProposalOutcome(BaseModel):
     """A proposal and what happened to it."""
 
@@ -363,7 +374,9 @@ class ImprovementLoop:
         )
         outcomes: dict[str, ProposalOutcome] = {}
         check = self._in_turn if self.per_example else self._best_first
-        current, current_score = check(setup, pinned, baseline, proposals, outcomes, dry_run)
+        current, current_score = check(
+            _Round(setup, pinned, baseline, proposals, outcomes, dry_run)
+        )
         report = RoundReport(
             round=round_no,
             accuracy_before=baseline.accuracy,
@@ -376,17 +389,10 @@ class ImprovementLoop:
         )
         return current, report
 
-    def _best_first(
-        self,
-        setup: RoutingSetup,
-        pinned: RoutingSetup,
-        baseline: Checked,
-        proposals: Sequence[Proposal],
-        outcomes: dict[str, ProposalOutcome],
-        dry_run: bool,
-    ) -> tuple[RoutingSetup, Checked]:
+    def _best_first(self, r: _Round) -> tuple[RoutingSetup, Checked]:
         """Check every proposal on ``setup``, then keep them best-first, each re-checked on
         top of those already kept; fills ``outcomes``."""
+        setup, pinned, baseline, proposals, outcomes, dry_run = r
         first: list[tuple[Proposal, RoutingSetup, Checked, Verdict]] = []
         for p in self._bar(proposals, "checking proposals"):
             if p.advisory:
@@ -434,19 +440,12 @@ class ImprovementLoop:
                 outcomes[key] = outcome
         return current, current_score
 
-    def _in_turn(
-        self,
-        setup: RoutingSetup,
-        pinned: RoutingSetup,
-        baseline: Checked,
-        proposals: Sequence[Proposal],
-        outcomes: dict[str, ProposalOutcome],
-        dry_run: bool,
-    ) -> tuple[RoutingSetup, Checked]:
+    def _in_turn(self, r: _Round) -> tuple[RoutingSetup, Checked]:
         """Check each proposal once, in order (strongest evidence first), on top of those
         already kept, skipping without a router build an example addition that is not local
         (it would capture a held-out or replayed request of another agent); fills
         ``outcomes``."""
+        setup, pinned, baseline, proposals, outcomes, dry_run = r
         current, current_score = setup, baseline
         for p in self._bar(proposals, "checking proposals"):
             if p.advisory:
