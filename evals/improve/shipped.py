@@ -18,8 +18,19 @@ behaves, never rates:
   ``rephrase`` signal when routed confidently.
 
 With ``--wrong 0.2``, a fifth of the corrections name a wrong agent's description instead.
-The loop batches every agent's example additions into one change per round (split in halves
-when it fails the gate), so each round needs only a few router builds (cached on disk).
+
+The loop checks every candidate change on its own (one added example, or one removed example of
+the agent that wrongly attracted a request), strongest evidence first, on top of the changes
+already kept. The gate: no request of the gating half, and no request users' behaviour labelled
+(the replayed signals, aggregated per request across rounds), that was right may become wrong;
+no agent's gating recall may drop by more than 2 points; out-of-scope refusals and clarifying
+questions may not fall; and the change must either raise gating accuracy or fix a replayed
+request. An example addition that would become the nearest example of another agent's gating or
+replayed request is rejected before a router is built (it is not local).
+
+``--dev`` is for developing the loop without touching the never-seen half: the gating half is
+split again into a gate and a stand-in test, and no README table is written.
+
 Writes ``evals/results/improve_shipped.json`` and the table in README.md's Self-improvement
 section.
 """
@@ -92,7 +103,7 @@ def run(
     wrong: float,
     seed: int,
 ) -> dict[str, Any]:
-    """Rounds of simulated use + one batched improvement round each."""
+    """Rounds of simulated use, each followed by one improvement round."""
     work = Path(tempfile.mkdtemp(prefix=f"nova-shipped-{name}-"))
     runlog, store = RunLog(work / "runs.sqlite"), VersionStore(work)
     loop = ImprovementLoop(
