@@ -137,3 +137,50 @@ def test_an_example_is_local_unless_it_is_nearest_to_another_agents_request(
     far, near = captured_requests(setup, additions, reference, default_encoder().encode)
     assert far == [0]  # a clock request would now be closest to a math example
     assert near == []  # math's own request is not "captured"
+
+
+def test_a_lone_correction_to_an_agent_the_router_ranks_low_is_doubtful(
+    small_roster: Roster,
+) -> None:
+    setup = RoutingSetup(small_roster)
+    ev = [
+        Evidence(
+            text="what is 9 minus 4",
+            predicted="clock",
+            expected="math",
+            rank=2,
+            source="correction",
+        ),
+        Evidence(
+            text="sum of 3 and 5", predicted="clock", expected="math", rank=4, source="correction"
+        ),
+        Evidence(text="add 8 and 1", predicted="clock", expected="math", source="clarification"),
+        Evidence(
+            text="sum of 3 and 5 please",
+            predicted="clock",
+            expected="math",
+            rank=4,
+            source="correction",
+        ),
+        Evidence(
+            text="sum of 3 and 5 please",
+            predicted="clock",
+            expected="math",
+            rank=4,
+            source="correction",
+        ),
+    ]
+    singles = propose_examples(setup, ev, each=True)
+    assert {p.add_examples["math"][0]: p.plausible for p in singles} == {
+        "sum of 3 and 5 please": True,  # named twice
+        "what is 9 minus 4": True,  # ranked second
+        "add 8 and 1": True,  # the user chose it when asked
+        "sum of 3 and 5": False,
+    }
+    assert singles[0].add_examples == {"math": ["sum of 3 and 5 please"]}  # strongest first
+    same = ["a", "a", "a", "b", "b", "b", "b", "b", "b", "b"]
+    history = [LabelledRequest(text="h", agents=["a"])]
+    fixed = (_scores(["b"], history), _scores(["a"], history))
+    neutral = AcceptancePolicy(max_regressions=0, keep_neutral=True)
+    verdict = judge(_scores(same), _scores(same), neutral, history=fixed, plausible=False)
+    assert not verdict.accepted

@@ -105,18 +105,23 @@ def judge(
     *,
     flagged: bool = False,
     history: tuple[RoutingScore, RoutingScore] | None = None,
+    plausible: bool = True,
 ) -> Verdict:
     """Accept ``after`` over ``before`` under ``policy`` (``flagged``: a person's correction).
 
     ``history``: the scores before and after on replayed labelled signals (requests whose
     right agent users' behaviour showed); a request there that flips from right to wrong counts
-    as a regression like one on the held-out split.
+    as a regression like one on the held-out split. ``plausible``: the change's evidence is
+    corroborated or names an agent the router ranks high (see ``Proposal.plausible``); only
+    then may ``policy.keep_neutral`` keep it for fixing replayed requests alone.
     """
     regressions = len(before.regressions(after))
     fixed = 0
     if history is not None:
         regressions += len(history[0].regressions(history[1]))
         fixed = len(history[1].regressions(history[0]))  # wrong before, right after
+    if not plausible:
+        fixed = 0  # a doubtful signal alone does not justify a change
     b, a = before.agent_recall(), after.agent_recall()
     deltas = {k: a.get(k, 0.0) - v for k, v in b.items() if abs(a.get(k, 0.0) - v) > 1e-12}
     worst = min(deltas.items(), key=lambda kv: kv[1], default=(None, 0.0))
@@ -313,11 +318,20 @@ class ImprovementLoop:
             history = score_router(router, self._history, setup.roster.names)
         return Checked(score_router(router, self.heldout, setup.roster.names), history)
 
-    def _judge(self, before: Checked, after: Checked, *, flagged: bool) -> Verdict:
+    def _judge(
+        self, before: Checked, after: Checked, *, flagged: bool, plausible: bool = True
+    ) -> Verdict:
         both = None
         if before.history is not None and after.history is not None:
             both = (before.history, after.history)
-        return judge(before.heldout, after.heldout, self.policy, flagged=flagged, history=both)
+        return judge(
+            before.heldout,
+            after.heldout,
+            self.policy,
+            flagged=flagged,
+            history=both,
+            plausible=plausible,
+        )
 
     def pinned(self, setup: RoutingSetup) -> RoutingSetup:
         """``setup`` with its router's settings written down, so a change built on it differs
@@ -330,7 +344,9 @@ class ImprovementLoop:
 
     def propose(self, setup: RoutingSetup, evidence: Sequence[Evidence]) -> list[Proposal]:
         """Every proposal the evidence supports (advisory ones included, last)."""
-        out = propose_examples(setup, evidence, max_per_agent=self.max_examples_per_agent)
+        out = propose_examples(
+            setup, evidence, max_per_agent=self.max_examples_per_agent, each=self.per_example
+        )
         if self.encode is not None:
             # one confusion is enough when every removal is checked on its own
             least = 1 if self.per_example else 2
@@ -466,7 +482,7 @@ class ImprovementLoop:
                 continue
             candidate = apply_proposal(base, p)
             after = self._check(candidate)
-            verdict = self._judge(current_score, after, flagged=p.flagged)
+            verdict = self._judge(current_score, after, flagged=p.flagged, plausible=p.plausible)
             outcome = ProposalOutcome(proposal=p, verdict=verdict)
             if verdict.accepted and not dry_run:
                 outcome.version = self._keep(current, current_score, p, candidate, after)
@@ -637,13 +653,20 @@ def _evidence_confusion(evidence: Sequence[Evidence]) -> dict[str, dict[str, int
 
 
 def refresh_evidence(router: Any, evidence: Sequence[Evidence]) -> list[Evidence]:
-    """Re-route evidence whose right agent is known, so proposals target today's misroutes."""
+    """Re-route evidence whose right agent is known, so proposals target today's misroutes
+    (and know where the router ranks the right agent)."""
     from nova_graph.improve.metrics import route_all, top_agent
 
     known = [e for e in evidence if e.known]
     decisions = route_all(router, [e.text for e in known])
     fresh = iter(decisions)
-    return [
-        e.model_copy(update={"predicted": top_agent(next(fresh))}) if e.known else e
-        for e in evidence
-    ]
+    out = []
+    for e in evidence:
+        if not e.known:
+            out.append(e)
+            continue
+        d = next(fresh)
+        ranked = sorted(d.scores, key=lambda a: -d.scores[a])
+        rank = ranked.index(e.expected) + 1 if e.expected in ranked else None
+        out.append(e.model_copy(update={"predicted": top_agent(d), "rank": rank}))
+    return out

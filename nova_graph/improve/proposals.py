@@ -21,6 +21,10 @@ ProposalKind = Literal[
 ]
 
 
+PLAUSIBLE_RANK = 3
+"""A correction naming an agent the router ranks this high is plausible on its own."""
+
+
 class Evidence(BaseModel):
     """One observed request: where it went and (when known) where it should have gone."""
 
@@ -35,6 +39,11 @@ class Evidence(BaseModel):
     )
     weight: float = Field(
         default=1.0, ge=0.0, le=1.0, description="How much it counts (a rephrase counts less)."
+    )
+    rank: int | None = Field(
+        default=None,
+        description="Where the current router ranks ``expected`` for this request (1: first), "
+        "when it was re-routed; None: not known.",
     )
 
     @property
@@ -63,6 +72,13 @@ class Proposal(BaseModel):
     advisory: bool = Field(
         default=False,
         description="Shown to people but never applied automatically (it changes the agent set).",
+    )
+    plausible: bool = Field(
+        default=True,
+        description="The evidence behind it is corroborated (named more than once, or an "
+        "answered clarification) or names an agent the router already ranks among its top "
+        f"{PLAUSIBLE_RANK} for the request; only such a change is kept for honouring signals "
+        "alone (AcceptancePolicy.keep_neutral).",
     )
 
     def summary(self) -> str:
@@ -208,17 +224,24 @@ def replay_set(evidence: Iterable[Evidence], agents: Iterable[str]) -> list[Labe
 
 
 def propose_examples(
-    setup: RoutingSetup, evidence: Sequence[Evidence], *, max_per_agent: int = 10
+    setup: RoutingSetup,
+    evidence: Sequence[Evidence],
+    *,
+    max_per_agent: int = 10,
+    each: bool = False,
 ) -> list[Proposal]:
     """Per agent: add the requests that should have gone to it but did not, as examples.
 
     The evidence about one text is aggregated first (:func:`consensus`): a request the
     evidence disagrees about is not added, and requests named more often come first.
+    ``each``: one proposal per request instead (strongest evidence first), each marked
+    ``plausible`` on its own evidence.
     """
     existing = {_norm(x) for spec in setup.roster for x in spec.examples}
     agreed = consensus(evidence)
     missed: dict[str, Evidence] = {}
     sources: dict[str, set[str]] = defaultdict(set)
+    plausible: set[str] = set()
     for e in evidence:
         key = _norm(e.text)
         c = agreed.get(key)
@@ -226,14 +249,41 @@ def propose_examples(
             continue
         missed.setdefault(key, e)
         sources[key].add(e.source)
+        if (
+            c.support > 1
+            or e.source in ("feedback", "clarification")
+            or (e.rank is not None and e.rank <= PLAUSIBLE_RANK)
+        ):
+            plausible.add(key)
     by_agent: dict[str, list[str]] = defaultdict(list)
     agent_sources: dict[str, set[str]] = defaultdict(set)
+    doubtful: set[str] = set()
+    ordered: list[tuple[str, str, int]] = []  # (agent, text, its position for the agent)
     for key in sorted(missed, key=lambda k: (-agreed[k].weight, -agreed[k].support)):
         c = agreed[key]
         if key in existing or c.expected not in setup.roster:
             continue
         by_agent[c.expected].append(c.text)
+        ordered.append((c.expected, c.text, len(by_agent[c.expected])))
         agent_sources[c.expected] |= sources[key]
+        if key not in plausible:
+            doubtful.add(c.expected)
+    if each:
+        return [
+            Proposal(
+                id=f"add_examples:{agent}#{i}",
+                kind="add_examples",
+                agents=[agent],
+                rationale=f"{text!r} should have gone to {agent} ("
+                + ", ".join(sorted(sources[_norm(text)]))
+                + f", {agreed[_norm(text)].support}x); add it as an example request",
+                add_examples={agent: [text]},
+                flagged=sources[_norm(text)] == {"feedback"},
+                plausible=_norm(text) in plausible,
+            )
+            for agent, text, i in ordered
+            if i <= max_per_agent
+        ]
     proposals = []
     for agent, texts in sorted(by_agent.items(), key=lambda kv: -len(kv[1])):
         picked = texts[:max_per_agent]
@@ -252,6 +302,7 @@ def propose_examples(
                 ),
                 add_examples={agent: picked},
                 flagged=agent_sources[agent] == {"feedback"},
+                plausible=agent not in doubtful,
             )
         )
     return proposals
