@@ -143,32 +143,16 @@ def test_a_lone_correction_to_an_agent_the_router_ranks_low_is_doubtful(
     small_roster: Roster,
 ) -> None:
     setup = RoutingSetup(small_roster)
+
+    def math(text: str, rank: int | None = 4, source: str = "correction") -> Evidence:
+        return Evidence(text=text, predicted="clock", expected="math", rank=rank, source=source)
+
     ev = [
-        Evidence(
-            text="what is 9 minus 4",
-            predicted="clock",
-            expected="math",
-            rank=2,
-            source="correction",
-        ),
-        Evidence(
-            text="sum of 3 and 5", predicted="clock", expected="math", rank=4, source="correction"
-        ),
-        Evidence(text="add 8 and 1", predicted="clock", expected="math", source="clarification"),
-        Evidence(
-            text="sum of 3 and 5 please",
-            predicted="clock",
-            expected="math",
-            rank=4,
-            source="correction",
-        ),
-        Evidence(
-            text="sum of 3 and 5 please",
-            predicted="clock",
-            expected="math",
-            rank=4,
-            source="correction",
-        ),
+        math("what is 9 minus 4", rank=2),
+        math("sum of 3 and 5"),
+        math("add 8 and 1", rank=None, source="clarification"),
+        math("sum of 3 and 5 please"),
+        math("sum of 3 and 5 please"),
     ]
     singles = propose_examples(setup, ev, each=True)
     assert {p.add_examples["math"][0]: p.plausible for p in singles} == {
