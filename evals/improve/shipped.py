@@ -18,8 +18,19 @@ behaves, never rates:
   ``rephrase`` signal when routed confidently.
 
 With ``--wrong 0.2``, a fifth of the corrections name a wrong agent's description instead.
-The loop batches every agent's example additions into one change per round (split in halves
-when it fails the gate), so each round needs only a few router builds (cached on disk).
+
+The loop checks every candidate change on its own (one added example, or one removed example of
+the agent that wrongly attracted a request), strongest evidence first, on top of the changes
+already kept. The gate: no request of the gating half, and no request users' behaviour labelled
+(the replayed signals, aggregated per request across rounds), that was right may become wrong;
+no agent's gating recall may drop by more than 2 points; out-of-scope refusals and clarifying
+questions may not fall; and the change must either raise gating accuracy or fix a replayed
+request. An example addition that would become the nearest example of another agent's gating or
+replayed request is rejected before a router is built (it is not local).
+
+``--dev`` is for developing the loop without touching the never-seen half: the gating half is
+split again into a gate and a stand-in test, and no README table is written.
+
 Writes ``evals/results/improve_shipped.json`` and the table in README.md's Self-improvement
 section.
 """
@@ -39,6 +50,7 @@ from typing import Any
 
 from nova_app import nova_roster
 from nova_app.acceptance import packaged_acceptance_set
+from nova_graph.embeddings import default_encoder
 from nova_graph.improve import (
     AcceptancePolicy,
     ImprovementLoop,
@@ -91,17 +103,17 @@ def run(
     wrong: float,
     seed: int,
 ) -> dict[str, Any]:
-    """Rounds of simulated use + one batched improvement round each."""
+    """Rounds of simulated use, each followed by one improvement round."""
     work = Path(tempfile.mkdtemp(prefix=f"nova-shipped-{name}-"))
     runlog, store = RunLog(work / "runs.sqlite"), VersionStore(work)
     loop = ImprovementLoop(
         factory,
         acceptance,
-        policy=AcceptancePolicy(max_agent_drop=0.02),
+        policy=AcceptancePolicy(max_agent_drop=0.02, max_regressions=0, keep_neutral=True),
         store=store,
+        encode=default_encoder().encode,
         trim=False,
-        batch=True,
-        batch_depth=1,
+        per_example=True,
         progress=lambda s: print(f"[{name}] {s}", file=sys.stderr),
     )
     rng = random.Random(seed)
@@ -234,10 +246,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--readme", type=Path, default=README)
+    p.add_argument(
+        "--dev",
+        action="store_true",
+        help="development run: the gating half is split again into a gate and a stand-in test; "
+        "the never-seen half is not loaded (writes no README table)",
+    )
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     factory = RouterFactory(build=default_factory().build)  # the graph's builder, cached
     acceptance, test = stratified_split(packaged_acceptance_set(), 0.5, seed=args.seed)
+    if args.dev:  # tune on the gating half only: the real test half stays unseen
+        acceptance, test = stratified_split(acceptance, 0.5, seed=args.seed + 1)
+        args.readme = None
     stream = load_labelled(STREAM)
     random.Random(args.seed).shuffle(stream)
     start = RoutingSetup(nova_roster())
@@ -266,7 +287,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.write_text(json.dumps({"command": command, "results": results}, indent=2) + "\n")
     table = markdown(results, command, seconds)
     print(table)
-    _write_readme(args.readme, table)
+    if args.readme is not None:
+        _write_readme(args.readme, table)
     return 0
 
 

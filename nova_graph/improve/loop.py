@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -16,12 +17,15 @@ from nova_graph.improve.proposals import (
     Evidence,
     Proposal,
     apply_proposal,
+    captured_requests,
     evidence_as_labelled,
+    one_per_example,
     propose_descriptions,
     propose_examples,
     propose_merges,
     propose_recalibration,
     propose_scope_splits,
+    replay_set,
 )
 from nova_graph.improve.setup import RouterFactory, RoutingSetup
 from nova_graph.improve.store import VersionStore
@@ -32,8 +36,9 @@ class AcceptancePolicy(BaseModel):
 
     Held-out accuracy must rise by more than ``min_gain`` (a flagged correction: must not fall
     by more than ``correction_margin``), no agent's recall may drop by more than
-    ``max_agent_drop``, and out-of-scope refusals and clarifying questions may not fall by more
-    than ``max_behaviour_drop``. Every figure is a fraction (0.01 = 1 point).
+    ``max_agent_drop``, out-of-scope refusals and clarifying questions may not fall by more
+    than ``max_behaviour_drop``, and at most ``max_regressions`` requests that were right may
+    become wrong. Every figure but the last is a fraction (0.01 = 1 point).
     """
 
     min_gain: float = Field(default=0.0, ge=0.0, le=1.0, description="Accuracy must rise by more.")
@@ -52,6 +57,19 @@ class AcceptancePolicy(BaseModel):
         le=1.0,
         description="Held-out accuracy a flagged correction may cost and still be kept.",
     )
+    max_regressions: int | None = Field(
+        default=None,
+        ge=0,
+        description="Most requests routed right before the change (on the held-out split and "
+        "in the replayed history of labelled signals) that may be routed wrong after it; "
+        "0: a change may fix requests but never break one; None: not checked.",
+    )
+    keep_neutral: bool = Field(
+        default=False,
+        description="With max_regressions set: a change that breaks no more than that, leaves "
+        "held-out accuracy where it was and fixes at least one replayed request (one users' "
+        "behaviour labelled) is kept: an implicit correction is honoured when it costs nothing.",
+    )
 
 
 class Verdict(BaseModel):
@@ -63,6 +81,11 @@ class Verdict(BaseModel):
     after: float
     agent_deltas: dict[str, float] = Field(
         default_factory=dict, description="Per-agent recall change (only agents that changed)."
+    )
+    regressions: int = Field(
+        default=0,
+        description="Requests routed right before and wrong after (held-out split and replayed "
+        "history).",
     )
 
     @property
@@ -76,9 +99,29 @@ def _pct(x: float) -> str:
 
 
 def judge(
-    before: RoutingScore, after: RoutingScore, policy: AcceptancePolicy, *, flagged: bool = False
+    before: RoutingScore,
+    after: RoutingScore,
+    policy: AcceptancePolicy,
+    *,
+    flagged: bool = False,
+    history: tuple[RoutingScore, RoutingScore] | None = None,
+    plausible: bool = True,
 ) -> Verdict:
-    """Accept ``after`` over ``before`` under ``policy`` (``flagged``: a person's correction)."""
+    """Accept ``after`` over ``before`` under ``policy`` (``flagged``: a person's correction).
+
+    ``history``: the scores before and after on replayed labelled signals (requests whose
+    right agent users' behaviour showed); a request there that flips from right to wrong counts
+    as a regression like one on the held-out split. ``plausible``: the change's evidence is
+    corroborated or names an agent the router ranks high (see ``Proposal.plausible``); only
+    then may ``policy.keep_neutral`` keep it for fixing replayed requests alone.
+    """
+    regressions = len(before.regressions(after))
+    fixed = 0
+    if history is not None:
+        regressions += len(history[0].regressions(history[1]))
+        fixed = len(history[1].regressions(history[0]))  # wrong before, right after
+    if not plausible:
+        fixed = 0  # a doubtful signal alone does not justify a change
     b, a = before.agent_recall(), after.agent_recall()
     deltas = {k: a.get(k, 0.0) - v for k, v in b.items() if abs(a.get(k, 0.0) - v) > 1e-12}
     worst = min(deltas.items(), key=lambda kv: kv[1], default=(None, 0.0))
@@ -100,6 +143,11 @@ def judge(
             f"{name} fell {_pct(x)} -> {_pct(y)} "
             f"(limit {policy.max_behaviour_drop * 100:.1f} points); {moved}"
         )
+    elif policy.max_regressions is not None and regressions > policy.max_regressions:
+        reason = (
+            f"{regressions} request(s) routed right before are routed wrong after "
+            f"(limit {policy.max_regressions}); {moved}"
+        )
     elif worst[0] is not None and -worst[1] > policy.max_agent_drop + 1e-12:
         reason = (
             f"{worst[0]} dropped {-worst[1] * 100:.1f} points "
@@ -109,6 +157,18 @@ def judge(
         reason = (
             f"flagged correction costs too much: {moved}, "
             f"margin {policy.correction_margin * 100:.1f} points"
+        )
+    elif (
+        not flagged
+        and policy.keep_neutral
+        and policy.max_regressions is not None
+        and abs(gain) <= 1e-12
+        and fixed > 0
+    ):
+        accepted = True
+        reason = (
+            f"{moved}; fixes {fixed} request(s) users' behaviour labelled and breaks "
+            f"{regressions} (limit {policy.max_regressions})"
         )
     elif not flagged and gain <= policy.min_gain + 1e-12:
         reason = f"{moved}: not above the required gain of {policy.min_gain * 100:+.1f} points"
@@ -125,7 +185,36 @@ def judge(
         before=before.accuracy,
         after=after.accuracy,
         agent_deltas=deltas,
+        regressions=regressions,
     )
+
+
+class Checked(NamedTuple):
+    """A candidate's scores: on the held-out split (what accuracy figures report) and on the
+    replayed history of labelled signals (checked for regressions only)."""
+
+    heldout: RoutingScore
+    history: RoutingScore | None = None
+
+    @property
+    def accuracy(self) -> float:
+        """Held-out accuracy."""
+        return self.heldout.accuracy
+
+    def agent_recall(self) -> dict[str, float]:
+        """Held-out per-agent recall."""
+        return self.heldout.agent_recall()
+
+
+class _Round(NamedTuple):
+    """What one round checks its proposals against (``outcomes`` is filled in)."""
+
+    setup: RoutingSetup
+    pinned: RoutingSetup
+    baseline: Checked
+    proposals: Sequence[Proposal]
+    outcomes: dict[str, ProposalOutcome]
+    dry_run: bool
 
 
 class ProposalOutcome(BaseModel):
@@ -175,6 +264,10 @@ class ImprovementLoop:
         batch: check every agent's example additions as one change (one router build), and
             when it fails the gate, its two halves (by agent) in turn, down to ``batch_depth``
             splits: few builds per round, for routers that take long to build.
+        per_example: check every added (or, with ``encode``, removed) example as its own
+            change (one router build each), so a helpful example is kept even when another one
+            of the same agent would break a request (instead of ``batch``); a single confusion
+            is then enough to propose removing the wrong agent's nearest example.
     """
 
     def __init__(
@@ -190,6 +283,7 @@ class ImprovementLoop:
         trim: bool = True,
         batch: bool = False,
         batch_depth: int = 2,
+        per_example: bool = False,
         progress: ProgressFn | None = None,
         bars: bool = False,
     ) -> None:
@@ -207,12 +301,37 @@ class ImprovementLoop:
         self.trim = trim
         self.batch = batch
         self.batch_depth = batch_depth
+        self.per_example = per_example
         self.progress = progress
         self.bars = bars
+        self._history: list[LabelledRequest] = []
 
     def score(self, setup: RoutingSetup) -> RoutingScore:
         """Held-out score of ``setup``."""
         return score_router(self.factory.router(setup), self.heldout, setup.roster.names)
+
+    def _check(self, setup: RoutingSetup) -> Checked:
+        """Scores of ``setup`` on the held-out split and on this round's replayed history."""
+        router = self.factory.router(setup)
+        history = None
+        if self._history:
+            history = score_router(router, self._history, setup.roster.names)
+        return Checked(score_router(router, self.heldout, setup.roster.names), history)
+
+    def _judge(
+        self, before: Checked, after: Checked, *, flagged: bool, plausible: bool = True
+    ) -> Verdict:
+        both = None
+        if before.history is not None and after.history is not None:
+            both = (before.history, after.history)
+        return judge(
+            before.heldout,
+            after.heldout,
+            self.policy,
+            flagged=flagged,
+            history=both,
+            plausible=plausible,
+        )
 
     def pinned(self, setup: RoutingSetup) -> RoutingSetup:
         """``setup`` with its router's settings written down, so a change built on it differs
@@ -225,9 +344,13 @@ class ImprovementLoop:
 
     def propose(self, setup: RoutingSetup, evidence: Sequence[Evidence]) -> list[Proposal]:
         """Every proposal the evidence supports (advisory ones included, last)."""
-        out = propose_examples(setup, evidence, max_per_agent=self.max_examples_per_agent)
+        out = propose_examples(
+            setup, evidence, max_per_agent=self.max_examples_per_agent, each=self.per_example
+        )
         if self.encode is not None:
-            out += propose_scope_splits(setup, evidence, self.encode)
+            # one confusion is enough when every removal is checked on its own
+            least = 1 if self.per_example else 2
+            out += propose_scope_splits(setup, evidence, self.encode, min_confusions=least)
         if self.factory.calibrate is not None:
             labelled = evidence_as_labelled(evidence)
             if labelled:
@@ -239,6 +362,8 @@ class ImprovementLoop:
             if not is_offline(self.model):
                 out += propose_descriptions(setup, evidence, self.model)
         out += propose_merges(_evidence_confusion(evidence))
+        if self.per_example:
+            return [q for p in out for q in one_per_example(p)]
         return merge_examples(out) if self.batch else out
 
     def run_round(
@@ -254,23 +379,44 @@ class ImprovementLoop:
         Proposals are tried best-first (by their gain alone) and each is re-checked on top of
         the changes already kept this round. ``dry_run`` checks but keeps nothing.
         """
-        baseline = self.score(setup)
-        pinned = self.pinned(setup)
         evidence = refresh_evidence(self.factory.router(setup), evidence)
+        self._history = replay_set(evidence, setup.roster.names)
+        baseline = self._check(setup)
+        pinned = self.pinned(setup)
         proposals = self.propose(setup, evidence)
         self._say(
             f"round {round_no}: {len(proposals)} proposal(s), held-out "
             f"{baseline.accuracy * 100:.1f}%"
         )
         outcomes: dict[str, ProposalOutcome] = {}
-        first: list[tuple[Proposal, RoutingSetup, RoutingScore, Verdict]] = []
+        check = self._in_turn if self.per_example else self._best_first
+        current, current_score = check(
+            _Round(setup, pinned, baseline, proposals, outcomes, dry_run)
+        )
+        report = RoundReport(
+            round=round_no,
+            accuracy_before=baseline.accuracy,
+            accuracy_after=current_score.accuracy,
+            agent_recall_before=baseline.agent_recall(),
+            agent_recall_after=current_score.agent_recall(),
+            outcomes=[outcomes[p.id] for p in proposals]
+            + [o for k, o in outcomes.items() if k not in {p.id for p in proposals}],
+            dry_run=dry_run,
+        )
+        return current, report
+
+    def _best_first(self, r: _Round) -> tuple[RoutingSetup, Checked]:
+        """Check every proposal on ``setup``, then keep them best-first, each re-checked on
+        top of those already kept; fills ``outcomes``."""
+        setup, pinned, baseline, proposals, outcomes, dry_run = r
+        first: list[tuple[Proposal, RoutingSetup, Checked, Verdict]] = []
         for p in self._bar(proposals, "checking proposals"):
             if p.advisory:
                 outcomes[p.id] = ProposalOutcome(proposal=p)
                 continue
             candidate = apply_proposal(pinned, p)
-            after = self.score(candidate)
-            verdict = judge(baseline, after, self.policy, flagged=p.flagged)
+            after = self._check(candidate)
+            verdict = self._judge(baseline, after, flagged=p.flagged)
             first.append((p, candidate, after, verdict))
             outcomes[p.id] = ProposalOutcome(proposal=p, verdict=verdict)
         current, current_score = setup, baseline
@@ -283,8 +429,8 @@ class ImprovementLoop:
                 key = p.id  # a trimmed proposal reports under the proposal it came from
                 if current is not setup:  # re-check on top of what was already kept
                     candidate = apply_proposal(current, p)
-                    after = self.score(candidate)
-                    verdict = judge(current_score, after, self.policy, flagged=p.flagged)
+                    after = self._check(candidate)
+                    verdict = self._judge(current_score, after, flagged=p.flagged)
                 if not verdict.accepted and splittable:
                     base = pinned if current is setup else current
                     for half in self._bisect(base, current_score, p, self.batch_depth):
@@ -308,25 +454,70 @@ class ImprovementLoop:
                     current, current_score = candidate, after
                     self._say(f"  kept {p.id}: {verdict.reason}")
                 outcomes[key] = outcome
-        report = RoundReport(
-            round=round_no,
-            accuracy_before=baseline.accuracy,
-            accuracy_after=current_score.accuracy,
-            agent_recall_before=baseline.agent_recall(),
-            agent_recall_after=current_score.agent_recall(),
-            outcomes=[outcomes[p.id] for p in proposals]
-            + [o for k, o in outcomes.items() if k not in {p.id for p in proposals}],
-            dry_run=dry_run,
+        return current, current_score
+
+    def _in_turn(self, r: _Round) -> tuple[RoutingSetup, Checked]:
+        """Check each proposal once, in order (strongest evidence first), on top of those
+        already kept, skipping without a router build an example addition that is not local
+        (it would capture a held-out or replayed request of another agent); fills
+        ``outcomes``."""
+        setup, pinned, baseline, proposals, outcomes, dry_run = r
+        current, current_score = setup, baseline
+        for p in self._bar(proposals, "checking proposals"):
+            if p.advisory:
+                outcomes[p.id] = ProposalOutcome(proposal=p)
+                continue
+            base = pinned if current is setup else current
+            reason = self._not_local(base, p)
+            if reason is not None:
+                outcomes[p.id] = ProposalOutcome(
+                    proposal=p,
+                    verdict=Verdict(
+                        accepted=False,
+                        reason=reason,
+                        before=current_score.accuracy,
+                        after=current_score.accuracy,
+                    ),
+                )
+                continue
+            candidate = apply_proposal(base, p)
+            after = self._check(candidate)
+            verdict = self._judge(current_score, after, flagged=p.flagged, plausible=p.plausible)
+            outcome = ProposalOutcome(proposal=p, verdict=verdict)
+            if verdict.accepted and not dry_run:
+                outcome.version = self._keep(current, current_score, p, candidate, after)
+                current, current_score = candidate, after
+                self._say(f"  kept {p.id}: {verdict.reason}")
+            outcomes[p.id] = outcome
+        return current, current_score
+
+    def _not_local(self, setup: RoutingSetup, proposal: Proposal) -> str | None:
+        """Why an example addition is not local (``None``: it is, or it cannot be told
+        without ``encode``)."""
+        additions = [(a, t) for a, ts in proposal.add_examples.items() for t in ts]
+        if self.encode is None or not additions:
+            return None
+        reference = [*self.heldout, *self._history]
+        hits = sorted(
+            {i for row in captured_requests(setup, additions, reference, self.encode) for i in row}
         )
-        return current, report
+        if not hits:
+            return None
+        names = Counter(reference[i].label or "(out of scope)" for i in hits)
+        return (
+            f"not local: the added example(s) would be the nearest example of {len(hits)} "
+            "held-out or replayed request(s) of other agents ("
+            + ", ".join(f"{k} x{n}" for k, n in names.most_common(3))
+            + ")"
+        )
 
     def _keep(
         self,
         base: RoutingSetup,
-        before: RoutingScore,
+        before: Checked,
         proposal: Proposal,
         candidate: RoutingSetup,
-        after: RoutingScore,
+        after: Checked,
     ) -> str | None:
         """Store a kept change as a new version (no store: nothing); returns its id."""
         if self.store is None:
@@ -343,17 +534,17 @@ class ImprovementLoop:
         ).version
 
     def _bisect(
-        self, setup: RoutingSetup, before: RoutingScore, proposal: Proposal, depth: int
-    ) -> list[tuple[Proposal, RoutingSetup, RoutingScore, Verdict]]:
+        self, setup: RoutingSetup, before: Checked, proposal: Proposal, depth: int
+    ) -> list[tuple[Proposal, RoutingSetup, Checked, Verdict]]:
         """The halves (by agent) of a rejected batched change that pass the gate in turn,
         splitting a failing half again while ``depth`` allows."""
-        kept: list[tuple[Proposal, RoutingSetup, RoutingScore, Verdict]] = []
+        kept: list[tuple[Proposal, RoutingSetup, Checked, Verdict]] = []
         if depth <= 0 or len(proposal.add_examples) < 2:
             return kept
         for half in split_examples(proposal):
             candidate = apply_proposal(setup, half)
-            after = self.score(candidate)
-            verdict = judge(before, after, self.policy, flagged=half.flagged)
+            after = self._check(candidate)
+            verdict = self._judge(before, after, flagged=half.flagged)
             if verdict.accepted:
                 kept.append((half, candidate, after, verdict))
                 setup, before = candidate, after
@@ -365,8 +556,8 @@ class ImprovementLoop:
         return kept
 
     def _trim(
-        self, setup: RoutingSetup, before: RoutingScore, proposal: Proposal
-    ) -> tuple[Proposal, RoutingSetup, RoutingScore, Verdict] | None:
+        self, setup: RoutingSetup, before: Checked, proposal: Proposal
+    ) -> tuple[Proposal, RoutingSetup, Checked, Verdict] | None:
         """Drop added examples one at a time (the drop that helps the worst-hit agent most
         first, at most :data:`MAX_TRIM_STEPS` times) until the rest passes the check."""
         current = proposal
@@ -389,10 +580,8 @@ class ImprovementLoop:
                         }
                     )
                     cand = apply_proposal(setup, q)
-                    after = self.score(cand)
-                    tried.append(
-                        (q, cand, after, judge(before, after, self.policy, flagged=q.flagged))
-                    )
+                    after = self._check(cand)
+                    tried.append((q, cand, after, self._judge(before, after, flagged=q.flagged)))
             passing = [t for t in tried if t[3].accepted]
             if passing:
                 return max(passing, key=lambda t: t[3].gain)
@@ -464,13 +653,20 @@ def _evidence_confusion(evidence: Sequence[Evidence]) -> dict[str, dict[str, int
 
 
 def refresh_evidence(router: Any, evidence: Sequence[Evidence]) -> list[Evidence]:
-    """Re-route evidence whose right agent is known, so proposals target today's misroutes."""
+    """Re-route evidence whose right agent is known, so proposals target today's misroutes
+    (and know where the router ranks the right agent)."""
     from nova_graph.improve.metrics import route_all, top_agent
 
     known = [e for e in evidence if e.known]
     decisions = route_all(router, [e.text for e in known])
     fresh = iter(decisions)
-    return [
-        e.model_copy(update={"predicted": top_agent(next(fresh))}) if e.known else e
-        for e in evidence
-    ]
+    out = []
+    for e in evidence:
+        if not e.known:
+            out.append(e)
+            continue
+        d = next(fresh)
+        ranked = sorted(d.scores, key=lambda a: -d.scores[a])
+        rank = ranked.index(e.expected) + 1 if e.expected in ranked else None
+        out.append(e.model_copy(update={"predicted": top_agent(d), "rank": rank}))
+    return out

@@ -54,6 +54,19 @@ class RoutingScore(BaseModel):
         description="expected label -> predicted label -> count ('(out of scope)' for none)."
     )
     predictions: list[str | None] = Field(default_factory=list, exclude=True)
+    hits: list[bool] = Field(
+        default_factory=list,
+        exclude=True,
+        description="Per request of the set, in order: routed right (ambiguous requests: met "
+        "with a clarifying question among their candidates).",
+    )
+
+    def regressions(self, after: RoutingScore) -> list[int]:
+        """Positions of the requests this score got right and ``after`` (the same set) gets
+        wrong."""
+        return [
+            i for i, (b, a) in enumerate(zip(self.hits, after.hits, strict=True)) if b and not a
+        ]
 
     def agent_recall(self) -> dict[str, float]:
         """Per-agent recall (the per-agent score the acceptance margin is checked on)."""
@@ -114,16 +127,19 @@ def score_decisions(
     correct: Counter[str] = Counter()
     confusion: dict[str, dict[str, int]] = {}
     preds: list[str | None] = []
+    flags: list[bool] = []
     hits = scored = oos = refused = unclear = asked = 0
     for item, decision in zip(items, decisions, strict=True):
         top = top_agent(decision)
         preds.append(top)
         if item.ambiguous:
             unclear += 1
-            asked += asks_to_clarify(item, decision)
+            asked += (clarified := asks_to_clarify(item, decision))
+            flags.append(clarified)
             continue
         scored += 1
         ok = is_correct(item, decision)
+        flags.append(ok)
         if not item.agents:
             oos += 1
             refused += ok
@@ -160,6 +176,7 @@ def score_decisions(
         per_agent=per_agent,
         confusion=confusion,
         predictions=preds,
+        hits=flags,
     )
 
 

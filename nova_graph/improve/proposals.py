@@ -21,6 +21,10 @@ ProposalKind = Literal[
 ]
 
 
+PLAUSIBLE_RANK = 3
+"""A correction naming an agent the router ranks this high is plausible on its own."""
+
+
 class Evidence(BaseModel):
     """One observed request: where it went and (when known) where it should have gone."""
 
@@ -35,6 +39,11 @@ class Evidence(BaseModel):
     )
     weight: float = Field(
         default=1.0, ge=0.0, le=1.0, description="How much it counts (a rephrase counts less)."
+    )
+    rank: int | None = Field(
+        default=None,
+        description="Where the current router ranks ``expected`` for this request (1: first), "
+        "when it was re-routed; None: not known.",
     )
 
     @property
@@ -63,6 +72,13 @@ class Proposal(BaseModel):
     advisory: bool = Field(
         default=False,
         description="Shown to people but never applied automatically (it changes the agent set).",
+    )
+    plausible: bool = Field(
+        default=True,
+        description="The evidence behind it is corroborated (named more than once, or an "
+        "answered clarification) or names an agent the router already ranks among its top "
+        f"{PLAUSIBLE_RANK} for the request; only such a change is kept for honouring signals "
+        "alone (AcceptancePolicy.keep_neutral).",
     )
 
     def summary(self) -> str:
@@ -153,23 +169,121 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text.strip().lower())
 
 
-def propose_examples(
-    setup: RoutingSetup, evidence: Sequence[Evidence], *, max_per_agent: int = 10
-) -> list[Proposal]:
-    """Per agent: add the requests that should have gone to it but did not, as examples."""
-    existing = {_norm(x) for spec in setup.roster for x in spec.examples}
-    by_agent: dict[str, list[str]] = defaultdict(list)
-    sources: dict[str, set[str]] = defaultdict(set)
-    seen: set[str] = set()
-    for e in sorted(evidence, key=lambda e: -e.weight):  # stronger evidence first
-        if not e.missed or e.expected not in setup.roster:
+class Consensus(BaseModel):
+    """What all the evidence about one request text says, aggregated across runs and rounds."""
+
+    text: str
+    expected: str = Field(description="The agent most of the evidence's weight names.")
+    weight: float = Field(description="Total weight of the evidence naming ``expected``.")
+    support: int = Field(description="Pieces of evidence naming ``expected``.")
+    against: float = Field(description="Total weight of the evidence naming another agent.")
+
+
+def consensus(evidence: Iterable[Evidence]) -> dict[str, Consensus]:
+    """Per request text (normalised): the agent the labelled evidence agrees on.
+
+    The same request seen in several runs (or rounds) adds up: a label named again becomes
+    stronger, and a text whose evidence disagrees (no agent holds more than half the weight)
+    is left out, so a single wrong correction cannot outvote repeated right ones.
+    """
+    weights: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    texts: dict[str, str] = {}
+    for e in evidence:
+        if not e.known or e.expected is None:
             continue
         key = _norm(e.text)
-        if key in existing or key in seen:
+        texts.setdefault(key, e.text)
+        weights[key][e.expected] += e.weight
+        counts[key][e.expected] += 1
+    out: dict[str, Consensus] = {}
+    for key, by_agent in weights.items():
+        agent, w = max(by_agent.items(), key=lambda kv: (kv[1], kv[0]))
+        total = sum(by_agent.values())
+        if w * 2 <= total:
             continue
-        seen.add(key)
-        by_agent[e.expected].append(e.text)  # type: ignore[index]
-        sources[e.expected].add(e.source)  # type: ignore[index]
+        out[key] = Consensus(
+            text=texts[key],
+            expected=agent,
+            weight=w,
+            support=counts[key][agent],
+            against=total - w,
+        )
+    return out
+
+
+def replay_set(evidence: Iterable[Evidence], agents: Iterable[str]) -> list[LabelledRequest]:
+    """The requests users' behaviour labelled (one per text, by :func:`consensus`), for
+    agents of the roster: a change must not break the ones the router already gets right."""
+    names = set(agents)
+    return [
+        LabelledRequest(text=c.text, agents=[c.expected])
+        for c in consensus(evidence).values()
+        if c.expected in names
+    ]
+
+
+def propose_examples(
+    setup: RoutingSetup,
+    evidence: Sequence[Evidence],
+    *,
+    max_per_agent: int = 10,
+    each: bool = False,
+) -> list[Proposal]:
+    """Per agent: add the requests that should have gone to it but did not, as examples.
+
+    The evidence about one text is aggregated first (:func:`consensus`): a request the
+    evidence disagrees about is not added, and requests named more often come first.
+    ``each``: one proposal per request instead (strongest evidence first), each marked
+    ``plausible`` on its own evidence.
+    """
+    existing = {_norm(x) for spec in setup.roster for x in spec.examples}
+    agreed = consensus(evidence)
+    missed: dict[str, Evidence] = {}
+    sources: dict[str, set[str]] = defaultdict(set)
+    plausible: set[str] = set()
+    for e in evidence:
+        key = _norm(e.text)
+        c = agreed.get(key)
+        if not e.missed or c is None or c.expected != e.expected:
+            continue
+        missed.setdefault(key, e)
+        sources[key].add(e.source)
+        if (
+            c.support > 1
+            or e.source in ("feedback", "clarification")
+            or (e.rank is not None and e.rank <= PLAUSIBLE_RANK)
+        ):
+            plausible.add(key)
+    by_agent: dict[str, list[str]] = defaultdict(list)
+    agent_sources: dict[str, set[str]] = defaultdict(set)
+    doubtful: set[str] = set()
+    ordered: list[tuple[str, str, int]] = []  # (agent, text, its position for the agent)
+    for key in sorted(missed, key=lambda k: (-agreed[k].weight, -agreed[k].support)):
+        c = agreed[key]
+        if key in existing or c.expected not in setup.roster:
+            continue
+        by_agent[c.expected].append(c.text)
+        ordered.append((c.expected, c.text, len(by_agent[c.expected])))
+        agent_sources[c.expected] |= sources[key]
+        if key not in plausible:
+            doubtful.add(c.expected)
+    if each:
+        return [
+            Proposal(
+                id=f"add_examples:{agent}#{i}",
+                kind="add_examples",
+                agents=[agent],
+                rationale=f"{text!r} should have gone to {agent} ("
+                + ", ".join(sorted(sources[_norm(text)]))
+                + f", {agreed[_norm(text)].support}x); add it as an example request",
+                add_examples={agent: [text]},
+                flagged=sources[_norm(text)] == {"feedback"},
+                plausible=_norm(text) in plausible,
+            )
+            for agent, text, i in ordered
+            if i <= max_per_agent
+        ]
     proposals = []
     for agent, texts in sorted(by_agent.items(), key=lambda kv: -len(kv[1])):
         picked = texts[:max_per_agent]
@@ -187,10 +301,82 @@ def propose_examples(
                     f"add {len(picked)} of them as example requests"
                 ),
                 add_examples={agent: picked},
-                flagged=sources[agent] == {"feedback"},
+                flagged=agent_sources[agent] == {"feedback"},
+                plausible=agent not in doubtful,
             )
         )
     return proposals
+
+
+def one_per_example(proposal: Proposal) -> list[Proposal]:
+    """A proposal that adds or removes several examples as one proposal per example added or
+    removed (others unchanged), so each is checked, and kept or rejected, on its own."""
+    if proposal.kind not in ("add_examples", "split_scope") or proposal.descriptions:
+        return [proposal]
+    changes = [
+        (verb, agent, text)
+        for verb, table in (("add", proposal.add_examples), ("remove", proposal.remove_examples))
+        for agent, texts in table.items()
+        for text in texts
+    ]
+    if len(changes) < 2:
+        return [proposal]
+    return [
+        proposal.model_copy(
+            update={
+                "id": f"{proposal.id}#{i}",
+                "agents": [agent],
+                "add_examples": {agent: [text]} if verb == "add" else {},
+                "remove_examples": {agent: [text]} if verb == "remove" else {},
+                "rationale": f"{verb} {text!r} as an example of {agent} (one change of: "
+                f"{proposal.rationale})",
+            }
+        )
+        for i, (verb, agent, text) in enumerate(changes, start=1)
+    ]
+
+
+def captured_requests(
+    setup: RoutingSetup,
+    additions: Sequence[tuple[str, str]],
+    reference: Sequence[LabelledRequest],
+    encode: Any,
+) -> list[list[int]]:
+    """Per ``(agent, text)`` example addition: the positions of the ``reference`` requests it
+    would capture, i.e. requests that do not belong to ``agent`` (another agent's, or out of
+    scope) and are closer to ``text`` than to every example of their own agent (out of scope:
+    every out-of-scope example of the roster). A change is local when it captures none.
+
+    ``encode(texts) -> unit vectors``. Multi-domain reference requests are skipped; an
+    ambiguous one belongs to each of its candidates.
+    """
+    single = [(i, r) for i, r in enumerate(reference) if len(r.agents) <= 1 or r.ambiguous]
+    if not additions or not single:
+        return [[] for _ in additions]
+    owners: dict[str | None, list[str]] = {spec.name: list(spec.examples) for spec in setup.roster}
+    owners[None] = list(setup.roster.out_of_scope)
+    texts = [r.text for _, r in single]
+    ref = np.asarray(encode(texts))
+    own = np.full(len(single), -1.0)
+    for name, examples in owners.items():
+        if not examples:
+            continue
+        best = (ref @ np.asarray(encode(examples)).T).max(axis=1)
+        for k, (_, r) in enumerate(single):
+            mine = r.agents if r.agents else [None]
+            if name in mine:
+                own[k] = max(own[k], best[k])
+    sims = np.asarray(encode([t for _, t in additions])) @ ref.T
+    out = []
+    for row, (agent, _) in zip(sims, additions, strict=True):
+        out.append(
+            [
+                i
+                for k, (i, r) in enumerate(single)
+                if agent not in r.agents and row[k] > own[k] + 1e-6
+            ]
+        )
+    return out
 
 
 def propose_scope_splits(
