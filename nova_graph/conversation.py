@@ -258,15 +258,22 @@ class ConversationRouter:
             return TurnDecision(decision=own)
         row = clarify.features(part.route_text, own, self.starters, self.families)
         p = self.model.clarify.probability(row)
-        opts = clarify.options(
-            own,
-            self.families,
-            text=part.route_text,
-            support=self.support,
-            previous=previous.agents if previous is not None else (),
-            neighbours=self.neighbours,
+        wants = self.model.clarify.decide(p)
+        # The options are read only to ask, or to settle an ambiguous route: most turns skip
+        # them (the word support behind them scans every agent's examples).
+        opts = (
+            clarify.options(
+                own,
+                self.families,
+                text=part.route_text,
+                support=self.support,
+                previous=previous.agents if previous is not None else (),
+                neighbours=self.neighbours,
+            )
+            if wants or own.ambiguous
+            else []
         )
-        ask = self.model.clarify.decide(p) and len(opts) > 1
+        ask = wants and len(opts) > 1
         if own.out_of_scope and (len(part.route_text.split()) > FRAGMENT_WORDS or row[_ACTION]):
             ask = False  # a full request no agent covers is refused, not asked about
         if part.pasted and row[_ACTION]:
