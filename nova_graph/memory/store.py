@@ -46,7 +46,7 @@ import numpy as np
 from nova_graph.embeddings import Encoder, default_encoder
 from nova_graph.errors import MemoryStoreError
 from nova_graph.memory import validation as v
-from nova_graph.memory.batch import NewMemory, Plan, Row, plan_batch
+from nova_graph.memory.batch import NewMemory, Plan, Row, plan_batch, stack_vectors
 from nova_graph.memory.detector import Candidate, SimilarityUpdateDetector, UpdateDetector
 from nova_graph.memory.model import (
     NEVER,
@@ -222,6 +222,10 @@ class ChromaMemory:
                 candidates=self.detector_candidates,
                 now=now_dt,
             )
+            try:
+                self._fill_vectors(live, plan.history)
+            except Exception as exc:  # nothing written yet
+                raise MemoryStoreError(f"could not read the memories to supersede: {exc}") from exc
             self._write_plan(live, hist, ns, plan)
         return [r.id for r in new]
 
@@ -423,39 +427,59 @@ class ChromaMemory:
     def _batch_context(
         self, live: Any, new: list[Row]
     ) -> tuple[dict[str, list[Row]], list[list[tuple[Row, float]]]]:
-        """Live versions of the batch's keys, and each new memory's nearest live rows."""
+        """Live versions of the batch's keys, and each new memory's nearest live rows.
+
+        Neighbours come without their embeddings (most are only read, and a query's embeddings
+        cost more than the rest of it): :meth:`_fill_vectors` fetches those a plan retires."""
         keys = sorted({str(r.meta["key"]) for r in new if r.meta.get("key")})
         keyed: dict[str, list[Row]] = {}
-        include: Any = ["metadatas", "documents", "embeddings"]
         if keys:
-            got = live.get(where={"key": {"$in": keys}}, include=include)
+            got = self._get_with_embeddings(live, {"key": {"$in": keys}})
             for id_, doc, meta, emb in zip(
                 got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
             ):
                 row = Row(id_, doc, dict(meta), np.asarray(emb, dtype=np.float32))
                 keyed.setdefault(str(meta["key"]), []).append(row)
         neighbours: list[list[tuple[Row, float]]] = [[] for _ in new]
-        if self._detector is not None and live.count():
+        if self._detector is not None:  # (an empty collection answers with empty lists)
             # a few extra per item: earlier items of the batch may retire some of the nearest
             res = live.query(
-                query_embeddings=np.stack([r.vector for r in new]),
+                query_embeddings=stack_vectors(new),
                 n_results=2 * self.detector_candidates,
-                include=[*include, "distances"],
+                include=_INCLUDE,
             )
-            for i in range(len(new)):
-                for id_, doc, meta, dist, emb in zip(
+            rows: dict[str, Row] = {}  # one Row per stored memory, however many items it is near
+            for i, near in enumerate(neighbours):
+                for id_, doc, meta, dist in zip(
                     res["ids"][i],
                     res["documents"][i],
                     res["metadatas"][i],
                     res["distances"][i],
-                    res["embeddings"][i],
                     strict=True,
                 ):
                     if meta is None or doc is None:  # a deleted row a killed writer left
                         continue
-                    row = Row(id_, doc, dict(meta), np.asarray(emb, dtype=np.float32))
-                    neighbours[i].append((row, 1.0 - float(dist)))
+                    if id_ not in rows:
+                        rows[id_] = Row(id_, doc, dict(meta), None)
+                    near.append((rows[id_], 1.0 - float(dist)))
         return keyed, neighbours
+
+    def _fill_vectors(self, live: Any, rows: list[Row]) -> None:
+        """Give ``rows`` read without their embedding (see :meth:`_batch_context`) their stored
+        vector; on a vector index behind the database, re-encode their text (same vectors)."""
+        missing = [r for r in rows if r.vector is None]
+        if not missing:
+            return
+        try:
+            got = live.get(ids=[r.id for r in missing], include=["embeddings"])
+            stored = dict(zip(got["ids"], got["embeddings"], strict=True))
+            vectors = [np.asarray(stored[r.id], dtype=np.float32) for r in missing]
+        except Exception as exc:  # chromadb's "Error finding id", or a row gone meanwhile
+            if "finding id" not in str(exc).lower() and not isinstance(exc, KeyError):
+                raise
+            vectors = list(self._encode([r.text for r in missing]))
+        for row, vec in zip(missing, vectors, strict=True):
+            row.vector = vec
 
     def _write_plan(self, live: Any, hist: Any, ns: str, plan: Plan) -> None:
         """Write a :func:`plan_batch` plan: add, copy to history, retire; undo on any failure."""
@@ -704,7 +728,7 @@ def _put(write: Callable[..., Any], rows: list[Row]) -> None:
     """``add`` or ``upsert`` rows into a collection."""
     write(
         ids=[r.id for r in rows],
-        embeddings=np.stack([r.vector for r in rows]).astype(np.float32),
+        embeddings=stack_vectors(rows),
         metadatas=[r.meta for r in rows],
         documents=[r.text for r in rows],
     )
