@@ -8,14 +8,16 @@ the namespace out of the query filter: Chroma's local ``where`` costs ~5 µs per
 latency target, while a plain query costs a few ms.
 
 Recall: the query's staleness rule is :func:`~nova_graph.memory.staleness.current_where`. The
-store first asks Chroma for a pool of nearest neighbours (``k + pool`` rows) from the live
-collection and keeps those the ``where`` rule accepts; if the pool does not hold ``k`` current
-memories the same ``where`` filter is handed to Chroma (exact pre-filtered query). Either way the
-result equals a pre-filtered top-k: a stale memory can never be returned, and a stale crowd near
-the query can never push a current memory out. Superseded memories leave the live collection at
-write time, so they never crowd the pool. For a ``now`` earlier than the latest supersession in the
-namespace (an "as of" query), the history collection is also queried with the filter, so a memory
-superseded after ``now`` is still current at ``now``.
+store first asks Chroma for a pool of nearest neighbours (``k + pool`` rows, the pool sized by
+:mod:`~nova_graph.memory.pool`) from the live collection and keeps those the ``where`` rule
+accepts; if the pool does not hold ``k`` current memories it asks again for a pool four times
+larger, and past ``max_pool`` rows the same ``where`` filter is handed to Chroma (exact
+pre-filtered query). Either way the result equals a pre-filtered top-k: a stale memory can never
+be returned, and a stale crowd near the query can never push a current memory out. Superseded
+memories leave the live collection at write time, so they never crowd the pool. For a ``now``
+earlier than the latest supersession in the namespace (an "as of" query), the history collection
+is also queried with the filter, so a memory superseded after ``now`` is still current at
+``now``.
 
 Supersession: the new version is added first, then the old ones are copied to history and
 removed from the live collection. Writers of one store path are serialised by a lock file
@@ -56,7 +58,8 @@ from nova_graph.memory.model import (
     to_epoch,
     utc_now,
 )
-from nova_graph.memory.staleness import Where, current_where, matches
+from nova_graph.memory.pool import PoolSizer
+from nova_graph.memory.staleness import Where, compile_where, current_where
 from nova_graph.memory.versions import resolve_versions
 from nova_graph.private import private_dir, private_file, private_umask
 
@@ -81,6 +84,9 @@ class ChromaMemory:
     embedding function is never used. ``update_detector``: decides whether a new memory replaces a
     close one (default: the offline similarity rule; ``None`` disables it).
     ``clock``: the time source used when ``now`` is not passed.
+    ``pool``: extra nearest rows a recall reads first to skip stale ones (``None``: sized from the
+    stale share of the namespace's recent recalls, see :mod:`~nova_graph.memory.pool`);
+    ``max_pool``: how far that pool grows before the staleness filter is handed to Chroma.
     ``open_on_first_use``: open Chroma at the first call instead of here (faster start-up).
     """
 
@@ -93,7 +99,8 @@ class ChromaMemory:
         encoder: Encoder | None = None,
         update_detector: UpdateDetector | str | None = "similarity",
         max_text_bytes: int = v.DEFAULT_MAX_TEXT_BYTES,
-        pool: int = 10,
+        pool: int | None = None,
+        max_pool: int = 1024,
         detector_candidates: int = 5,
         clock: Callable[[], datetime] = utc_now,
         collection_prefix: str = "nova_mem",
@@ -118,7 +125,8 @@ class ChromaMemory:
             SimilarityUpdateDetector() if update_detector == "similarity" else update_detector  # type: ignore[assignment]
         )
         self.max_text_bytes = max_text_bytes
-        self.pool = pool
+        self._pool = PoolSizer(pool)
+        self.max_pool = max_pool
         self.detector_candidates = detector_candidates
         self._clock = clock
         self._prefix = collection_prefix
@@ -275,11 +283,13 @@ class ChromaMemory:
         where = current_where(now_dt, max_age=age, agent=agent, family=family)
         if self._is_unwritten():
             return []
+        is_current = compile_where(where)
         live, hist = self._collections_for(ns)
         vec = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-        rows = self._resolve_keys(live, self._query_current(live, vec, k, where), vec, where)
+        rows = self._query_current(live, ns, vec, k, is_current, where)
+        rows = self._resolve_keys(live, rows, vec, is_current)
         if self._hwm.get(ns, 0.0) > to_epoch(now_dt):  # "as of" a time before a supersession
-            rows += _rows(self._query(hist, vec, k, where), where)
+            rows += _rows(self._query(hist, vec, k, where), is_current)
         rows.sort(key=lambda r: r[3])
         seen: set[str] = set()
         out = []
@@ -376,7 +386,9 @@ class ChromaMemory:
             out.update(resolve_versions(rows) if len(rows) > 1 else dict(rows))
         return out
 
-    def _resolve_keys(self, live: Any, rows: list[Any], vec: np.ndarray, where: Where) -> list[Any]:
+    def _resolve_keys(
+        self, live: Any, rows: list[Any], vec: np.ndarray, is_current: Callable[[Any], bool]
+    ) -> list[Any]:
         """``rows`` with, for each key, only the version :mod:`versions` says is current."""
         keys = sorted({str(r[2]["key"]) for r in rows if r[2].get("key")})
         if not keys:
@@ -395,7 +407,7 @@ class ChromaMemory:
         q = vec.reshape(-1)
         for group in groups.values():
             for id_, meta in resolve_versions(group).items():
-                if matches(where, meta):
+                if is_current(meta):
                     doc, emb = found[id_]
                     cos = float(q @ emb) / (float(np.linalg.norm(q) * np.linalg.norm(emb)) or 1.0)
                     out.append((id_, doc, meta, 1.0 - cos))
@@ -582,15 +594,30 @@ class ChromaMemory:
         except Exception as exc:
             raise MemoryStoreError(f"the Chroma query failed: {exc}") from exc
 
-    def _query_current(self, col: Any, vec: np.ndarray, k: int, where: Where) -> list[Any]:
-        n = k + self.pool
-        res = self._query(col, vec, n, None)
-        pool = len(res["ids"][0])
-        rows = _rows(res, where)
-        if len(rows) < k and pool == n:  # the pool was crowded by stale rows: filter in Chroma
-            self.fallback_queries += 1
-            rows = _rows(self._query(col, vec, k, where), where)
-        return rows[:k]
+    def _query_current(
+        self,
+        col: Any,
+        ns: str,
+        vec: np.ndarray,
+        k: int,
+        is_current: Callable[[Any], bool],
+        where: Where,
+    ) -> list[Any]:
+        """The ``k`` nearest current rows: the nearest ``k + pool`` rows, filtered; a pool crowded
+        by stale rows is queried again four times larger (up to ``max_pool`` rows), then the
+        ``where`` filter is handed to Chroma (see the module docstring)."""
+        first = n = k + self._pool.extra(ns, k)
+        while True:
+            res = self._query(col, vec, n, None)
+            rows = _rows(res, is_current)
+            if n == first:
+                self._pool.observe(ns, len(res["ids"][0]), len(rows))
+            if len(rows) >= k or len(res["ids"][0]) < n:  # enough, or the whole collection
+                return rows[:k]
+            self.fallback_queries += n == first
+            if n >= self.max_pool:
+                return _rows(self._query(col, vec, k, where), is_current)[:k]
+            n = min(4 * n, self.max_pool)
 
     def _get_with_embeddings(self, live: Any, where: dict[str, Any]) -> dict[str, Any]:
         """``live.get(where)`` with embeddings. Another process's write can leave this process's
@@ -629,7 +656,7 @@ class ChromaMemory:
             n_results=self.detector_candidates,
             include=["metadatas", "documents", "distances", "embeddings"],
         )
-        where = current_where(now)
+        is_current = compile_where(current_where(now))
         found: dict[str, tuple[str, dict[str, Any], np.ndarray]] = {}
         cands = []
         for id_, doc, meta, dist, emb in zip(
@@ -641,7 +668,7 @@ class ChromaMemory:
             strict=True,
         ):
             other_key = str(meta.get("key", ""))
-            if id_ in out or not matches(where, meta) or (other_key and other_key != key):
+            if id_ in out or not is_current(meta) or (other_key and other_key != key):
                 continue
             found[id_] = (doc, dict(meta), np.asarray(emb))
             cands.append(Candidate(id_, doc, 1.0 - float(dist)))
@@ -707,8 +734,8 @@ class ChromaMemory:
             _quietly(hist.modify, metadata={"nova_namespace": ns, _MAX_HWM_KEY: top})
 
 
-def _rows(res: Any, where: Where) -> list[Any]:
-    """(id, document, metadata, distance) rows of a query result that satisfy ``where``."""
+def _rows(res: Any, is_current: Callable[[Any], bool]) -> list[Any]:
+    """(id, document, metadata, distance) rows of a query result that are current."""
     return [
         (i, d, dict(m), float(dist))
         for i, d, m, dist in zip(
@@ -720,7 +747,7 @@ def _rows(res: Any, where: Where) -> list[Any]:
         )
         # After a writer was killed, Chroma's vector index can still list a deleted row, which
         # comes back without metadata: it is not a memory, skip it.
-        if m is not None and d is not None and matches(where, dict(m))
+        if m is not None and d is not None and is_current(m)
     ]
 
 
