@@ -393,9 +393,10 @@ class ChromaMemory:
         keys = sorted({str(r[2]["key"]) for r in rows if r[2].get("key")})
         if not keys:
             return rows
-        got = self._get_with_embeddings(live, {"key": {"$in": keys}})
-        if len(got["ids"]) == len(keys):  # one live version per key: nothing to resolve
-            return rows
+        where = {"key": {"$in": keys}}
+        if len(live.get(where=where, include=[])["ids"]) == len(keys):
+            return rows  # one live version per key (the usual case): nothing to resolve
+        got = self._get_with_embeddings(live, where)
         groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         found: dict[str, tuple[str, np.ndarray]] = {}
         for id_, doc, meta, emb in zip(
