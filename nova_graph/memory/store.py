@@ -49,7 +49,7 @@ from nova_graph.embeddings import Encoder, default_encoder
 from nova_graph.errors import MemoryStoreError
 from nova_graph.memory import validation as v
 from nova_graph.memory.batch import NewMemory, Plan, Row, plan_batch, stack_vectors
-from nova_graph.memory.detector import Candidate, SimilarityUpdateDetector, UpdateDetector
+from nova_graph.memory.detector import SimilarityUpdateDetector, UpdateDetector
 from nova_graph.memory.model import (
     NEVER,
     Memory,
@@ -161,24 +161,8 @@ class ChromaMemory:
         """
         ns = v.check_namespace(namespace)
         now_dt = self._now(now)
-        text, key, meta, valid = self._prepare(
-            NewMemory(text, key, ttl, valid_from, metadata), ns, now_dt
-        )
-        vec = self._encode([text])[0]
-        new_id = f"{self._tag(ns)}:{uuid.uuid4().hex}"
-
-        with self._writing():
-            live, hist = self._collections_for(ns)
-            try:
-                replaced = self._to_supersede(live, text, vec, key, now_dt)
-            except Exception as exc:  # nothing written yet
-                raise MemoryStoreError(f"could not look up memories to supersede: {exc}") from exc
-            # Write order of a key's versions (the lock makes it strictly increasing).
-            meta[SEQ_KEY] = 1 + max(
-                (int(r[1].get(SEQ_KEY, 0)) for r in replaced.values()), default=0
-            )
-            self._write(live, hist, ns, new_id, text, vec, meta, replaced, valid)
-        return new_id
+        item = NewMemory(text, key, ttl, valid_from, metadata)
+        return self._store([self._prepare(item, ns, now_dt)], ns, now_dt)[0]
 
     def remember_many(
         self,
@@ -209,8 +193,12 @@ class ChromaMemory:
                 prepared.append(self._prepare(item, ns, now_dt))
             except (MemoryStoreError, TypeError) as exc:
                 raise MemoryStoreError(f"item {i}: {exc}; nothing was stored") from exc
-        if not prepared:
-            return []
+        return self._store(prepared, ns, now_dt) if prepared else []
+
+    def _store(
+        self, prepared: list[tuple[str, str | None, dict[str, Any], float]], ns: str, now: datetime
+    ) -> list[str]:
+        """Write checked memories (see :meth:`_prepare`) in order, with their supersessions."""
         vecs = self._encode([p[0] for p in prepared])
         new = [
             Row(f"{self._tag(ns)}:{uuid.uuid4().hex}", text, meta, vec)
@@ -228,7 +216,7 @@ class ChromaMemory:
                 neighbours,
                 detector=self._detector,
                 candidates=self.detector_candidates,
-                now=now_dt,
+                now=now,
             )
             try:
                 self._fill_vectors(live, plan.history)
@@ -458,7 +446,7 @@ class ChromaMemory:
             # a few extra per item: earlier items of the batch may retire some of the nearest
             res = live.query(
                 query_embeddings=stack_vectors(new),
-                n_results=2 * self.detector_candidates,
+                n_results=self.detector_candidates * (1 if len(new) == 1 else 2),
                 include=_INCLUDE,
             )
             rows: dict[str, Row] = {}  # one Row per stored memory, however many items it is near
@@ -635,104 +623,6 @@ class ChromaMemory:
         docs = [str(d) for d in got["documents"]]
         got["embeddings"] = list(self._encode(docs)) if docs else []
         return got
-
-    def _to_supersede(
-        self, live: Any, text: str, vec: np.ndarray, key: str | None, now: datetime
-    ) -> dict[str, tuple[str, dict[str, Any], np.ndarray, str]]:
-        """Live memories the new one replaces: id -> (text, metadata, embedding, reason)."""
-        out: dict[str, tuple[str, dict[str, Any], np.ndarray, str]] = {}
-        if key is not None:
-            got = self._get_with_embeddings(live, {"key": key})
-            # Several live versions (a writer died mid-supersession): keep how they replaced
-            # each other; the newest is replaced by this memory.
-            metas = resolve_versions(
-                [(i, dict(m)) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
-            )
-            for id_, doc, emb in zip(got["ids"], got["documents"], got["embeddings"], strict=True):
-                out[id_] = (doc, metas[id_], np.asarray(emb), f"same key {key!r}")
-        if self._detector is None:
-            return out
-        res = live.query(
-            query_embeddings=vec.reshape(1, -1),
-            n_results=self.detector_candidates,
-            include=["metadatas", "documents", "distances", "embeddings"],
-        )
-        is_current = compile_where(current_where(now))
-        found: dict[str, tuple[str, dict[str, Any], np.ndarray]] = {}
-        cands = []
-        for id_, doc, meta, dist, emb in zip(
-            res["ids"][0],
-            res["documents"][0],
-            res["metadatas"][0],
-            res["distances"][0],
-            res["embeddings"][0],
-            strict=True,
-        ):
-            other_key = str(meta.get("key", ""))
-            if id_ in out or not is_current(meta) or (other_key and other_key != key):
-                continue
-            found[id_] = (doc, dict(meta), np.asarray(emb))
-            cands.append(Candidate(id_, doc, 1.0 - float(dist)))
-        for rep in self._detector.replaced(text, cands):
-            if rep.id in found:
-                doc, meta, emb = found[rep.id]
-                out[rep.id] = (doc, meta, emb, rep.reason)
-        return out
-
-    def _write(
-        self,
-        live: Any,
-        hist: Any,
-        ns: str,
-        new_id: str,
-        text: str,
-        vec: np.ndarray,
-        meta: dict[str, Any],
-        replaced: dict[str, tuple[str, dict[str, Any], np.ndarray, str]],
-        superseded_at: float,
-    ) -> None:
-        """Add the new memory, then move replaced ones to history; undo on any failure."""
-        try:
-            live.add(
-                ids=[new_id], embeddings=vec.reshape(1, -1), metadatas=[meta], documents=[text]
-            )
-        except Exception as exc:
-            raise MemoryStoreError(
-                f"Chroma rejected the memory; nothing was stored: {exc}"
-            ) from exc
-        if not replaced:
-            return
-        ids = list(replaced)
-        marked = []
-        for id_ in ids:
-            old = dict(replaced[id_][1])
-            if old.get("superseded_by"):  # already replaced by a version a dead writer left
-                marked.append(old)
-                continue
-            old["superseded_at"] = max(superseded_at, float(old["valid_from"]))
-            old["superseded_by"] = new_id
-            old["stale_reason"] = replaced[id_][3]
-            marked.append(old)
-        step = "copy superseded memories to history"
-        try:
-            hist.upsert(
-                ids=ids,
-                embeddings=np.stack([replaced[i][2] for i in ids]).astype(np.float32),
-                metadatas=marked,
-                documents=[replaced[i][0] for i in ids],
-            )
-            step = "remove superseded memories from the live collection"
-            live.delete(ids=ids)
-        except Exception as exc:
-            _quietly(hist.delete, ids=ids)
-            _quietly(live.delete, ids=[new_id])
-            raise MemoryStoreError(
-                f"could not {step}; the new memory was rolled back: {exc}"
-            ) from exc
-        top = max(float(m["superseded_at"]) for m in marked)
-        if top > self._hwm.get(ns, 0.0):
-            self._hwm[ns] = top
-            _quietly(hist.modify, metadata={"nova_namespace": ns, _MAX_HWM_KEY: top})
 
 
 def _rows(res: Any, is_current: Callable[[Any], bool]) -> list[Any]:
