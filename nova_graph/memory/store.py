@@ -10,8 +10,8 @@ latency target, while a plain query costs a few ms.
 Recall: the query's staleness rule is :func:`~nova_graph.memory.staleness.current_where`. The
 store first asks Chroma for a pool of nearest neighbours (``k + pool`` rows, the pool sized by
 :mod:`~nova_graph.memory.pool`) from the live collection and keeps those the ``where`` rule
-accepts; if the pool does not hold ``k`` current memories it asks again for a pool four times
-larger, and past ``max_pool`` rows the same ``where`` filter is handed to Chroma (exact
+accepts; if the pool does not hold ``k`` current memories it asks again for a pool twice as
+large, and past ``max_pool`` rows the same ``where`` filter is handed to Chroma (exact
 pre-filtered query). Either way the result equals a pre-filtered top-k: a stale memory can never
 be returned, and a stale crowd near the query can never push a current memory out. Superseded
 memories leave the live collection at write time, so they never crowd the pool. For a ``now``
@@ -593,7 +593,7 @@ class ChromaMemory:
         where: Where,
     ) -> list[Any]:
         """The ``k`` nearest current rows: the nearest ``k + pool`` rows, filtered; a pool crowded
-        by stale rows is queried again four times larger (up to ``max_pool`` rows), then the
+        by stale rows is queried again twice as large (up to ``max_pool`` rows), then the
         ``where`` filter is handed to Chroma (see the module docstring)."""
         first = n = k + self._pool.extra(ns, k)
         while True:
@@ -606,7 +606,7 @@ class ChromaMemory:
             self.fallback_queries += n == first
             if n >= self.max_pool:
                 return _rows(self._query(col, vec, k, where), is_current)[:k]
-            n = min(4 * n, self.max_pool)
+            n = min(2 * n, self.max_pool)
 
     def _get_with_embeddings(self, live: Any, where: dict[str, Any]) -> dict[str, Any]:
         """``live.get(where)`` with embeddings. Another process's write can leave this process's
