@@ -6,7 +6,8 @@ Writes: ``--n`` distinct memories (one in ten re-states an earlier key, so super
 the offline similarity detector is on, as by default) into a fresh persistent store, once with
 ``remember`` one at a time and once with ``remember_many`` in batches of ``--batch``; memories/s
 for each, with the default MiniLM encoder (what an app pays) and with the hashing test encoder
-(the store alone). Recall: :func:`evals.harness.memory_bench.bench_size` at
+(the store alone). Keyed recall: ``--keyed-size`` memories written with keys, recall vs a plain
+Chroma query (p50 ratio). Recall: :func:`evals.harness.memory_bench.bench_size` at
 ``--recall-size`` memories, ChromaMemory's staleness-checked recall vs a plain Chroma query on the
 same collection (p50 ratio). Writes benchmarks/results/memory_writes.json.
 """
@@ -15,12 +16,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -68,18 +72,56 @@ def rate(encoder: Any, n: int, batch: int) -> dict[str, float]:
     return {k: round(v, 1) for k, v in out.items()}
 
 
+def keyed_recall(size: int, queries: int = 400) -> dict[str, float]:
+    """p50 ms of ``recall_by_vector`` over ``size`` keyed memories vs a plain Chroma query (the
+    store checks each returned key for a second live version), hashing encoder, in turn first."""
+    encoder = HashingEncoder(384)
+    with tempfile.TemporaryDirectory() as tmp:
+        mem = ChromaMemory(tmp, encoder=encoder, update_detector=None)
+        for i in range(0, size, 500):
+            mem.remember_many(items(min(500, size - i), offset=i), namespace=NS, now=NOW)
+        live, _ = mem.collections(NS)
+        vectors = encoder.encode([f"{_SUBJECTS[i % 5]} number {i}" for i in range(queries)])
+        ours, plain = [], []
+        for i, vec in enumerate(np.asarray(vectors, dtype=np.float32)):
+            times = {}
+            for way in ("ours", "plain") if i % 2 else ("plain", "ours"):
+                start = time.perf_counter()
+                if way == "ours":
+                    mem.recall_by_vector(vec, namespace=NS, k=5, now=NOW)
+                else:
+                    live.query(
+                        query_embeddings=vec.reshape(1, -1),
+                        n_results=5,
+                        include=["metadatas", "documents", "distances"],
+                    )
+                times[way] = (time.perf_counter() - start) * 1000
+            ours.append(times["ours"])
+            plain.append(times["plain"])
+    p50, plain_p50 = statistics.median(ours[10:]), statistics.median(plain[10:])
+    return {
+        "size": size,
+        "recall_p50_ms": round(p50, 2),
+        "plain_p50_ms": round(plain_p50, 2),
+        "ratio_p50": round(p50 / plain_p50, 2),
+    }
+
+
 def main() -> None:
     """Run the write and recall measurements and save them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="memories written each way")
     parser.add_argument("--batch", type=int, default=100, help="items per remember_many call")
     parser.add_argument("--recall-size", type=int, default=100_000)
+    parser.add_argument("--keyed-size", type=int, default=2000, help="keyed memories for recall")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/memory_writes.json")
     args = parser.parse_args()
     results: dict[str, Any] = {"command": " ".join(sys.argv), "n": args.n, "batch": args.batch}
     results["minilm"] = rate(default_encoder(), args.n, args.batch)
     print(json.dumps(results, indent=1), flush=True)
     results["hashing_encoder"] = rate(HashingEncoder(384), args.n, args.batch)
+    print(json.dumps(results, indent=1), flush=True)
+    results["keyed_recall"] = keyed_recall(args.keyed_size)
     print(json.dumps(results, indent=1), flush=True)
     if args.recall_size:
         results["recall"] = bench_size(args.recall_size)

@@ -136,3 +136,18 @@ def test_a_batch_with_the_detector_matches_remember_one_at_a_time(tmp_path: Path
     assert sorted(found) == sorted(texts(one, "gate code sister coffee"))
     assert len(found) == len(items) - 1  # the duplicate superseded its twin within the batch
     assert many.count(namespace=NS) == one.count(namespace=NS) == len(items)
+
+
+def test_a_stored_memory_a_batch_supersedes_keeps_its_vector_in_history(tmp_path: Path) -> None:
+    # the batch reads its stored neighbours without their vectors and fetches the retired one's
+    mem = store(tmp_path, "similarity")
+    old = mem.remember("the standup is at 9am", namespace=NS, now=T0)
+    before = mem.recall("standup time", namespace=NS, k=1, now=T0)[0]
+    later = T0 + timedelta(days=1)
+    (new,) = mem.remember_many([NewMemory("the standup is at 10am")], namespace=NS, now=later)
+    assert [m.id for m in mem.recall("standup time", namespace=NS, k=5, now=later)] == [new]
+    retired = mem.get(old, namespace=NS)
+    assert retired is not None and retired.superseded_by == new
+    as_of = mem.recall("standup time", namespace=NS, k=1, now=T0 + timedelta(hours=1))
+    assert [m.id for m in as_of] == [old]  # found in history, with the vector it was stored with
+    assert as_of[0].score == pytest.approx(before.score, abs=1e-5)

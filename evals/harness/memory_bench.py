@@ -97,7 +97,7 @@ def _pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q))
 
 
-def bench_size(size: int, *, queries: int = 200, k: int = 5, seed: int = 0) -> dict[str, Any]:
+def bench_size(size: int, *, queries: int = 1000, k: int = 5, seed: int = 0) -> dict[str, Any]:
     """Fill a fresh persistent store with ``size`` memories and time both query kinds."""
     with tempfile.TemporaryDirectory(prefix="nova-mem-bench-") as path:
         memory = ChromaMemory(path, encoder=HashingEncoder(DIM), update_detector=None)
@@ -109,16 +109,15 @@ def bench_size(size: int, *, queries: int = 200, k: int = 5, seed: int = 0) -> d
         ours, plain = [], []
         stale_hits, short = 0, 0
         for i, q in enumerate(qs):
+            # Each query vector runs both ways, in turn first: whichever runs second finds the
+            # index pages the first one read already in the CPU cache (about 3-8 % faster).
+            if i % 2:
+                t_plain = _plain(live, q, k)
             t = time.perf_counter()
             found = memory.recall_by_vector(q, namespace=NS, k=k, now=NOW)
             t_ours = (time.perf_counter() - t) * 1000
-            t = time.perf_counter()
-            live.query(
-                query_embeddings=q.reshape(1, -1),
-                n_results=k,
-                include=["metadatas", "documents", "distances"],
-            )
-            t_plain = (time.perf_counter() - t) * 1000
+            if not i % 2:
+                t_plain = _plain(live, q, k)
             if i >= 10:  # warm-up excluded
                 ours.append(t_ours)
                 plain.append(t_plain)
@@ -145,6 +144,17 @@ def bench_size(size: int, *, queries: int = 200, k: int = 5, seed: int = 0) -> d
         "stale_hits": stale_hits,
         "short_results": short,
     }
+
+
+def _plain(live: Any, q: np.ndarray, k: int) -> float:
+    """Milliseconds of the peer: a plain Chroma top-``k`` query of the live collection."""
+    t = time.perf_counter()
+    live.query(
+        query_embeddings=q.reshape(1, -1),
+        n_results=k,
+        include=["metadatas", "documents", "distances"],
+    )
+    return (time.perf_counter() - t) * 1000
 
 
 def _where() -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nova_graph.memory.detector import Candidate, UpdateDetector
-from nova_graph.memory.staleness import current_where, matches
+from nova_graph.memory.staleness import compile_where, current_where
 from nova_graph.memory.versions import resolve_versions
 
 
@@ -34,12 +34,13 @@ class NewMemory:
 
 @dataclass
 class Row:
-    """A stored (or about to be stored) memory: id, text, metadata, unit-free embedding."""
+    """A stored (or about to be stored) memory: id, text, metadata, unit-free embedding
+    (``None`` for a stored neighbour read without it; the store fetches it if the row moves)."""
 
     id: str
     text: str
     meta: dict[str, Any]
-    vector: np.ndarray
+    vector: np.ndarray | None
 
 
 @dataclass
@@ -63,7 +64,7 @@ def plan_batch(
 ) -> Plan:
     """Supersessions of ``new`` (in order) over the store's ``keyed`` live versions (per key) and
     each new row's ``neighbours`` (existing live rows with their cosine similarity)."""
-    where = current_where(now)
+    is_current = compile_where(current_where(now))
     current: dict[str, Row] = {}  # every row live at this point of the sequence
     marks: dict[str, dict[str, Any]] = {}  # id -> metadata with supersession marks
     latest: dict[str, list[str]] = {}  # key -> live ids of that key
@@ -80,7 +81,7 @@ def plan_batch(
         k: max((int(current[i].meta.get("seq", 0)) for i in ids), default=0)
         for k, ids in latest.items()
     }
-    sims = _cosines([r.vector for r in new]) if detector is not None else None
+    sims = _cosines(stack_vectors(new)) if detector is not None else None
     for i, row in enumerate(new):
         key: str | None = str(row.meta["key"]) if row.meta.get("key") else None
         replaced: dict[str, str] = {}
@@ -91,12 +92,12 @@ def plan_batch(
             row.meta["seq"] = seq[key]
         if detector is not None and sims is not None:
             pool = [(r, s) for r, s in neighbours[i] if r.id in current]
-            pool += [(e, float(sims[i, j])) for j, e in enumerate(new[:i]) if e.id in current]
+            pool += _closest_earlier(new, i, sims[i], current, candidates)
             pool.sort(key=lambda rs: -rs[1])
             cands, found = [], {}
             for r, sim in pool[:candidates]:
                 other = str(r.meta.get("key", ""))
-                if r.id in replaced or not matches(where, r.meta) or (other and other != key):
+                if r.id in replaced or not is_current(r.meta) or (other and other != key):
                     continue
                 found[r.id] = r
                 cands.append(Candidate(r.id, r.text, sim))
@@ -132,9 +133,32 @@ def plan_batch(
     return plan
 
 
-def _cosines(vectors: list[np.ndarray]) -> np.ndarray:
+def _closest_earlier(
+    new: list[Row], i: int, sims: np.ndarray, current: dict[str, Row], n: int
+) -> list[tuple[Row, float]]:
+    """The ``n`` items before ``i`` in the batch most similar to item ``i`` that are still live."""
+    out: list[tuple[Row, float]] = []
+    for j in np.argsort(-sims[:i], kind="stable"):
+        if new[j].id in current:
+            out.append((new[j], float(sims[j])))
+            if len(out) == n:
+                break
+    return out
+
+
+def stack_vectors(rows: list[Row]) -> np.ndarray:
+    """The rows' vectors as one float32 matrix (every row must have its vector by now)."""
+    out = []
+    for r in rows:
+        if r.vector is None:
+            raise ValueError(f"memory {r.id} has no vector")
+        out.append(r.vector)
+    return np.stack(out).astype(np.float32)
+
+
+def _cosines(vectors: np.ndarray) -> np.ndarray:
     """Cosine similarity of every pair of the batch's vectors."""
-    unit = np.stack(vectors).astype(np.float32)
+    unit = vectors.copy()
     unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), 1e-12)
     return unit @ unit.T
 

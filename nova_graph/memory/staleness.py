@@ -4,12 +4,14 @@ A memory is *current* at ``now`` when it is valid (``valid_from <= now``), unexp
 (``expires_at > now``), not superseded (``superseded_at > now``; the sentinel ``NEVER`` means
 "not superseded") and, when ``max_age`` is given, young enough (``created_at >= now - max_age``).
 
-:func:`current_where` builds the filter Chroma evaluates; :func:`matches` evaluates the same filter
-on a metadata dict, so the store can check a candidate pool with exactly the rule Chroma applies.
+:func:`current_where` builds the filter Chroma evaluates; :func:`compile_where` (and
+:func:`matches`) evaluate the same filter on a metadata dict, so the store can check a candidate
+pool with exactly the rule Chroma applies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,7 +46,7 @@ def current_where(
     return {"$and": clauses}
 
 
-_OPS = {
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
     "$eq": lambda a, b: a == b,
     "$ne": lambda a, b: a != b,
     "$gt": lambda a, b: a is not None and a > b,
@@ -56,22 +58,37 @@ _OPS = {
 }
 
 
-def matches(where: Where, metadata: dict[str, Any]) -> bool:
-    """Evaluate a Chroma ``where`` filter (the subset :func:`current_where` uses) on metadata."""
+def compile_where(where: Where) -> Callable[[Mapping[str, Any]], bool]:
+    """A predicate on metadata equal to the ``where`` filter (the subset :func:`current_where`
+    uses), built once so that checking many rows does not walk the filter again for each."""
+    tests: list[Callable[[Mapping[str, Any]], bool]] = []
     for field, cond in where.items():
-        if field == "$and":
-            if not all(matches(c, metadata) for c in cond):
-                return False
+        if field == "$and":  # flattened: the predicate is already a conjunction
+            tests.extend(compile_where(c) for c in cond)
         elif field == "$or":
-            if not any(matches(c, metadata) for c in cond):
-                return False
+            tests.append(_any_of([compile_where(c) for c in cond]))
         elif isinstance(cond, dict):
-            value = metadata.get(field)
             for op, operand in cond.items():
                 if op not in _OPS:
                     raise ValueError(f"unsupported where operator {op!r}")
-                if not _OPS[op](value, operand):
-                    return False
-        elif metadata.get(field) != cond:
-            return False
-    return True
+                tests.append(_compare(field, _OPS[op], operand))
+        else:
+            tests.append(_compare(field, _OPS["$eq"], cond))
+    return lambda metadata: all(test(metadata) for test in tests)
+
+
+def _any_of(
+    tests: list[Callable[[Mapping[str, Any]], bool]],
+) -> Callable[[Mapping[str, Any]], bool]:
+    return lambda metadata: any(test(metadata) for test in tests)
+
+
+def _compare(
+    field: str, op: Callable[[Any, Any], bool], operand: Any
+) -> Callable[[Mapping[str, Any]], bool]:
+    return lambda metadata: op(metadata.get(field), operand)
+
+
+def matches(where: Where, metadata: Mapping[str, Any]) -> bool:
+    """Evaluate a Chroma ``where`` filter (the subset :func:`current_where` uses) on metadata."""
+    return compile_where(where)(metadata)

@@ -8,14 +8,16 @@ the namespace out of the query filter: Chroma's local ``where`` costs ~5 µs per
 latency target, while a plain query costs a few ms.
 
 Recall: the query's staleness rule is :func:`~nova_graph.memory.staleness.current_where`. The
-store first asks Chroma for a pool of nearest neighbours (``k + pool`` rows) from the live
-collection and keeps those the ``where`` rule accepts; if the pool does not hold ``k`` current
-memories the same ``where`` filter is handed to Chroma (exact pre-filtered query). Either way the
-result equals a pre-filtered top-k: a stale memory can never be returned, and a stale crowd near
-the query can never push a current memory out. Superseded memories leave the live collection at
-write time, so they never crowd the pool. For a ``now`` earlier than the latest supersession in the
-namespace (an "as of" query), the history collection is also queried with the filter, so a memory
-superseded after ``now`` is still current at ``now``.
+store first asks Chroma for a pool of nearest neighbours (``k + pool`` rows, the pool sized by
+:mod:`~nova_graph.memory.pool`) from the live collection and keeps those the ``where`` rule
+accepts; if the pool does not hold ``k`` current memories it asks again for a pool twice as
+large, and past ``max_pool`` rows the same ``where`` filter is handed to Chroma (exact
+pre-filtered query). Either way the result equals a pre-filtered top-k: a stale memory can never
+be returned, and a stale crowd near the query can never push a current memory out. Superseded
+memories leave the live collection at write time, so they never crowd the pool. For a ``now``
+earlier than the latest supersession in the namespace (an "as of" query), the history collection
+is also queried with the filter, so a memory superseded after ``now`` is still current at
+``now``.
 
 Supersession: the new version is added first, then the old ones are copied to history and
 removed from the live collection. Writers of one store path are serialised by a lock file
@@ -46,8 +48,8 @@ import numpy as np
 from nova_graph.embeddings import Encoder, default_encoder
 from nova_graph.errors import MemoryStoreError
 from nova_graph.memory import argument_checks as v
-from nova_graph.memory.batch import NewMemory, Plan, Row, plan_batch
-from nova_graph.memory.detector import Candidate, SimilarityUpdateDetector, UpdateDetector
+from nova_graph.memory.batch import NewMemory, Plan, Row, plan_batch, stack_vectors
+from nova_graph.memory.detector import SimilarityUpdateDetector, UpdateDetector
 from nova_graph.memory.model import (
     NEVER,
     Memory,
@@ -56,7 +58,8 @@ from nova_graph.memory.model import (
     to_epoch,
     utc_now,
 )
-from nova_graph.memory.staleness import Where, current_where, matches
+from nova_graph.memory.pool import PoolSizer
+from nova_graph.memory.staleness import Where, compile_where, current_where
 from nova_graph.memory.versions import resolve_versions
 from nova_graph.private import private_dir, private_file, private_umask
 
@@ -81,6 +84,9 @@ class ChromaMemory:
     embedding function is never used. ``update_detector``: decides whether a new memory replaces a
     close one (default: the offline similarity rule; ``None`` disables it).
     ``clock``: the time source used when ``now`` is not passed.
+    ``pool``: extra nearest rows a recall reads first to skip stale ones (``None``: sized from the
+    stale share of the namespace's recent recalls, see :mod:`~nova_graph.memory.pool`);
+    ``max_pool``: how far that pool grows before the staleness filter is handed to Chroma.
     ``open_on_first_use``: open Chroma at the first call instead of here (faster start-up).
     """
 
@@ -93,7 +99,8 @@ class ChromaMemory:
         encoder: Encoder | None = None,
         update_detector: UpdateDetector | str | None = "similarity",
         max_text_bytes: int = v.DEFAULT_MAX_TEXT_BYTES,
-        pool: int = 10,
+        pool: int | None = None,
+        max_pool: int = 1024,
         detector_candidates: int = 5,
         clock: Callable[[], datetime] = utc_now,
         collection_prefix: str = "nova_mem",
@@ -118,7 +125,8 @@ class ChromaMemory:
             SimilarityUpdateDetector() if update_detector == "similarity" else update_detector  # type: ignore[assignment]
         )
         self.max_text_bytes = max_text_bytes
-        self.pool = pool
+        self._pool = PoolSizer(pool)
+        self.max_pool = max_pool
         self.detector_candidates = detector_candidates
         self._clock = clock
         self._prefix = collection_prefix
@@ -153,24 +161,8 @@ class ChromaMemory:
         """
         ns = v.check_namespace(namespace)
         now_dt = self._now(now)
-        text, key, meta, valid = self._prepare(
-            NewMemory(text, key, ttl, valid_from, metadata), ns, now_dt
-        )
-        vec = self._encode([text])[0]
-        new_id = f"{self._tag(ns)}:{uuid.uuid4().hex}"
-
-        with self._writing():
-            live, hist = self._collections_for(ns)
-            try:
-                replaced = self._to_supersede(live, text, vec, key, now_dt)
-            except Exception as exc:  # nothing written yet
-                raise MemoryStoreError(f"could not look up memories to supersede: {exc}") from exc
-            # Write order of a key's versions (the lock makes it strictly increasing).
-            meta[SEQ_KEY] = 1 + max(
-                (int(r[1].get(SEQ_KEY, 0)) for r in replaced.values()), default=0
-            )
-            self._write(live, hist, ns, new_id, text, vec, meta, replaced, valid)
-        return new_id
+        item = NewMemory(text, key, ttl, valid_from, metadata)
+        return self._store([self._prepare(item, ns, now_dt)], ns, now_dt)[0]
 
     def remember_many(
         self,
@@ -201,8 +193,12 @@ class ChromaMemory:
                 prepared.append(self._prepare(item, ns, now_dt))
             except (MemoryStoreError, TypeError) as exc:
                 raise MemoryStoreError(f"item {i}: {exc}; nothing was stored") from exc
-        if not prepared:
-            return []
+        return self._store(prepared, ns, now_dt) if prepared else []
+
+    def _store(
+        self, prepared: list[tuple[str, str | None, dict[str, Any], float]], ns: str, now: datetime
+    ) -> list[str]:
+        """Write checked memories (see :meth:`_prepare`) in order, with their supersessions."""
         vecs = self._encode([p[0] for p in prepared])
         new = [
             Row(f"{self._tag(ns)}:{uuid.uuid4().hex}", text, meta, vec)
@@ -220,8 +216,12 @@ class ChromaMemory:
                 neighbours,
                 detector=self._detector,
                 candidates=self.detector_candidates,
-                now=now_dt,
+                now=now,
             )
+            try:
+                self._fill_vectors(live, plan.history)
+            except Exception as exc:  # nothing written yet
+                raise MemoryStoreError(f"could not read the memories to supersede: {exc}") from exc
             self._write_plan(live, hist, ns, plan)
         return [r.id for r in new]
 
@@ -271,11 +271,13 @@ class ChromaMemory:
         where = current_where(now_dt, max_age=age, agent=agent, family=family)
         if self._is_unwritten():
             return []
+        is_current = compile_where(where)
         live, hist = self._collections_for(ns)
         vec = np.asarray(vector, dtype=np.float32).reshape(1, -1)
-        rows = self._resolve_keys(live, self._query_current(live, vec, k, where), vec, where)
+        rows = self._query_current(live, ns, vec, k, is_current, where)
+        rows = self._resolve_keys(live, rows, vec, is_current)
         if self._hwm.get(ns, 0.0) > to_epoch(now_dt):  # "as of" a time before a supersession
-            rows += _rows(self._query(hist, vec, k, where), where)
+            rows += _rows(self._query(hist, vec, k, where), is_current)
         rows.sort(key=lambda r: r[3])
         seen: set[str] = set()
         out = []
@@ -372,14 +374,17 @@ class ChromaMemory:
             out.update(resolve_versions(rows) if len(rows) > 1 else dict(rows))
         return out
 
-    def _resolve_keys(self, live: Any, rows: list[Any], vec: np.ndarray, where: Where) -> list[Any]:
+    def _resolve_keys(
+        self, live: Any, rows: list[Any], vec: np.ndarray, is_current: Callable[[Any], bool]
+    ) -> list[Any]:
         """``rows`` with, for each key, only the version :mod:`versions` says is current."""
         keys = sorted({str(r[2]["key"]) for r in rows if r[2].get("key")})
         if not keys:
             return rows
-        got = self._get_with_embeddings(live, {"key": {"$in": keys}})
-        if len(got["ids"]) == len(keys):  # one live version per key: nothing to resolve
-            return rows
+        where = {"key": {"$in": keys}}
+        if len(live.get(where=where, include=[])["ids"]) == len(keys):
+            return rows  # one live version per key (the usual case): nothing to resolve
+        got = self._get_with_embeddings(live, where)
         groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         found: dict[str, tuple[str, np.ndarray]] = {}
         for id_, doc, meta, emb in zip(
@@ -391,7 +396,7 @@ class ChromaMemory:
         q = vec.reshape(-1)
         for group in groups.values():
             for id_, meta in resolve_versions(group).items():
-                if matches(where, meta):
+                if is_current(meta):
                     doc, emb = found[id_]
                     cos = float(q @ emb) / (float(np.linalg.norm(q) * np.linalg.norm(emb)) or 1.0)
                     out.append((id_, doc, meta, 1.0 - cos))
@@ -423,39 +428,59 @@ class ChromaMemory:
     def _batch_context(
         self, live: Any, new: list[Row]
     ) -> tuple[dict[str, list[Row]], list[list[tuple[Row, float]]]]:
-        """Live versions of the batch's keys, and each new memory's nearest live rows."""
+        """Live versions of the batch's keys, and each new memory's nearest live rows.
+
+        Neighbours come without their embeddings (most are only read, and a query's embeddings
+        cost more than the rest of it): :meth:`_fill_vectors` fetches those a plan retires."""
         keys = sorted({str(r.meta["key"]) for r in new if r.meta.get("key")})
         keyed: dict[str, list[Row]] = {}
-        include: Any = ["metadatas", "documents", "embeddings"]
         if keys:
-            got = live.get(where={"key": {"$in": keys}}, include=include)
+            got = self._get_with_embeddings(live, {"key": {"$in": keys}})
             for id_, doc, meta, emb in zip(
                 got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
             ):
                 row = Row(id_, doc, dict(meta), np.asarray(emb, dtype=np.float32))
                 keyed.setdefault(str(meta["key"]), []).append(row)
         neighbours: list[list[tuple[Row, float]]] = [[] for _ in new]
-        if self._detector is not None and live.count():
+        if self._detector is not None:  # (an empty collection answers with empty lists)
             # a few extra per item: earlier items of the batch may retire some of the nearest
             res = live.query(
-                query_embeddings=np.stack([r.vector for r in new]),
-                n_results=2 * self.detector_candidates,
-                include=[*include, "distances"],
+                query_embeddings=stack_vectors(new),
+                n_results=self.detector_candidates * (1 if len(new) == 1 else 2),
+                include=_INCLUDE,
             )
-            for i in range(len(new)):
-                for id_, doc, meta, dist, emb in zip(
+            rows: dict[str, Row] = {}  # one Row per stored memory, however many items it is near
+            for i, near in enumerate(neighbours):
+                for id_, doc, meta, dist in zip(
                     res["ids"][i],
                     res["documents"][i],
                     res["metadatas"][i],
                     res["distances"][i],
-                    res["embeddings"][i],
                     strict=True,
                 ):
                     if meta is None or doc is None:  # a deleted row a killed writer left
                         continue
-                    row = Row(id_, doc, dict(meta), np.asarray(emb, dtype=np.float32))
-                    neighbours[i].append((row, 1.0 - float(dist)))
+                    if id_ not in rows:
+                        rows[id_] = Row(id_, doc, dict(meta), None)
+                    near.append((rows[id_], 1.0 - float(dist)))
         return keyed, neighbours
+
+    def _fill_vectors(self, live: Any, rows: list[Row]) -> None:
+        """Give ``rows`` read without their embedding (see :meth:`_batch_context`) their stored
+        vector; on a vector index behind the database, re-encode their text (same vectors)."""
+        missing = [r for r in rows if r.vector is None]
+        if not missing:
+            return
+        try:
+            got = live.get(ids=[r.id for r in missing], include=["embeddings"])
+            stored = dict(zip(got["ids"], got["embeddings"], strict=True))
+            vectors = [np.asarray(stored[r.id], dtype=np.float32) for r in missing]
+        except Exception as exc:  # chromadb's "Error finding id", or a row gone meanwhile
+            if "finding id" not in str(exc).lower() and not isinstance(exc, KeyError):
+                raise
+            vectors = list(self._encode([r.text for r in missing]))
+        for row, vec in zip(missing, vectors, strict=True):
+            row.vector = vec
 
     def _write_plan(self, live: Any, hist: Any, ns: str, plan: Plan) -> None:
         """Write a :func:`plan_batch` plan: add, copy to history, retire; undo on any failure."""
@@ -558,15 +583,30 @@ class ChromaMemory:
         except Exception as exc:
             raise MemoryStoreError(f"the Chroma query failed: {exc}") from exc
 
-    def _query_current(self, col: Any, vec: np.ndarray, k: int, where: Where) -> list[Any]:
-        n = k + self.pool
-        res = self._query(col, vec, n, None)
-        pool = len(res["ids"][0])
-        rows = _rows(res, where)
-        if len(rows) < k and pool == n:  # the pool was crowded by stale rows: filter in Chroma
-            self.fallback_queries += 1
-            rows = _rows(self._query(col, vec, k, where), where)
-        return rows[:k]
+    def _query_current(
+        self,
+        col: Any,
+        ns: str,
+        vec: np.ndarray,
+        k: int,
+        is_current: Callable[[Any], bool],
+        where: Where,
+    ) -> list[Any]:
+        """The ``k`` nearest current rows: the nearest ``k + pool`` rows, filtered; a pool crowded
+        by stale rows is queried again twice as large (up to ``max_pool`` rows), then the
+        ``where`` filter is handed to Chroma (see the module docstring)."""
+        first = n = k + self._pool.extra(ns, k)
+        while True:
+            res = self._query(col, vec, n, None)
+            rows = _rows(res, is_current)
+            if n == first:
+                self._pool.observe(ns, len(res["ids"][0]), len(rows))
+            if len(rows) >= k or len(res["ids"][0]) < n:  # enough, or the whole collection
+                return rows[:k]
+            self.fallback_queries += n == first
+            if n >= self.max_pool:
+                return _rows(self._query(col, vec, k, where), is_current)[:k]
+            n = min(2 * n, self.max_pool)
 
     def _get_with_embeddings(self, live: Any, where: dict[str, Any]) -> dict[str, Any]:
         """``live.get(where)`` with embeddings. Another process's write can leave this process's
@@ -584,107 +624,9 @@ class ChromaMemory:
         got["embeddings"] = list(self._encode(docs)) if docs else []
         return got
 
-    def _to_supersede(
-        self, live: Any, text: str, vec: np.ndarray, key: str | None, now: datetime
-    ) -> dict[str, tuple[str, dict[str, Any], np.ndarray, str]]:
-        """Live memories the new one replaces: id -> (text, metadata, embedding, reason)."""
-        out: dict[str, tuple[str, dict[str, Any], np.ndarray, str]] = {}
-        if key is not None:
-            got = self._get_with_embeddings(live, {"key": key})
-            # Several live versions (a writer died mid-supersession): keep how they replaced
-            # each other; the newest is replaced by this memory.
-            metas = resolve_versions(
-                [(i, dict(m)) for i, m in zip(got["ids"], got["metadatas"], strict=True)]
-            )
-            for id_, doc, emb in zip(got["ids"], got["documents"], got["embeddings"], strict=True):
-                out[id_] = (doc, metas[id_], np.asarray(emb), f"same key {key!r}")
-        if self._detector is None:
-            return out
-        res = live.query(
-            query_embeddings=vec.reshape(1, -1),
-            n_results=self.detector_candidates,
-            include=["metadatas", "documents", "distances", "embeddings"],
-        )
-        where = current_where(now)
-        found: dict[str, tuple[str, dict[str, Any], np.ndarray]] = {}
-        cands = []
-        for id_, doc, meta, dist, emb in zip(
-            res["ids"][0],
-            res["documents"][0],
-            res["metadatas"][0],
-            res["distances"][0],
-            res["embeddings"][0],
-            strict=True,
-        ):
-            other_key = str(meta.get("key", ""))
-            if id_ in out or not matches(where, meta) or (other_key and other_key != key):
-                continue
-            found[id_] = (doc, dict(meta), np.asarray(emb))
-            cands.append(Candidate(id_, doc, 1.0 - float(dist)))
-        for rep in self._detector.replaced(text, cands):
-            if rep.id in found:
-                doc, meta, emb = found[rep.id]
-                out[rep.id] = (doc, meta, emb, rep.reason)
-        return out
 
-    def _write(
-        self,
-        live: Any,
-        hist: Any,
-        ns: str,
-        new_id: str,
-        text: str,
-        vec: np.ndarray,
-        meta: dict[str, Any],
-        replaced: dict[str, tuple[str, dict[str, Any], np.ndarray, str]],
-        superseded_at: float,
-    ) -> None:
-        """Add the new memory, then move replaced ones to history; undo on any failure."""
-        try:
-            live.add(
-                ids=[new_id], embeddings=vec.reshape(1, -1), metadatas=[meta], documents=[text]
-            )
-        except Exception as exc:
-            raise MemoryStoreError(
-                f"Chroma rejected the memory; nothing was stored: {exc}"
-            ) from exc
-        if not replaced:
-            return
-        ids = list(replaced)
-        marked = []
-        for id_ in ids:
-            old = dict(replaced[id_][1])
-            if old.get("superseded_by"):  # already replaced by a version a dead writer left
-                marked.append(old)
-                continue
-            old["superseded_at"] = max(superseded_at, float(old["valid_from"]))
-            old["superseded_by"] = new_id
-            old["stale_reason"] = replaced[id_][3]
-            marked.append(old)
-        step = "copy superseded memories to history"
-        try:
-            hist.upsert(
-                ids=ids,
-                embeddings=np.stack([replaced[i][2] for i in ids]).astype(np.float32),
-                metadatas=marked,
-                documents=[replaced[i][0] for i in ids],
-            )
-            step = "remove superseded memories from the live collection"
-            live.delete(ids=ids)
-        except Exception as exc:
-            _quietly(hist.delete, ids=ids)
-            _quietly(live.delete, ids=[new_id])
-            raise MemoryStoreError(
-                f"could not {step}; the new memory was rolled back: {exc}"
-            ) from exc
-        top = max(float(m["superseded_at"]) for m in marked)
-        if top > self._hwm.get(ns, 0.0):
-            self._hwm[ns] = top
-            _quietly(hist.modify, metadata={"nova_namespace": ns, _MAX_HWM_KEY: top})
-
-
-def _rows(res: Any, where: Where) -> list[Any]:
-    """(id, document, metadata, distance) rows of a query result that satisfy ``where``."""
+def _rows(res: Any, is_current: Callable[[Any], bool]) -> list[Any]:
+    """(id, document, metadata, distance) rows of a query result that are current."""
     return [
         (i, d, dict(m), float(dist))
         for i, d, m, dist in zip(
@@ -696,7 +638,7 @@ def _rows(res: Any, where: Where) -> list[Any]:
         )
         # After a writer was killed, Chroma's vector index can still list a deleted row, which
         # comes back without metadata: it is not a memory, skip it.
-        if m is not None and d is not None and matches(where, dict(m))
+        if m is not None and d is not None and is_current(m)
     ]
 
 
@@ -704,7 +646,7 @@ def _put(write: Callable[..., Any], rows: list[Row]) -> None:
     """``add`` or ``upsert`` rows into a collection."""
     write(
         ids=[r.id for r in rows],
-        embeddings=np.stack([r.vector for r in rows]).astype(np.float32),
+        embeddings=stack_vectors(rows),
         metadatas=[r.meta for r in rows],
         documents=[r.text for r in rows],
     )
