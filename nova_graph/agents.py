@@ -208,6 +208,7 @@ def summarize_run(
         attempts=attempts,
         model_call_log=list(meter.model_calls) if meter else [],
         inputs=[i["step"] for i in task.get("inputs", [])],
+        **({"step": task["step"]} if "step" in task else {}),  # type: ignore[typeddict-item]
     )
 
 
@@ -297,7 +298,7 @@ def make_agent_node(
         if breaker is not None:
             breaker.record_success(spec.name)
         result = summarize_run(spec, task, agent_output_messages(out), started, attempt, meter)
-        return {"results": {spec.name: result}}
+        return result_update(task, result)
 
     def run_agent(task: AgentTask) -> Any:
         attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
@@ -339,6 +340,14 @@ def make_agent_node(
     # LangGraph's own node wrapper (as for a plain function node): signatures are read once, and
     # the graph traces the node, where a RunnableLambda re-inspects and re-traces every call.
     return RunnableCallable(run_agent, arun_agent, name=f"agent_{spec.name}", trace=False)
+
+
+def result_update(task: AgentTask, result: AgentResult) -> dict[str, Any]:
+    """The state update for one agent's result: by agent, and by step when its agent repeats."""
+    update: dict[str, Any] = {"results": {result["agent"]: result}}
+    if task.get("repeat"):
+        update["step_results"] = {task["step"]: result}
+    return update
 
 
 def traced(span: Any, update: dict[str, Any]) -> dict[str, Any]:
