@@ -307,8 +307,9 @@ def make_agent_node(
             try:
                 # The parent's config (checkpointer, interrupts, callbacks) reaches the loop
                 # implicitly; so does the meter (context variables are copied).
+                messages = agent_messages(task)
                 out = call_with_deadline(
-                    lambda: executor().invoke({"messages": agent_messages(task)}),
+                    lambda: executor().invoke({"messages": messages}),
                     timeout,
                     what=what,
                     lane=lane,
@@ -326,8 +327,9 @@ def make_agent_node(
                 # Sync, in the agent's lane: the model's and tools' blocking calls would otherwise
                 # go to the event loop's shared default executor, where hung ones starve every
                 # agent.
+                messages = agent_messages(task)
                 out = await acall_in_lane(
-                    lambda: executor().invoke({"messages": agent_messages(task)}),
+                    lambda: executor().invoke({"messages": messages}),
                     timeout,
                     what=what,
                     lane=lane,
