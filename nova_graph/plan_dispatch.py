@@ -163,7 +163,7 @@ def running_sends(
             task["inputs"] = [
                 step_input(u, _done(step_result(u, results, step_results))) for u in ups
             ]
-        after = _after(s, status, steps, history, memories) if len(running) == 1 else None
+        after = _after(s, status, steps, memories) if len(running) == 1 else None
         if after is not None:
             task["after"] = after
         sends.append(Send(s["agent"], task))
@@ -200,12 +200,13 @@ def _after(
     step: PlanStep,
     status: dict[str, StepStatus],
     steps: list[PlanStep],
-    history: list[dict[str, str]],
     memories: dict[str, list[MemoryRef]],
 ) -> StepAfter | None:
     """What follows ``step`` (running alone) when it succeeds, if only ``step`` decides it.
 
     ``None`` (go through ``next_steps``) when a step it would start also waits for another step.
+    The tasks it holds leave out the history (every plan step shares one): ``after_step`` adds
+    the finished step's, so a checkpoint of a k-step chain does not hold the history k times.
     """
     done = {**status, step["id"]: StepStatus(state="ok", reason="")}
     pending = [s for s in steps if done[s["id"]]["state"] == "pending"]
@@ -215,8 +216,8 @@ def _after(
     new = {**done, **{s["id"]: StepStatus(state="running", reason="") for s in ready}}
     then = []
     for s in ready:
-        task = _step_task(s, steps, history, memories)
-        nxt = _after(s, new, steps, history, memories) if len(ready) == 1 else None
+        task = _step_task(s, steps, [], memories)
+        nxt = _after(s, new, steps, memories) if len(ready) == 1 else None
         if nxt is not None:
             task["after"] = nxt
         then.append(task)
@@ -234,7 +235,9 @@ def after_step(task: AgentTask, update: dict[str, Any]) -> Command[Any]:
         return Command(update=update, goto=NEXT_STEPS_NODE)
     up = PlanStep(id=task["step"], agent=task["agent"], request=task["request"], depends_on=[])
     given = [step_input(up, update["results"][task["agent"]])]
-    carried = {"turn": task["turn"]} if "turn" in task else {}  # request budgets span steps
+    carried: dict[str, Any] = {"history": task.get("history", [])}  # shared by every step
+    if "turn" in task:
+        carried["turn"] = task["turn"]  # request budgets span steps
     sends = [Send(t["agent"], {**t, **carried, "inputs": given}) for t in after["then"]]
     return Command(update={**update, "plan_status": after["status"]}, goto=sends or COMPOSE_NODE)
 

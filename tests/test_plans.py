@@ -424,10 +424,9 @@ def _chain_graph(tmp_path: Path, **extra: Any) -> Any:
     return build_nova_graph(
         roster=load_roster(SMALL),
         router=TableRouter({CHAIN: decision}),
-        model=FunctionChatModel(fn=_clock_then_answer),
         data_dir=tmp_path,
         checkpointer=InMemorySaver(),
-        **extra,
+        **{"model": FunctionChatModel(fn=_clock_then_answer), **extra},
     )
 
 
@@ -457,3 +456,21 @@ def test_a_request_budget_spans_the_steps_a_chain_starts_from_its_own_node(
     stopped = [f for f in state["failures"] if f["agent"] == "words"]
     assert stopped and stopped[0]["error_type"] == "BudgetExceededError"
     assert "this request" in stopped[0]["message"]
+
+
+def test_a_step_started_from_the_previous_steps_node_sees_the_conversation(
+    tmp_path: Path,
+) -> None:
+    seen: list[list[str]] = []
+
+    def model(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        if not any(t["name"] == "current_time" for t in tools):  # the words step
+            seen.append([str(m.content) for m in messages])
+        return _clock_then_answer(messages, tools)
+
+    graph = _chain_graph(tmp_path, model=FunctionChatModel(fn=model))
+    cfg = {"configurable": {"thread_id": "h"}}
+    graph.invoke({"messages": [("user", CHAIN)]}, cfg)
+    graph.invoke({"messages": [("user", CHAIN)]}, cfg)
+    assert len(seen) == 2 and seen[0][-1] == seen[1][-1] == "count the words in it"
+    assert CHAIN not in seen[0] and CHAIN in seen[1]  # the earlier turn, as history
