@@ -474,3 +474,36 @@ def test_a_step_started_from_the_previous_steps_node_sees_the_conversation(
     graph.invoke({"messages": [("user", CHAIN)]}, cfg)
     assert len(seen) == 2 and seen[0][-1] == seen[1][-1] == "count the words in it"
     assert CHAIN not in seen[0] and CHAIN in seen[1]  # the earlier turn, as history
+
+
+def test_a_failed_step_of_an_agent_skips_its_next_step_not_its_other_one(tmp_path: Path) -> None:
+    first, second, third = "count the words in alpha beta", "count the words in it", "words: x"
+    text = f"{first}, then {second}; also {third}"
+    decision = RouteDecision(
+        agents=["words"],
+        clauses=[ClauseRoute(text=t, agent="words", score=1) for t in (first, second, third)],
+    )
+
+    def model(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
+        if str(messages[-1].content) == first:
+            raise ValueError("words is broken on this one")
+        return "done: " + str(messages[-1].content)
+
+    graph = build_nova_graph(
+        roster=load_roster(SMALL),
+        router=TableRouter({text: decision}),
+        model=FunctionChatModel(fn=model),
+        data_dir=tmp_path,
+        checkpointer=False,
+        reliability=ReliabilityPolicy(max_attempts=1),
+    )
+    state = graph.invoke({"messages": [("user", text)]})
+    assert [s["depends_on"] for s in state["plan"]] == [[], ["s1"], []]
+    status = state["plan_status"]
+    assert status["s1"]["state"] == "failed" and status["s3"]["state"] == "ok"
+    assert status["s2"]["reason"] == (
+        "not run: words failed: ValueError: words is broken on this one"
+    )
+    assert [(f["agent"], f.get("step")) for f in state["failures"]] == [("words", "s1")]
+    assert state["step_results"]["s3"]["answer"] == f"done: {third}"
+    assert "s2" not in state["step_results"]

@@ -34,7 +34,7 @@ def failure_update(
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     failure = Failure(agent=agent, error_type=error_type(exc), message=message, attempts=attempts)
-    if "step" in task:
+    if task.get("repeat"):  # its agent runs several steps of the plan: say which one failed
         failure["step"] = str(task["step"])
     result = AgentResult(
         agent=agent,
