@@ -211,6 +211,7 @@ def summarize_run(
         model_call_log=list(meter.model_calls) if meter else [],
         inputs=[i["step"] for i in task.get("inputs", [])],
         offline=offline,
+        **({"step": task["step"]} if "step" in task else {}),  # type: ignore[typeddict-item]
     )
 
 
@@ -300,7 +301,7 @@ def make_agent_node(
         if breaker is not None:
             breaker.record_success(spec.name)
         result = summarize_run(spec, task, agent_output_messages(out), started, attempt, meter)
-        return {"results": {spec.name: result}}
+        return result_update(task, result)
 
     def run_agent(task: AgentTask) -> Any:
         attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
@@ -309,8 +310,9 @@ def make_agent_node(
             try:
                 # The parent's config (checkpointer, interrupts, callbacks) reaches the loop
                 # implicitly; so does the meter (context variables are copied).
+                messages = agent_messages(task)
                 out = call_with_deadline(
-                    lambda: executor().invoke({"messages": agent_messages(task)}),
+                    lambda: executor().invoke({"messages": messages}),
                     timeout,
                     what=what,
                     lane=lane,
@@ -328,8 +330,9 @@ def make_agent_node(
                 # Sync, in the agent's lane: the model's and tools' blocking calls would otherwise
                 # go to the event loop's shared default executor, where hung ones starve every
                 # agent.
+                messages = agent_messages(task)
                 out = await acall_in_lane(
-                    lambda: executor().invoke({"messages": agent_messages(task)}),
+                    lambda: executor().invoke({"messages": messages}),
                     timeout,
                     what=what,
                     lane=lane,
@@ -368,6 +371,14 @@ class _AgentRunnable(Runnable[AgentTask, Any]):
     ) -> Any:
         """Run the agent on ``input`` (the task), without blocking the event loop."""
         return await self._arun(input)
+
+
+def result_update(task: AgentTask, result: AgentResult) -> dict[str, Any]:
+    """The state update for one agent's result: by agent, and by step when its agent repeats."""
+    update: dict[str, Any] = {"results": {result["agent"]: result}}
+    if task.get("repeat"):
+        update["step_results"] = {task["step"]: result}
+    return update
 
 
 def traced(span: Any, update: dict[str, Any]) -> dict[str, Any]:

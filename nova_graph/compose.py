@@ -7,7 +7,7 @@ from typing import Any
 from langchain_core.messages import AIMessage
 
 from nova_graph.models.offline import OFFLINE_NOTICE
-from nova_graph.plan_dispatch import plan_report
+from nova_graph.plan_dispatch import plan_report, step_result
 from nova_graph.quoting import humanize_age
 from nova_graph.roster import Roster
 from nova_graph.state import NovaState
@@ -18,9 +18,17 @@ def compose_answer(state: NovaState, roster: Roster) -> str:
     routes = state.get("routes") or []
     results = state.get("results") or {}
     failures = state.get("failures") or []
+    steps = state.get("plan") or []
+    found = (
+        [step_result(s, results, state.get("step_results")) for s in steps]
+        if steps
+        else [results.get(a) for a in routes]
+    )
+    agents = [s["agent"] for s in steps] or routes
+    repeated = {a for a in agents if agents.count(a) > 1}
     parts: list[str] = []
     offline = False
-    ok = [results[a] for a in routes if a in results and results[a]["status"] == "ok"]
+    ok = [r for r in found if r is not None and r["status"] == "ok"]
     for r in ok:
         body = r["answer"]
         if r.get("offline"):
@@ -32,8 +40,9 @@ def compose_answer(state: NovaState, roster: Roster) -> str:
                 f"{m['id']} ({humanize_age(m['age_seconds'])} old)" for m in r["memories"]
             )
             body += f"\n(memories used: {used})"
-        if len(routes) > 1:
-            parts.append(f"**{r['agent']}** — {roster[r['agent']].description}\n{body}")
+        if len(found) > 1:
+            step = f" ({r['step']})" if r["agent"] in repeated and "step" in r else ""
+            parts.append(f"**{r['agent']}**{step} — {roster[r['agent']].description}\n{body}")
         else:
             parts.append(body)
     for f in failures:
@@ -54,15 +63,16 @@ def compose_answer(state: NovaState, roster: Roster) -> str:
     if plan_lines:
         parts.append("Plan:\n" + "\n".join(plan_lines))
     status = state.get("plan_status") or {}
-    skipped = {
-        s["agent"]
-        for s in state.get("plan") or []
-        if s["id"] in status and status[s["id"]]["state"] == "skipped"
-    }
     missing = [
-        a
-        for a in routes
-        if a not in results and a not in skipped and not any(f["agent"] == a for f in failures)
+        agent
+        for agent, r, key in (
+            zip(agents, found, [s["id"] for s in steps], strict=True)
+            if steps
+            else zip(routes, found, routes, strict=True)
+        )
+        if r is None
+        and (key not in status or status[key]["state"] != "skipped")
+        and not any(f["agent"] == agent and f.get("step", key) == key for f in failures)
     ]
     for a in missing:
         parts.append(f"The {a} part of this request produced no result.")

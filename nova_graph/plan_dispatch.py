@@ -49,15 +49,16 @@ def advance(
     status: dict[str, StepStatus],
     results: dict[str, AgentResult],
     failures: list[Failure],
+    step_results: dict[str, AgentResult] | None = None,
 ) -> dict[str, StepStatus]:
     """The plan's status after a superstep: finished, skipped and newly started steps."""
     new = dict(status)
-    failed_by = {f["agent"]: f for f in failures}
     by_id = {s["id"]: s for s in steps}
     for s in steps:
         if new[s["id"]]["state"] != "running":
             continue
-        result, failure = results.get(s["agent"]), failed_by.get(s["agent"])
+        result = step_result(s, results, step_results)
+        failure = next((f for f in failures if _failure_of(f, s)), None)
         if failure is not None:
             reason = f"{failure['error_type']}: {failure['message']}"
             new[s["id"]] = StepStatus(state="failed", reason=reason)
@@ -91,6 +92,27 @@ def advance(
     return new
 
 
+def step_result(
+    step: PlanStep,
+    results: dict[str, AgentResult],
+    step_results: dict[str, AgentResult] | None = None,
+) -> AgentResult | None:
+    """The result of one plan step: by its id when its agent runs several steps, else by agent."""
+    if step_results and step["id"] in step_results:
+        return step_results[step["id"]]
+    result = results.get(step["agent"])
+    if result is None or result.get("step", step["id"]) != step["id"]:
+        return None
+    return result
+
+
+def _failure_of(failure: Failure, step: PlanStep) -> bool:
+    """Whether ``failure`` is this step's (by step id when recorded, else by agent)."""
+    if "step" in failure:
+        return failure["step"] == step["id"]
+    return failure["agent"] == step["agent"]
+
+
 def next_steps(state: NovaState) -> dict[str, Any]:
     """Node after every superstep of agents: update the plan's status."""
     steps = state.get("plan") or []
@@ -101,6 +123,7 @@ def next_steps(state: NovaState) -> dict[str, Any]:
         state.get("plan_status") or initial_status(steps),
         state.get("results") or {},
         state.get("failures") or [],
+        state.get("step_results"),
     )
     return {"plan_status": status}
 
@@ -127,48 +150,63 @@ def running_sends(
     """A ``Send`` for each step the plan starts now, with its upstream results as inputs."""
     steps = state.get("plan") or []
     status = state.get("plan_status") or initial_status(steps)
-    results = state.get("results") or {}
+    results, step_results = state.get("results") or {}, state.get("step_results")
     by_id = {s["id"]: s for s in steps}
     running = [s for s in steps if status[s["id"]]["state"] == "running"]
     sends = []
     for s in running:
-        task = _step_task(s, history, memories)
+        task = _step_task(s, steps, history, memories)
         if "turn" in state:
             task["turn"] = state["turn"]  # request budgets span every step
         if s["depends_on"]:
+            ups = [by_id[d] for d in s["depends_on"]]
             task["inputs"] = [
-                step_input(by_id[d], results[by_id[d]["agent"]]) for d in s["depends_on"]
+                step_input(u, _done(step_result(u, results, step_results))) for u in ups
             ]
-        after = _after(s, status, steps, history, memories) if len(running) == 1 else None
+        after = _after(s, status, steps, memories) if len(running) == 1 else None
         if after is not None:
             task["after"] = after
         sends.append(Send(s["agent"], task))
     return sends
 
 
+def _done(result: AgentResult | None) -> AgentResult:
+    """An upstream step's result (a step starts only after its inputs are ``ok``)."""
+    if result is None:
+        raise RuntimeError("a plan step started before the result of a step it waits for")
+    return result
+
+
 def _step_task(
-    step: PlanStep, history: list[dict[str, str]], memories: dict[str, list[MemoryRef]]
+    step: PlanStep,
+    steps: list[PlanStep],
+    history: list[dict[str, str]],
+    memories: dict[str, list[MemoryRef]],
 ) -> AgentTask:
     """The task one plan step's agent receives (inputs, turn and what follows are added)."""
-    return AgentTask(
+    task = AgentTask(
         agent=step["agent"],
         request=step["request"],
         history=history,
         memories=memories.get(step["agent"], []),
         step=step["id"],
     )
+    if any(s["agent"] == step["agent"] and s["id"] != step["id"] for s in steps):
+        task["repeat"] = True
+    return task
 
 
 def _after(
     step: PlanStep,
     status: dict[str, StepStatus],
     steps: list[PlanStep],
-    history: list[dict[str, str]],
     memories: dict[str, list[MemoryRef]],
 ) -> StepAfter | None:
     """What follows ``step`` (running alone) when it succeeds, if only ``step`` decides it.
 
     ``None`` (go through ``next_steps``) when a step it would start also waits for another step.
+    The tasks it holds leave out the history (every plan step shares one): ``after_step`` adds
+    the finished step's, so a checkpoint of a k-step chain does not hold the history k times.
     """
     done = {**status, step["id"]: StepStatus(state="ok", reason="")}
     pending = [s for s in steps if done[s["id"]]["state"] == "pending"]
@@ -178,8 +216,8 @@ def _after(
     new = {**done, **{s["id"]: StepStatus(state="running", reason="") for s in ready}}
     then = []
     for s in ready:
-        task = _step_task(s, history, memories)
-        nxt = _after(s, new, steps, history, memories) if len(ready) == 1 else None
+        task = _step_task(s, steps, [], memories)
+        nxt = _after(s, new, steps, memories) if len(ready) == 1 else None
         if nxt is not None:
             task["after"] = nxt
         then.append(task)
@@ -197,7 +235,9 @@ def after_step(task: AgentTask, update: dict[str, Any]) -> Command[Any]:
         return Command(update=update, goto=NEXT_STEPS_NODE)
     up = PlanStep(id=task["step"], agent=task["agent"], request=task["request"], depends_on=[])
     given = [step_input(up, update["results"][task["agent"]])]
-    carried = {"turn": task["turn"]} if "turn" in task else {}  # request budgets span steps
+    carried: dict[str, Any] = {"history": task.get("history", [])}  # shared by every step
+    if "turn" in task:
+        carried["turn"] = task["turn"]  # request budgets span steps
     sends = [Send(t["agent"], {**t, **carried, "inputs": given}) for t in after["then"]]
     return Command(update={**update, "plan_status": after["status"]}, goto=sends or COMPOSE_NODE)
 

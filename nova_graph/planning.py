@@ -44,6 +44,10 @@ _ORDER = re.compile(
 
 
 _SENTENCE = re.compile(r"[.?!;]\s")
+# Explicit joints between two asks of one agent: ", then", "; also", "and then", ". After that".
+_JOINT = re.compile(
+    r"(?:[,;.!?]\s*|\s+and\s+)(?:and\s+)?(?:then|also|after\s+that)\b[,:]?\s*", re.IGNORECASE
+)
 _FORWARD = frozenset({"these", "this", "those", "them", "it", "its"})
 # Words too common in requests to tie a step to an earlier one.
 _COMMON = frozenset(
@@ -127,6 +131,41 @@ def split_dependent(
     return None
 
 
+def split_repeated(text: str, decision: RouteDecision, router: Router) -> RouteDecision | None:
+    """Cut a one-agent request into that agent's separate asks at explicit joints.
+
+    "translate 'good morning' into French, then translate the result into German" routes as one
+    clause (both halves go to the translator); cut at ", then" / "; also" / "and then", it
+    becomes two steps of the same agent, the second given the first's result. Only when every
+    piece routes clearly (not ambiguous, in scope) to that same agent; a bare sentence break
+    ("My order is late. Can you check it?") is not a joint.
+    Returns a decision with one clause per piece, or None.
+    """
+    if len(decision.agents) != 1 or decision.ambiguous or decision.out_of_scope:
+        return None
+    pieces = [p for p in (_clean_piece(p) for p in _JOINT.split(text)) if len(p) >= 3]
+    if len(pieces) < 2:
+        return None
+    agent = decision.agents[0]
+    routed = [router.route(p) for p in pieces]
+    if any(r.ambiguous or r.out_of_scope or r.agents != [agent] for r in routed):
+        return None
+    return decision.model_copy(
+        update={
+            "clauses": [
+                ClauseRoute(text=p, agent=agent, score=r.scores.get(agent, r.confidence or 1.0))
+                for p, r in zip(pieces, routed, strict=True)
+            ],
+            "method": "plan-split",
+            "model_calls": decision.model_calls + sum(r.model_calls for r in routed),
+        }
+    )
+
+
+def _clean_piece(piece: str) -> str:
+    return piece.strip(" \t\n,.;:")
+
+
 def plan_request(
     text: str,
     decision: RouteDecision,
@@ -135,19 +174,21 @@ def plan_request(
     *,
     model: BaseChatModel | None = None,
 ) -> Plan:
-    """The plan for ``text``: one step per routed clause, dependencies read from its words.
+    """The plan for ``text``: one step per routed clause (an agent may have several), with
+    dependencies read from its words.
 
     ``model`` (a configured model, not the offline one) is asked only when the rules are unsure.
     Raises :class:`PlanError` when the plan exceeds ``policy``'s limits.
     """
-    clause_for = decision.clause_texts()
-    ordered = [c.agent for c in decision.clauses if c.agent in routes]
-    agents = list(dict.fromkeys([*ordered, *routes]))
-    steps: list[PlanStep] = []
-    single = len(agents) == 1
-    for i, agent in enumerate(agents, start=1):
-        request = text if single else clause_for.get(agent, text)
-        steps.append(PlanStep(id=f"s{i}", agent=agent, request=request, depends_on=[]))
+    parts = [(c.agent, c.text) for c in decision.clauses if c.agent in routes]
+    covered = {agent for agent, _ in parts}
+    parts += [(agent, text) for agent in routes if agent not in covered]
+    if len(parts) == 1:
+        parts = [(parts[0][0], text)]
+    steps = [
+        PlanStep(id=f"s{i}", agent=agent, request=request, depends_on=[])
+        for i, (agent, request) in enumerate(parts, start=1)
+    ]
     plan = Plan(steps)
     if policy.enabled and len(steps) > 1:
         _read_dependencies(text, plan)
@@ -172,7 +213,8 @@ def _read_dependencies(text: str, plan: Plan) -> None:
         if at >= 0:
             cursor = at + len(step["request"])
         if frontier and _is_dependent(step["request"], gap):
-            waits = _sharing(step["request"], frontier) or frontier
+            waits = frontier if len(frontier) == 1 else _sharing(step["request"], frontier)
+            waits = waits or frontier
             step["depends_on"] = [s["id"] for s in waits]
             if len(waits) > 1 and _SINGULAR.search(step["request"]):
                 plan.unsure = True
@@ -188,9 +230,10 @@ def _is_dependent(request: str, gap: str) -> bool:
     """A reference back, or an order word before or at the start of the clause."""
     head, colon, _ = request.partition(": ")
     # "turn these requirements into tasks: ..." points forward at its own payload.
+    if _ORDER.search(gap) or _ORDER.match(request.strip()):  # the cheaper test first
+        return True
     words = _REFERENCE.findall(head)
-    backward = [w for w in words if not (colon and w.lower() in _FORWARD)]
-    return bool(backward or _ORDER.search(gap) or _ORDER.match(request.strip()))
+    return any(not (colon and w.lower() in _FORWARD) for w in words)
 
 
 def _sharing(request: str, frontier: list[PlanStep]) -> list[PlanStep]:
@@ -245,6 +288,10 @@ def validate_plan(steps: list[PlanStep], policy: PlanPolicy) -> None:
         if unknown:
             raise PlanError(f"step {sid} waits for unknown step(s) {unknown}; name existing steps")
     depth: dict[str, int] = {}
+    for sid, wanted in deps.items():  # steps usually wait only for earlier ones: one pass
+        if any(d not in depth for d in wanted):
+            break
+        depth[sid] = 1 + max((depth[d] for d in wanted), default=0)
 
     def chain(sid: str, seen: tuple[str, ...]) -> int:
         if sid in seen:

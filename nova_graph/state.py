@@ -59,6 +59,7 @@ class AgentResult(TypedDict):
     inputs: NotRequired[list[str]]  # ids of the plan steps whose results this agent was given
     #: The answer comes from the embedded offline model (it ends with ``OFFLINE_NOTICE``).
     offline: NotRequired[bool]
+    step: NotRequired[str]  # the plan step this result is for
 
 
 class ClauseRecord(TypedDict):
@@ -91,6 +92,7 @@ class Failure(TypedDict):
     error_type: str
     message: str
     attempts: int
+    step: NotRequired[str]  # the plan step that failed
 
 
 class PlanStep(TypedDict):
@@ -131,6 +133,7 @@ class AgentTask(TypedDict, total=False):
     step: str
     inputs: list[StepInput]
     after: StepAfter  # fast path: what follows when this step succeeds (see plan_dispatch)
+    repeat: bool  # its agent runs another step of this plan: keep the result by step id too
 
 
 class StepAfter(TypedDict):
@@ -168,6 +171,9 @@ class NovaState(TypedDict, total=False):
     notice: str | None  # a message instead of an agent (e.g. a follow-up on an empty thread)
     memories: dict[str, list[MemoryRef]]
     results: Annotated[dict[str, AgentResult], merge_results]
+    # Results of plan steps whose agent runs several steps of one plan, by step id (``results``
+    # holds each agent's latest).
+    step_results: Annotated[dict[str, AgentResult], merge_results]
     failures: Annotated[list[Failure], extend_failures]
     routing_model_calls: int
     turn: TurnInfo

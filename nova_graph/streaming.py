@@ -193,11 +193,13 @@ def describe_update(node: str, update: Any) -> str:
         return f"{node}: " + describe_status(update["plan_status"])
     if results:
         parts = []
+        repeat = bool(update.get("step_results"))  # an agent running several plan steps
         for name, r in results.items():
+            label = f"{r['step']} {name}" if repeat and "step" in r else name
             tools = ", ".join(t["name"] for t in r.get("tool_calls", [])) or "no tools"
             tool_failed = any(not t.get("ok", True) for t in r.get("tool_calls", []))
             status = "FAILED (tool error)" if tool_failed else r.get("status", "?")
-            parts.append(f"{name} {status} ({tools}; {r.get('latency_ms', 0):.0f} ms)")
+            parts.append(f"{label} {status} ({tools}; {r.get('latency_ms', 0):.0f} ms)")
         if "plan_status" in update:  # a plan step that continued its plan itself
             parts.append("plan: " + describe_status(update["plan_status"]))
         return f"{node}: " + "; ".join(parts)

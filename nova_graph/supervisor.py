@@ -15,9 +15,17 @@ from nova_graph.conversation import (
     agent_context,
     previous_turn,
 )
+from nova_graph.errors import PlanError
 from nova_graph.input_checks import DEFAULT_MAX_REQUEST_BYTES, message_text, validate_request
 from nova_graph.plan_dispatch import initial_status, running_sends
-from nova_graph.planning import PlanPolicy, has_reference, plan_request, split_dependent
+from nova_graph.planning import (
+    Plan,
+    PlanPolicy,
+    has_reference,
+    plan_request,
+    split_dependent,
+    split_repeated,
+)
 from nova_graph.roster import ContextPolicy, Roster
 from nova_graph.routing.decision import RouteDecision, Router
 from nova_graph.state import AgentTask, DecisionRecord, Failure, MemoryRef, NovaState, new_turn
@@ -76,6 +84,8 @@ class Supervisor:
             and has_reference(text)
         ):
             decision = split_dependent(text, self.router, self.conversation.verbs) or decision
+        if self.planning.enabled and turn.context is None and len(decision.clauses) == 1:
+            decision = split_repeated(text, decision, self.router) or decision
         clarification: dict[str, Any] | None = None
         if decision.ambiguous and len(decision.agents) > 1:
             decision, clarification, notice = self._ask(decision)
@@ -83,7 +93,15 @@ class Supervisor:
         if not routes and self.out_of_scope == "general" and notice is None:
             general = self.roster.by_family("general")
             routes = [general[0].name] if general else []
-        plan = plan_request(text, decision, routes, self.planning, model=self.plan_model)
+        failures = _routing_failures(decision)
+        try:
+            plan = plan_request(text, decision, routes, self.planning, model=self.plan_model)
+        except PlanError as exc:  # no sensible plan: say so and run nothing
+            plan, routes = Plan([]), []
+            notice = f"I did not run this request: {exc}."
+            failures = Overwrite(
+                [Failure(agent="planner", error_type="PlanError", message=str(exc), attempts=0)]
+            )
         return {
             "request": text,
             "decision": state_decision(decision, routes),
@@ -93,7 +111,8 @@ class Supervisor:
             "notice": notice,
             "memories": self._recall(text, decision, routes, config),
             "results": None,  # reducer: start this turn with no results
-            "failures": _routing_failures(decision),
+            "step_results": None,
+            "failures": failures,
             "routing_model_calls": decision.model_calls,
             "turn": new_turn(),
             "plan": plan.steps,

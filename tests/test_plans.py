@@ -195,14 +195,37 @@ def test_upstream_failure_skips_dependents_and_independent_steps_finish(tmp_path
     assert any(ln.startswith("next_steps: s1 failed") for ln in lines)
 
 
-def test_plan_limits_cycles_and_unknown_steps(router: Router, tmp_path: Path) -> None:
+def test_a_plan_over_the_limits_gets_an_honest_answer_and_runs_nothing(
+    router: Router, tmp_path: Path
+) -> None:
     text = "list the low stock parts, then raise purchase orders for them"
-    graph = _graph(router, tmp_path, planning=PlanPolicy(max_depth=1))
+    for policy, limit in [
+        (PlanPolicy(max_depth=1), "NOVA_MAX_PLAN_DEPTH"),
+        (PlanPolicy(max_steps=1), "at most 1 steps (NOVA_MAX_PLAN_STEPS)"),
+    ]:
+        graph = _graph(router, tmp_path, planning=policy)
+        cfg = {"configurable": {"thread_id": limit}}
+        state = graph.invoke({"messages": [("user", text)]}, cfg)
+        answer = state["messages"][-1].content
+        assert answer.startswith("I did not run this request: ") and limit in answer
+        assert state["plan"] == [] and not state.get("results") and state["routes"] == []
+        assert [(f["agent"], f["error_type"]) for f in state["failures"]] == [
+            ("planner", "PlanError")
+        ]
+        # the thread goes on: a request within the limits runs
+        state = graph.invoke({"messages": [("user", "list the low stock parts")]}, cfg)
+        assert state["results"]["erp_inventory"]["status"] == "ok" and not state["failures"]
+
+
+def test_plan_limits_cycles_and_unknown_steps() -> None:
     with pytest.raises(PlanError, match="NOVA_MAX_PLAN_DEPTH"):
-        graph.invoke({"messages": [("user", text)]}, {"configurable": {"thread_id": "d"}})
-    graph = _graph(router, tmp_path, planning=PlanPolicy(max_steps=1))
-    with pytest.raises(PlanError, match="at most 1 steps"):
-        graph.invoke({"messages": [("user", text)]}, {"configurable": {"thread_id": "s"}})
+        validate_plan(
+            [
+                PlanStep(id="a", agent="x", request="r", depends_on=[]),
+                PlanStep(id="b", agent="y", request="r", depends_on=["a"]),
+            ],
+            PlanPolicy(max_depth=1),
+        )
     cyc = [
         PlanStep(id="a", agent="x", request="r", depends_on=["b"]),
         PlanStep(id="b", agent="y", request="r", depends_on=["a"]),
@@ -211,6 +234,79 @@ def test_plan_limits_cycles_and_unknown_steps(router: Router, tmp_path: Path) ->
         validate_plan(cyc, PlanPolicy())
     with pytest.raises(PlanError, match="unknown step"):
         validate_plan([PlanStep(id="a", agent="x", request="r", depends_on=["z"])], PlanPolicy())
+
+
+def _translator_run(router: Router, data: Path, text: str) -> tuple[dict[str, Any], list[int]]:
+    """Run ``text``; the final state and the superstep each translator task ran in."""
+    graph, cfg = _graph(router, data), {"configurable": {"thread_id": "tr"}}
+    steps = [
+        item["step"]
+        for item in graph.stream({"messages": [("user", text)]}, cfg, stream_mode="debug")
+        if item["type"] == "task" and item["payload"]["name"] == "translator"
+    ]
+    return graph.get_state(cfg).values, steps
+
+
+def test_a_chain_of_two_steps_for_one_agent_runs_each_with_its_own_result(
+    router: Router, tmp_path: Path
+) -> None:
+    text = "translate 'good morning' into French, then translate the result into German"
+    state, supersteps = _translator_run(router, tmp_path, text)
+    assert state["plan"] == [
+        {"id": "s1", "agent": "translator", "request": "translate 'good morning' into French",
+         "depends_on": []},
+        {"id": "s2", "agent": "translator", "request": "translate the result into German",
+         "depends_on": ["s1"]},
+    ]  # fmt: skip
+    assert len(supersteps) == 2 and supersteps[0] < supersteps[1]
+    first, second = state["step_results"]["s1"], state["step_results"]["s2"]
+    assert (first["request"], first["inputs"]) == ("translate 'good morning' into French", [])
+    assert first["tool_calls"][0]["args"]["text"] == "good morning"
+    assert (second["step"], second["inputs"]) == ("s2", ["s1"])
+    assert state["results"]["translator"] == second  # by agent: its latest step
+    answer = state["messages"][-1].content
+    assert "**translator** (s1)" in answer and "**translator** (s2)" in answer
+    assert "s2 translator after s1: ran" in answer
+
+
+def test_two_independent_asks_to_one_agent_run_together_as_two_steps(
+    router: Router, tmp_path: Path
+) -> None:
+    text = "translate 'good morning' into French; also translate 'thank you' into Spanish"
+    state, supersteps = _translator_run(router, tmp_path, text)
+    assert [(s["agent"], s["depends_on"]) for s in state["plan"]] == [
+        ("translator", []),
+        ("translator", []),
+    ]
+    assert len(supersteps) == 2 and len(set(supersteps)) == 1  # one superstep
+    texts = [state["step_results"][s]["tool_calls"][0]["args"]["text"] for s in ("s1", "s2")]
+    assert texts == ["good morning", "thank you"]
+    assert state["plan_status"]["s1"]["state"] == state["plan_status"]["s2"]["state"] == "ok"
+
+
+def test_a_sentence_break_without_a_joint_stays_one_step(tmp_path: Path) -> None:
+    first, second = "translate my order email into German", "Please keep it formal"
+    text = f"{first}. {second}."
+    one = RouteDecision(agents=["translator"], clauses=[])
+    table = {t: one.model_copy(update={"clauses": [ClauseRoute(text=t, agent="translator",
+             score=1)]}) for t in (text, first, second)}  # fmt: skip
+    graph = build_nova_graph(
+        router=TableRouter(table), model=OfflineChatModel(), data_dir=tmp_path, checkpointer=False
+    )
+    state = graph.invoke({"messages": [("user", text)]})
+    assert [(s["agent"], s["request"]) for s in state["plan"]] == [("translator", text)]
+    assert not state.get("step_results")
+    # with an explicit joint the same two asks are two steps of the translator
+    joined = f"{first}, then {second.lower()}"
+    table[joined] = table[text].model_copy(
+        update={"clauses": [ClauseRoute(text=joined, agent="translator", score=1)]}
+    )
+    table[second.lower()] = table[second]
+    state = graph.invoke({"messages": [("user", joined)]})
+    assert [(s["agent"], s["depends_on"]) for s in state["plan"]] == [
+        ("translator", []),
+        ("translator", ["s1"]),
+    ]
 
 
 def test_fan_out_ablation_runs_everything_at_once(router: Router, tmp_path: Path) -> None:
@@ -328,10 +424,9 @@ def _chain_graph(tmp_path: Path, **extra: Any) -> Any:
     return build_nova_graph(
         roster=load_roster(SMALL),
         router=TableRouter({CHAIN: decision}),
-        model=FunctionChatModel(fn=_clock_then_answer),
         data_dir=tmp_path,
         checkpointer=InMemorySaver(),
-        **extra,
+        **{"model": FunctionChatModel(fn=_clock_then_answer), **extra},
     )
 
 
@@ -361,3 +456,54 @@ def test_a_request_budget_spans_the_steps_a_chain_starts_from_its_own_node(
     stopped = [f for f in state["failures"] if f["agent"] == "words"]
     assert stopped and stopped[0]["error_type"] == "BudgetExceededError"
     assert "this request" in stopped[0]["message"]
+
+
+def test_a_step_started_from_the_previous_steps_node_sees_the_conversation(
+    tmp_path: Path,
+) -> None:
+    seen: list[list[str]] = []
+
+    def model(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> Any:
+        if not any(t["name"] == "current_time" for t in tools):  # the words step
+            seen.append([str(m.content) for m in messages])
+        return _clock_then_answer(messages, tools)
+
+    graph = _chain_graph(tmp_path, model=FunctionChatModel(fn=model))
+    cfg = {"configurable": {"thread_id": "h"}}
+    graph.invoke({"messages": [("user", CHAIN)]}, cfg)
+    graph.invoke({"messages": [("user", CHAIN)]}, cfg)
+    assert len(seen) == 2 and seen[0][-1] == seen[1][-1] == "count the words in it"
+    assert CHAIN not in seen[0] and CHAIN in seen[1]  # the earlier turn, as history
+
+
+def test_a_failed_step_of_an_agent_skips_its_next_step_not_its_other_one(tmp_path: Path) -> None:
+    first, second, third = "count the words in alpha beta", "count the words in it", "words: x"
+    text = f"{first}, then {second}; also {third}"
+    decision = RouteDecision(
+        agents=["words"],
+        clauses=[ClauseRoute(text=t, agent="words", score=1) for t in (first, second, third)],
+    )
+
+    def model(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
+        if str(messages[-1].content) == first:
+            raise ValueError("words is broken on this one")
+        return "done: " + str(messages[-1].content)
+
+    graph = build_nova_graph(
+        roster=load_roster(SMALL),
+        router=TableRouter({text: decision}),
+        model=FunctionChatModel(fn=model),
+        data_dir=tmp_path,
+        checkpointer=False,
+        reliability=ReliabilityPolicy(max_attempts=1),
+    )
+    state = graph.invoke({"messages": [("user", text)]})
+    assert [s["depends_on"] for s in state["plan"]] == [[], ["s1"], []]
+    status = state["plan_status"]
+    assert status["s1"]["state"] == "failed" and status["s3"]["state"] == "ok"
+    assert status["s2"]["reason"] == (
+        "not run: words failed: ValueError: words is broken on this one"
+    )
+    assert [(f["agent"], f.get("step")) for f in state["failures"]] == [("words", "s1")]
+    assert state["step_results"]["s3"]["answer"] == f"done: {third}"
+    assert "s2" not in state["step_results"]

@@ -34,6 +34,8 @@ def failure_update(
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[: MAX_MESSAGE_CHARS - 1] + "…"
     failure = Failure(agent=agent, error_type=error_type(exc), message=message, attempts=attempts)
+    if task.get("repeat"):  # its agent runs several steps of the plan: say which one failed
+        failure["step"] = str(task["step"])
     result = AgentResult(
         agent=agent,
         request=str(task.get("request", "")),
@@ -45,7 +47,12 @@ def failure_update(
         latency_ms=0.0,
         attempts=attempts,
     )
-    return {"results": {agent: result}, "failures": [failure]}
+    if "step" in task:
+        result["step"] = str(task["step"])
+    update: dict[str, Any] = {"results": {agent: result}, "failures": [failure]}
+    if task.get("repeat"):
+        update["step_results"] = {str(task["step"]): result}
+    return update
 
 
 def make_error_handler(
