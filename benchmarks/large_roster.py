@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DEFAULT_DATA = ROOT.parent.parent / "shared" / "data" / "clinc150"
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "clinc150"
 
 
 def _rss_mb() -> float:
