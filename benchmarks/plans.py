@@ -90,8 +90,12 @@ def bare_sequence(k: int, model: OfflineChatModel, ctx: ToolContext) -> Any:
             if done:
                 up = PlanStep(id=f"s{i}", agent=done[-1]["agent"], request="", depends_on=[])
                 task["inputs"] = [step_input(up, done[-1])]
-            started, cpu = time.perf_counter(), time.thread_time()
-            out = executor.invoke({"messages": agent_messages(task)})
+            started = time.perf_counter()
+            # Built in the calling thread and counted as orchestration, as Nova's agent node does
+            # (outside the agent's lane); only the agent's own run is the agent's CPU time.
+            messages = agent_messages(task)
+            cpu = time.thread_time()
+            out = executor.invoke({"messages": messages})
             AGENT_CPU_MS.append((time.thread_time() - cpu) * 1000)  # what Nova runs in a lane
             return {"results": [*done, summarize_run(spec, task, out["messages"], started, 1)]}
 
