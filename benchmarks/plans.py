@@ -5,13 +5,15 @@ report, then ...") runs through the Nova graph (supervisor, plan, ``Send`` per s
 upstream results, ``next_steps`` after each, compose) and through a bare LangGraph
 ``START -> a1 -> ... -> ak -> END`` sequence of the same agents (same offline model, same tools,
 same messages with the previous answer quoted in). Both without a checkpointer, on the same
-demo data, timed interleaved (each round runs every k on both systems, alternating which goes
-first). For each, the extra time per added step is the least-squares slope of the median run
-time over k, in total and with the agents' own time (``latency_ms``) taken out; the figure that
-matters is orchestration only, as agents' own times vary with the load. Under a loaded CPU the
-wall figures are noisy, so the calling thread's CPU time is also reported, with the agents' own
-CPU time taken out (Nova runs agents in their worker lanes; the bare sequence runs them in the
-calling thread, where their ``thread_time`` is measured and subtracted).
+demo data, timed interleaved (each round runs every k on both systems ``--repeats`` times,
+alternating which goes first). For each, the extra time per added step is the least-squares slope
+of the median run time over k, in total and with the agents' own time (``latency_ms``) taken out;
+the figure that matters is orchestration only, as agents' own times vary with the load. Under a
+loaded CPU the wall figures are noisy, so the calling thread's CPU time is also reported, with
+the agents' own CPU time taken out (Nova runs agents in their worker lanes; the bare sequence
+runs them in the calling thread, where their ``thread_time`` is measured and subtracted). Both
+build each agent's messages (the quoted upstream results) in the calling thread and count that
+as orchestration.
 
 Run: ``PYTHONPATH=. .venv/bin/python benchmarks/plans.py [--rounds 21]``; JSON lands in
 ``benchmarks/results/plans.json``.
@@ -90,8 +92,12 @@ def bare_sequence(k: int, model: OfflineChatModel, ctx: ToolContext) -> Any:
             if done:
                 up = PlanStep(id=f"s{i}", agent=done[-1]["agent"], request="", depends_on=[])
                 task["inputs"] = [step_input(up, done[-1])]
-            started, cpu = time.perf_counter(), time.thread_time()
-            out = executor.invoke({"messages": agent_messages(task)})
+            started = time.perf_counter()
+            # Built in the calling thread and counted as orchestration, as Nova's agent node does
+            # (outside the agent's lane); only the agent's own run is the agent's CPU time.
+            messages = agent_messages(task)
+            cpu = time.thread_time()
+            out = executor.invoke({"messages": messages})
             AGENT_CPU_MS.append((time.thread_time() - cpu) * 1000)  # what Nova runs in a lane
             return {"results": [*done, summarize_run(spec, task, out["messages"], started, 1)]}
 
@@ -113,10 +119,11 @@ def main() -> None:
     """Measure both systems for k = 1..4 and write the JSON."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each k per round")
     args = parser.parse_args()
     model = OfflineChatModel()
     ks = list(range(1, len(CHAIN) + 1))
-    out: dict[str, Any] = {"rounds": args.rounds, "ks": ks}
+    out: dict[str, Any] = {"rounds": args.rounds, "repeats": args.repeats, "ks": ks}
     with tempfile.TemporaryDirectory() as data:
         ctx = ToolContext(model=model)
         ctx.data_dir = Path(data)
@@ -145,7 +152,7 @@ def main() -> None:
         runs: dict[tuple[str, int], list[tuple[float, float, float]]] = {
             (label, k): [] for label in ("nova", "bare") for k in ks
         }
-        for r in range(args.rounds):  # interleaved: each k, both systems, order alternating
+        for r in range(args.rounds * args.repeats):  # each k, both systems, order alternating
             for k in ks:
                 for label in ("nova", "bare") if r % 2 == 0 else ("bare", "nova"):
                     runs[label, k].append(once(label, k))

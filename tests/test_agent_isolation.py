@@ -115,6 +115,30 @@ def test_a_lane_never_starts_more_threads_than_its_cap() -> None:
     assert lane.threads == 3  # the queued calls reused the same threads
 
 
+def test_a_lane_call_returns_raises_and_abandons_a_queued_call_at_its_deadline() -> None:
+    lane, gate, ran = WorkerLane("one", workers=1), threading.Event(), []
+    assert lane.call(lambda: threading.current_thread().name, 5) == "nova-one-1"
+    try:
+        lane.call(lambda: 1 / 0, 5)
+    except ZeroDivisionError:
+        pass
+    else:
+        raise AssertionError("the call's own exception must reach its caller")
+    busy = lane.submit(lambda: gate.wait(5))  # holds the lane's only worker
+    started = time.perf_counter()
+    try:
+        lane.call(lambda: ran.append(1), 0.2)
+    except TimeoutError:
+        pass
+    else:
+        raise AssertionError("a call that cannot start before its deadline must time out")
+    assert 0.15 < time.perf_counter() - started < 2
+    gate.set()
+    assert busy.result(timeout=5)
+    assert lane.call(lambda: "after", 5) == "after"  # the worker moved past the abandoned call
+    assert ran == []  # abandoned before it started: it never runs
+
+
 def test_a_lone_tool_call_runs_in_the_agents_own_thread() -> None:
     from langchain_core.messages import AIMessage
     from langchain_core.tools import tool

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -25,11 +24,9 @@ def call_with_deadline(
     """
     if seconds is None and lane is None:
         return fn()
-    future = (lane or WorkerLane(what, workers=1)).submit(fn)
     try:
-        return future.result(timeout=seconds)
-    except concurrent.futures.TimeoutError:
-        future.cancel()  # if it never started, it never will
+        return (lane or WorkerLane(what, workers=1)).call(fn, seconds)
+    except TimeoutError:  # if it never started, it never will
         raise AgentTimeoutError(
             f"{what} did not finish within {seconds:g} s; it was abandoned"
         ) from None
