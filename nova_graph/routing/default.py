@@ -179,7 +179,7 @@ def _calibrate(
     report = probe.calibrate(held, negatives[1::2], groups=groups, hold_out_groups=hold_out_groups)
     apply_thresholds(router, probe.thresholds)
     texts = [t for ts in examples.values() for t in ts]
-    refused = sum(d.out_of_scope for d in router.route_batch(texts)) / len(texts)
+    refused = router.refused_share(texts)
     if refused > MAX_SELF_REFUSAL:
         apply_thresholds(router, defaults)
         warnings.warn(
