@@ -8,7 +8,9 @@ Each roster is measured in its own child process (one after the other, never in 
 (train + calibrate wall and CPU time: on a shared machine the CPU time is the steadier
 figure); peak memory is the child's max RSS (``resource.getrusage``) minus its RSS
 once the encoder is loaded, and tracemalloc's peak of Python allocations (numpy included) during
-training. Then the router is loaded back from the cache, as ``nova ask`` does, and decisions are
+training. Held-out top-1 counts a refused request as a miss; ``heldout_refused`` is the share
+refused and ``heldout_top1_ignoring_refusal`` the share whose best-scored route is right. Then the
+router is loaded back from the cache, as ``nova ask`` does, and decisions are
 timed one request at a time on held-out requests not seen before (p50 of ``route``, encoding
 included, and of the scoring alone on the request's vector). Last, a third child loads both saved
 routers and times their decisions in turn, one request each (the same load on both: the ratio
@@ -89,6 +91,10 @@ def child(routes: int, per_route: int, data: Path, timings: int, keep: Path) -> 
     gold = [a for _, a in held]
     decisions = loaded.route_batch(texts)
     accuracy = float(np.mean([d.agents[:1] == [a] for d, a in zip(decisions, gold, strict=True)]))
+    # a refusal (out of scope) counts as a miss above; these two separate it from wrong routes
+    refused = float(np.mean([d.out_of_scope for d in decisions]))
+    best = [max(d.scores, key=d.scores.__getitem__) for d in decisions]
+    best_route = float(np.mean([b == a for b, a in zip(best, gold, strict=True)]))
     encoder.clear_cache()
     sample = texts[:timings]
     loaded.route(sample[0])
@@ -113,6 +119,8 @@ def child(routes: int, per_route: int, data: Path, timings: int, keep: Path) -> 
         "tracemalloc_peak_mb": round(traced_peak, 0),
         "cache_mb": round(cache_mb, 2),
         "heldout_top1": round(accuracy, 4),
+        "heldout_refused": round(refused, 4),
+        "heldout_top1_ignoring_refusal": round(best_route, 4),
         "heldout_n": len(held),
         "decision_p50_ms": round(statistics.median(route_ms), 2),
         "scoring_p50_ms": round(statistics.median(score_ms), 3),

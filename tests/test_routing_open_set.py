@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from nova_app import nova_roster
+from nova_graph.errors import InvalidRequestError
 from nova_graph.routing import SemanticRouter
 from nova_graph.routing.calibration import balanced_negatives, in_scope_threshold
 from nova_graph.routing.default import default_router
@@ -76,6 +77,17 @@ def test_small_roster_still_routes_its_own_requests(small_router: SemanticRouter
     for decision, (text, agent) in zip(decisions, SMALL_IN_SCOPE, strict=True):
         assert not decision.out_of_scope, text
         assert decision.agents == [agent], text
+
+
+def test_refused_share_is_the_share_route_batch_refuses(small_router: SemanticRouter) -> None:
+    # the builder's self-refusal check: same decision as route_batch (a split request is routed)
+    texts = [*NEW_KINDS, *(t for t, _ in SMALL_IN_SCOPE)]
+    texts.append("play some relaxing jazz and send the invoice to the Acme client")
+    refused = [d.out_of_scope for d in small_router.route_batch(texts)]
+    assert 0 < sum(refused) < len(texts)
+    assert small_router.refused_share(texts) == pytest.approx(sum(refused) / len(texts))
+    with pytest.raises(InvalidRequestError, match="non-empty list"):
+        small_router.refused_share([])
 
 
 def test_held_out_agent_calibration_is_what_refuses_new_kinds() -> None:

@@ -38,6 +38,9 @@ ROUTER_CACHE_FORMAT = "semantic-router-8-sparse-lexical"
 MIN_CALIBRATION_EXAMPLES = 8
 #: Calibrated thresholds refusing more than this share of the training examples are not used.
 MAX_SELF_REFUSAL = 0.05
+#: The self-refusal check routes at most about this many of the roster's examples (an even
+#: sample: every example up to this size; at 1,000 agents x 20, every 5th, 4 per agent).
+_SELF_CHECK_MAX = 4000
 #: Every ``_CALIBRATION_FOLD``-th example of an agent is held out to calibrate the router.
 _CALIBRATION_FOLD = 4
 
@@ -128,7 +131,8 @@ def _calibrated_router(
 
     A roster with an agent of fewer than ``MIN_CALIBRATION_EXAMPLES`` examples keeps the
     router's default thresholds, and so does one whose calibrated router would refuse more than
-    ``MAX_SELF_REFUSAL`` of its own training examples; both with a :class:`CalibrationWarning`.
+    ``MAX_SELF_REFUSAL`` of its own training examples (at most about ``_SELF_CHECK_MAX`` of
+    them, evenly sampled, are routed to check); both with a :class:`CalibrationWarning`.
     """
     from nova_graph.embeddings import default_encoder
     from nova_graph.routing import SemanticRouter
@@ -179,7 +183,7 @@ def _calibrate(
     report = probe.calibrate(held, negatives[1::2], groups=groups, hold_out_groups=hold_out_groups)
     apply_thresholds(router, probe.thresholds)
     texts = [t for ts in examples.values() for t in ts]
-    refused = sum(d.out_of_scope for d in router.route_batch(texts)) / len(texts)
+    refused = router.refused_share(texts[:: -(-len(texts) // _SELF_CHECK_MAX)])
     if refused > MAX_SELF_REFUSAL:
         apply_thresholds(router, defaults)
         warnings.warn(
