@@ -7,7 +7,7 @@ Out-of-Scope Prediction", github.com/clinc/oos-eval; pass its folder with ``--da
 of a *new kind* at test time; ``oos_test`` are out-of-scope requests of the *known kind* (like
 ``oos_train``/``oos_val``). Examples come from ``train``, calibration from ``val``, every figure
 from ``test``. The Nova roster: each agent family held out in turn, the roster's held-out set
-(``evals/roster/heldout.yaml``) as test requests.
+(``evals/roster/heldout.yaml``; its tuning set ``dev.yaml`` with ``--dev``) as test requests.
 
 Compared in the same run, on the same vectors: the router calibrated as before this protocol
 ("closed-set calibration"), the router with held-out-group calibration, a logistic regression's
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dev",
         action="store_true",
         help="open-set: development run, calibrate on half of val and report on the other half "
-        "(test is never read)",
+        "(test is never read); the roster is tested on evals/roster/dev.yaml, not heldout.yaml",
     )
 
 
@@ -218,15 +218,19 @@ def clinc_split(
     return res
 
 
+#: The roster's test requests: the held-out set, or with ``--dev`` the tuning set.
+ROSTER_SETS = {False: "evals/roster/heldout.yaml", True: "evals/roster/dev.yaml"}
+
+
 def roster_family_holdout(args: argparse.Namespace) -> dict[str, Any]:
     """The roster (``args.default_roster``: the app's, Nova's for ``nova eval``) with each agent
-    family held out in turn (heldout.yaml as test set)."""
+    family held out in turn (test requests: ``heldout.yaml``, or ``dev.yaml`` with ``--dev``)."""
     from evals.harness.roster import load_heldout
     from nova_graph.roster import load_roster
     from nova_graph.routing.default import _calibrated_router
 
     roster = load_roster(args.default_roster)
-    held = load_heldout(roster=roster).singles()
+    held = load_heldout(ROSTER_SETS[bool(args.dev)], roster=roster).singles()
     family = {a.name: a.family for a in roster}
     negatives = list(roster.out_of_scope)
     out: dict[str, Any] = {}
@@ -286,7 +290,10 @@ def run_open_set(
             oos_val=data.oos_val[::2],
             oos_test=data.oos_val[1::2],
         )
-        results["dev"] = "calibrated on val[::2], reported on val[1::2]; test not read"
+        results["dev"] = (
+            "CLINC150: calibrated on val[::2], reported on val[1::2], test not read; roster: "
+            f"{ROSTER_SETS[True]}"
+        )
     domains = sorted({d for _, d in data.train})
     splits = []
     for seed in range(args.splits):
