@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from nova_graph.errors import PlanError
 from nova_graph.routing.clauses import segment
-from nova_graph.routing.decision import ClauseRoute, RouteDecision, Router
+from nova_graph.routing.decision import ClauseRoute, RouteDecision, Router, route_all
 from nova_graph.routing.payload import InstructionVerbs
 from nova_graph.state import PlanStep
 
@@ -147,7 +147,7 @@ def split_repeated(text: str, decision: RouteDecision, router: Router) -> RouteD
     if len(pieces) < 2:
         return None
     agent = decision.agents[0]
-    routed = [router.route(p) for p in pieces]
+    routed = route_all(router, pieces)
     if any(r.ambiguous or r.out_of_scope or r.agents != [agent] for r in routed):
         return None
     return decision.model_copy(

@@ -14,9 +14,9 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from nova_graph.improve.labelled import LabelledRequest
-from nova_graph.improve.metrics import RoutingScore, route_all, score_decisions
+from nova_graph.improve.metrics import RoutingScore, score_decisions
 from nova_graph.roster import Roster
-from nova_graph.routing.decision import RouteDecision, Router
+from nova_graph.routing.decision import RouteDecision, Router, route_all
 from nova_graph.runlog import RunRecord
 
 DEFAULT_LABELLED = Path("evals/roster/heldout.yaml")

@@ -61,12 +61,12 @@ from nova_graph.improve import (
     score_router,
     stratified_split,
 )
-from nova_graph.improve.metrics import RoutingScore, route_all, top_agent
+from nova_graph.improve.metrics import RoutingScore, top_agent
 from nova_graph.improve.proposals import evidence_from_log
 from nova_graph.improve.routers import default_factory
 from nova_graph.improve.setup import RouterFactory
 from nova_graph.roster import Roster
-from nova_graph.routing.decision import Router
+from nova_graph.routing.decision import Router, route_all
 from nova_graph.runlog import RunLog, RunRecord, new_run_id
 from nova_graph.signals import correction_text
 

@@ -655,7 +655,8 @@ def _evidence_confusion(evidence: Sequence[Evidence]) -> dict[str, dict[str, int
 def refresh_evidence(router: Any, evidence: Sequence[Evidence]) -> list[Evidence]:
     """Re-route evidence whose right agent is known, so proposals target today's misroutes
     (and know where the router ranks the right agent)."""
-    from nova_graph.improve.metrics import route_all, top_agent
+    from nova_graph.improve.metrics import top_agent
+    from nova_graph.routing.decision import route_all
 
     known = [e for e in evidence if e.known]
     decisions = route_all(router, [e.text for e in known])

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
 from nova_graph.improve.labelled import LabelledRequest
-from nova_graph.routing.decision import RouteDecision, Router
+from nova_graph.routing.decision import RouteDecision, Router, route_all
 
 OUT_OF_SCOPE = "(out of scope)"
 
@@ -91,14 +90,6 @@ def top_agent(decision: RouteDecision) -> str | None:
     if decision.scores:
         return max(decision.agents, key=lambda a: decision.scores.get(a, float("-inf")))
     return decision.agents[0]
-
-
-def route_all(router: Router, texts: Sequence[str]) -> list[RouteDecision]:
-    """Route every text, through ``route_batch`` when the router has one."""
-    batch: Callable[[Sequence[str]], Any] | None = getattr(router, "route_batch", None)
-    if batch is not None:
-        return list(batch(list(texts)))
-    return [router.route(t) for t in texts]
 
 
 def asks_to_clarify(item: LabelledRequest, decision: RouteDecision) -> bool:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nova_graph.improve.labelled import LabelledRequest
-from nova_graph.improve.metrics import route_all, top_agent
-from nova_graph.routing.decision import Router
+from nova_graph.improve.metrics import top_agent
+from nova_graph.routing.decision import Router, route_all
 from nova_graph.runlog import RunLog
 
 

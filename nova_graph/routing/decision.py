@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -55,3 +56,11 @@ class Router(Protocol):
     def route(self, text: str) -> RouteDecision:
         """Decide which agents should handle ``text``."""
         ...
+
+
+def route_all(router: Router, texts: Sequence[str]) -> list[RouteDecision]:
+    """Route every text, through ``route_batch`` (one encode for all) when the router has one."""
+    batch: Callable[[Sequence[str]], Any] | None = getattr(router, "route_batch", None)
+    if batch is not None:
+        return list(batch(list(texts)))
+    return [router.route(t) for t in texts]
