@@ -299,17 +299,13 @@ def _seed(conn: sqlite3.Connection, rng: random.Random) -> None:
             delivered = (
                 shipped + timedelta(days=rng.randint(1, 5)) if status == "delivered" else None
             )
-            conn.execute(
-                "INSERT INTO shipments VALUES (?,?,?,?,?,?,?)",
-                (
-                    shipment_id,
-                    so,
-                    rng.choice(_CARRIERS),
-                    f"TRK{rng.randint(10**8, 10**9 - 1)}",
-                    "delivered" if delivered else "in_transit",
-                    _day(shipped),
-                    _day(delivered) if delivered else None,
-                ),
+            _insert_shipment(
+                conn,
+                rng,
+                (shipment_id, so),
+                "delivered" if delivered else "in_transit",
+                _day(shipped),
+                _day(delivered) if delivered else None,
             )
             invoice_id += 1
             due = shipped + timedelta(days=30)
@@ -332,18 +328,25 @@ def _seed(conn: sqlite3.Connection, rng: random.Random) -> None:
             )
         elif status == "pending" and rng.random() < 0.5:
             shipment_id += 1
-            conn.execute(
-                "INSERT INTO shipments VALUES (?,?,?,?,?,?,?)",
-                (
-                    shipment_id,
-                    so,
-                    rng.choice(_CARRIERS),
-                    f"TRK{rng.randint(10**8, 10**9 - 1)}",
-                    "preparing",
-                    None,
-                    None,
-                ),
-            )
+            _insert_shipment(conn, rng, (shipment_id, so), "preparing", None, None)
+
+
+def _insert_shipment(
+    conn: sqlite3.Connection,
+    rng: random.Random,
+    ids: tuple[int, int],
+    status: str,
+    shipped: str | None,
+    delivered: str | None,
+) -> None:
+    """One seeded shipment (``ids``: shipment id, sales order) with a random carrier and
+    tracking number."""
+    carrier = rng.choice(_CARRIERS)
+    tracking = f"TRK{rng.randint(10**8, 10**9 - 1)}"
+    conn.execute(
+        "INSERT INTO shipments VALUES (?,?,?,?,?,?,?)",
+        (*ids, carrier, tracking, status, shipped, delivered),
+    )
 
 
 def hash_index(text: str) -> int:
