@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -80,14 +81,26 @@ class PipelineSpec(BaseModel):
 
 
 def load_pipelines(path: str | Path | None = None) -> dict[str, PipelineSpec]:
-    """Load and validate the pipeline declarations (the packaged file when ``path`` is None)."""
+    """Load and validate the pipeline declarations (the packaged file when ``path`` is None).
+
+    The packaged file cannot change while the process runs, so it is parsed once; each call
+    still returns its own dict of deep copies (a caller's edits never leak into the next call).
+    """
     if path is None:
-        text = resources.files("nova_app.data").joinpath("pipelines.yaml").read_text("utf-8")
-    else:
-        try:
-            text = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise PipelineError(f"cannot read pipeline file {path}: {exc}") from None
+        return {name: spec.model_copy(deep=True) for name, spec in _packaged().items()}
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError as exc:
+        raise PipelineError(f"cannot read pipeline file {path}: {exc}") from None
+    return _parse(text)
+
+
+@functools.cache
+def _packaged() -> dict[str, PipelineSpec]:
+    return _parse(resources.files("nova_app.data").joinpath("pipelines.yaml").read_text("utf-8"))
+
+
+def _parse(text: str) -> dict[str, PipelineSpec]:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
