@@ -109,7 +109,9 @@ def run(
     loop = ImprovementLoop(
         factory,
         acceptance,
-        policy=AcceptancePolicy(max_agent_drop=0.02, max_regressions=0, keep_neutral=True),
+        policy=AcceptancePolicy(
+            max_agent_drop=0.02, max_regressions=0, keep_neutral=True, protect_others=True
+        ),
         store=store,
         encode=default_encoder().encode,
         trim=False,
@@ -160,6 +162,7 @@ def run(
         "min_test": min([first.accuracy, *(float(row["test_after"]) for row in rows)]),
         "rounds": rows,
         "versions": [m.version for m in store.versions()],
+        "work_dir": str(work),
     }
 
 
@@ -244,6 +247,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--wrong", type=float, default=0.2, help="share of wrong corrections (run 2)")
     p.add_argument("--only", choices=["clean", "noisy"], default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--dev-seed",
+        type=int,
+        default=None,
+        help="with --dev: seed of the gate / stand-in split and of the stream order (default: "
+        "--seed + 1); the never-seen half stays the one --seed sets aside",
+    )
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--readme", type=Path, default=README)
     p.add_argument(
@@ -256,11 +266,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     factory = RouterFactory(build=default_factory().build)  # the graph's builder, cached
     acceptance, test = stratified_split(packaged_acceptance_set(), 0.5, seed=args.seed)
+    order_seed = args.seed
     if args.dev:  # tune on the gating half only: the real test half stays unseen
-        acceptance, test = stratified_split(acceptance, 0.5, seed=args.seed + 1)
+        dev_seed = args.seed + 1 if args.dev_seed is None else args.dev_seed
+        acceptance, test = stratified_split(acceptance, 0.5, seed=dev_seed)
+        order_seed = args.seed if args.dev_seed is None else dev_seed
         args.readme = None
     stream = load_labelled(STREAM)
-    random.Random(args.seed).shuffle(stream)
+    random.Random(order_seed).shuffle(stream)
     start = RoutingSetup(nova_roster())
     results = []
     for name, wrong in (("clean", 0.0), ("noisy", args.wrong)):
@@ -276,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 test,
                 rounds=args.rounds,
                 wrong=wrong,
-                seed=args.seed,
+                seed=order_seed,
             )
         )
     seconds = time.perf_counter() - t0
