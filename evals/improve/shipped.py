@@ -24,9 +24,13 @@ the agent that wrongly attracted a request), strongest evidence first, on top of
 already kept. The gate: no request of the gating half, and no request users' behaviour labelled
 (the replayed signals, aggregated per request across rounds), that was right may become wrong;
 no agent's gating recall may drop by more than 2 points; out-of-scope refusals and clarifying
-questions may not fall; and the change must either raise gating accuracy or fix a replayed
-request. An example addition that would become the nearest example of another agent's gating or
-replayed request is rejected before a router is built (it is not local).
+questions may not fall; no request of an agent the change is not for (on the gating half, in
+the replayed signals, or among the roster's examples nearest the changed example; a removed
+example stays a request of its agent) may fall below the router's calibrated ambiguity margin
+or lose more than that margin towards the change's agent (``AcceptancePolicy.strict()``); and
+the change must either raise gating accuracy or fix a replayed request. An example addition that
+would become the nearest example of another agent's gating or replayed request is rejected
+before a router is built (it is not local).
 
 ``--dev`` is for developing the loop without touching the never-seen half: the gating half is
 split again into a gate and a stand-in test, and no README table is written.
@@ -109,9 +113,7 @@ def run(
     loop = ImprovementLoop(
         factory,
         acceptance,
-        policy=AcceptancePolicy(
-            max_agent_drop=0.02, max_regressions=0, keep_neutral=True, protect_others=True
-        ),
+        policy=AcceptancePolicy.strict(max_agent_drop=0.02),
         store=store,
         encode=default_encoder().encode,
         trim=False,
