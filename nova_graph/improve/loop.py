@@ -143,8 +143,8 @@ def judge(
     as a regression like one on the held-out split. ``plausible``: the change's evidence is
     corroborated or names an agent the router ranks high (see ``Proposal.plausible``); only
     then may ``policy.keep_neutral`` keep it for fixing replayed requests alone. ``taken``:
-    the requests of other agents the change takes (:func:`~nova_graph.improve.reach.
-    taken_requests`); any rejects it.
+    the requests of other agents the change takes
+    (:func:`~nova_graph.improve.reach.taken_requests`); any rejects it.
     """
     regressions = len(before.regressions(after))
     fixed = 0
