@@ -4,6 +4,8 @@ found on the held-out split, the replayed history and the roster examples neares
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from nova_graph.improve import AcceptancePolicy, LabelledRequest, RoutingSetup, judge
 from nova_graph.improve.metrics import RoutingScore, score_decisions
 from nova_graph.improve.proposals import Proposal, one_per_example
@@ -20,7 +22,7 @@ ITEMS = [
 ]
 
 
-def _score(rows: list[dict[str, float] | None]) -> RoutingScore:
+def _score(rows: Sequence[dict[str, float] | None]) -> RoutingScore:
     decisions = [
         RouteDecision(out_of_scope=True)
         if row is None
@@ -30,7 +32,7 @@ def _score(rows: list[dict[str, float] | None]) -> RoutingScore:
     return score_decisions(ITEMS, decisions)
 
 
-BEFORE = [
+BEFORE: list[dict[str, float] | None] = [
     {"b": 0.1, "c": 0.8, "d": 0.1},  # c1: margin 0.7
     {"b": 0.2, "c": 0.5, "d": 0.3},  # c2: margin 0.2
     {"b": 0.1, "c": 0.1, "d": 0.8},  # d1
@@ -40,7 +42,7 @@ BEFORE = [
 
 
 def test_a_change_that_moves_nothing_of_other_agents_takes_nothing() -> None:
-    after = [dict(r) for r in BEFORE[:3]] + [{"b": 0.6, "c": 0.3, "d": 0.1}, None]
+    after = [*BEFORE[:3], {"b": 0.6, "c": 0.3, "d": 0.1}, None]
     assert taken_requests(ITEMS, _score(BEFORE), _score(after), {"b"}, 0.05) == []
 
 
