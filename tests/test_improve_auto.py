@@ -58,9 +58,17 @@ def base(small_roster: Roster) -> RoutingSetup:
     return RoutingSetup(weakened(small_roster, 1))
 
 
-def _auto(tmp_path: Path, base: RoutingSetup, log: RunLog, min_new: int) -> object:
+def _auto(
+    tmp_path: Path, base: RoutingSetup, log: RunLog, min_new: int, *, strict: bool = True
+) -> object:
     return improve_automatically(
-        tmp_path, heldout=HELDOUT, start=base, factory=FACTORY, runlog=log, min_new_signals=min_new
+        tmp_path,
+        heldout=HELDOUT,
+        start=base,
+        factory=FACTORY,
+        runlog=log,
+        min_new_signals=min_new,
+        strict=strict,
     )
 
 
@@ -83,11 +91,27 @@ def test_auto_keeps_passing_changes_and_records_each_decision(
     assert outcome.ran and outcome.kept  # type: ignore[attr-defined]
     store = VersionStore(tmp_path)
     decisions = store.history("decision")
-    assert decisions and all(d["kept"] for d in decisions)
-    assert all(d["after"] > d["before"] for d in decisions)
+    assert len(decisions) == 3  # the strict gate: one decision per added example
+    assert all(d["after"] > d["before"] for d in decisions if d["kept"])
+    # on the bag-of-words router a date example pulls a words request towards clock:
+    # rejected although held-out accuracy rose, with the request named
+    taken = [d for d in decisions if not d["kept"]]
+    assert taken and all("from agents it is not for" in d["reason"] for d in taken)
     assert store.active() == outcome.kept[-1]  # type: ignore[attr-defined]
     again = _auto(tmp_path, base, log, 3)  # nothing new since: it waits
     assert not again.ran and again.new_signals == 0  # type: ignore[attr-defined]
+
+
+def test_auto_with_the_batched_gate_keeps_each_agents_examples_as_one_change(
+    tmp_path: Path, base: RoutingSetup
+) -> None:
+    log = RunLog(tmp_path / "runs.sqlite")
+    _corrected(log, HELPFUL)
+    outcome = _auto(tmp_path, base, log, 3, strict=False)
+    decisions = VersionStore(tmp_path).history("decision")
+    assert [d["proposal"] for d in decisions] == ["add_examples:math", "add_examples:clock"]
+    assert all(d["kept"] and d["after"] > d["before"] for d in decisions)
+    assert len(outcome.kept) == 2  # type: ignore[attr-defined]
 
 
 def test_auto_rejects_a_wrong_correction_and_records_why(
@@ -98,10 +122,15 @@ def test_auto_rejects_a_wrong_correction_and_records_why(
     outcome = _auto(tmp_path, base, log, 1)
     assert outcome.ran and not outcome.kept and outcome.rejected == 1  # type: ignore[attr-defined]
     store = VersionStore(tmp_path)
-    [decision] = store.history("decision")
+    [decision] = store.history("decision")  # the strict gate: refused before any router build
+    assert decision["kept"] is False and "not local" in decision["reason"]
+    assert "clock x2" in decision["reason"]
+    assert store.versions() == []
+    batched = _auto(tmp_path / "b", base, log, 1, strict=False)
+    assert not batched.kept  # type: ignore[attr-defined]
+    [decision] = VersionStore(tmp_path / "b").history("decision")
     assert decision["kept"] is False and decision["after"] < decision["before"]
     assert "held-out accuracy" in decision["reason"]
-    assert store.versions() == []
 
 
 def test_the_nightly_pipeline_step_waits_for_signals(tmp_path: Path) -> None:

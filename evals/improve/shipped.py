@@ -24,9 +24,13 @@ the agent that wrongly attracted a request), strongest evidence first, on top of
 already kept. The gate: no request of the gating half, and no request users' behaviour labelled
 (the replayed signals, aggregated per request across rounds), that was right may become wrong;
 no agent's gating recall may drop by more than 2 points; out-of-scope refusals and clarifying
-questions may not fall; and the change must either raise gating accuracy or fix a replayed
-request. An example addition that would become the nearest example of another agent's gating or
-replayed request is rejected before a router is built (it is not local).
+questions may not fall; no request of an agent the change is not for (on the gating half, in
+the replayed signals, or among the roster's examples nearest the changed example; a removed
+example stays a request of its agent) may fall below the router's calibrated ambiguity margin
+or lose more than that margin towards the change's agent (``AcceptancePolicy.strict()``); and
+the change must either raise gating accuracy or fix a replayed request. An example addition that
+would become the nearest example of another agent's gating or replayed request is rejected
+before a router is built (it is not local).
 
 ``--dev`` is for developing the loop without touching the never-seen half: the gating half is
 split again into a gate and a stand-in test, and no README table is written.
@@ -109,7 +113,7 @@ def run(
     loop = ImprovementLoop(
         factory,
         acceptance,
-        policy=AcceptancePolicy(max_agent_drop=0.02, max_regressions=0, keep_neutral=True),
+        policy=AcceptancePolicy.strict(max_agent_drop=0.02),
         store=store,
         encode=default_encoder().encode,
         trim=False,
@@ -160,6 +164,7 @@ def run(
         "min_test": min([first.accuracy, *(float(row["test_after"]) for row in rows)]),
         "rounds": rows,
         "versions": [m.version for m in store.versions()],
+        "work_dir": str(work),
     }
 
 
@@ -244,6 +249,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--wrong", type=float, default=0.2, help="share of wrong corrections (run 2)")
     p.add_argument("--only", choices=["clean", "noisy"], default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--dev-seed",
+        type=int,
+        default=None,
+        help="with --dev: seed of the gate / stand-in split and of the stream order (default: "
+        "--seed + 1); the never-seen half stays the one --seed sets aside",
+    )
     p.add_argument("--out", type=Path, default=RESULTS)
     p.add_argument("--readme", type=Path, default=README)
     p.add_argument(
@@ -256,11 +268,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     factory = RouterFactory(build=default_factory().build)  # the graph's builder, cached
     acceptance, test = stratified_split(packaged_acceptance_set(), 0.5, seed=args.seed)
+    order_seed = args.seed
     if args.dev:  # tune on the gating half only: the real test half stays unseen
-        acceptance, test = stratified_split(acceptance, 0.5, seed=args.seed + 1)
+        dev_seed = args.seed + 1 if args.dev_seed is None else args.dev_seed
+        acceptance, test = stratified_split(acceptance, 0.5, seed=dev_seed)
+        order_seed = args.seed if args.dev_seed is None else dev_seed
         args.readme = None
     stream = load_labelled(STREAM)
-    random.Random(args.seed).shuffle(stream)
+    random.Random(order_seed).shuffle(stream)
     start = RoutingSetup(nova_roster())
     results = []
     for name, wrong in (("clean", 0.0), ("noisy", args.wrong)):
@@ -276,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 test,
                 rounds=args.rounds,
                 wrong=wrong,
-                seed=args.seed,
+                seed=order_seed,
             )
         )
     seconds = time.perf_counter() - t0

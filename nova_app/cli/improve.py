@@ -96,7 +96,9 @@ def register(subparsers: Any) -> None:
         "--auto",
         action="store_true",
         help="run only when enough new signals arrived since the last automatic run; keep what "
-        "passes the gate and record every decision in the version history",
+        "passes the strict gate (each example checked on its own; nothing that was right may "
+        "become wrong, no agent's requests taken) and record every decision in the version "
+        "history",
     )
     p.add_argument(
         "--min-signals",
@@ -221,7 +223,7 @@ def _auto(args: argparse.Namespace, data_dir: Path) -> int:
         start=RoutingSetup(nova_roster()),
         runlog=RunLog(_runlog_path(args, data_dir)),
         min_new_signals=args.min_signals or DEFAULT_MIN_NEW_SIGNALS,
-        policy=AcceptancePolicy(
+        policy=AcceptancePolicy.strict(
             min_gain=args.min_gain,
             max_agent_drop=args.max_drop,
             correction_margin=args.correction_margin,

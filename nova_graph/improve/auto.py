@@ -55,6 +55,7 @@ def improve_automatically(
     rounds: int = 1,
     encode: Callable[[Sequence[str]], Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    strict: bool = True,
 ) -> AutoOutcome:
     """Run the improvement loop if at least ``min_new_signals`` arrived since the last
     automatic run; record every decision in the version store.
@@ -62,6 +63,12 @@ def improve_automatically(
     ``heldout`` is the acceptance set (or a function loading it, called only when the loop
     runs); ``start`` the setup to improve when no version is stored yet. Defaults: the data
     dir's run log and version store, and the graph's router builder.
+
+    ``strict`` (the default): every added or removed example is checked as its own change
+    (one router build each) under :meth:`AcceptancePolicy.strict` unless ``policy`` is given,
+    with ``encode`` defaulting to the default encoder's; otherwise the batched gate (all of an
+    agent's examples as one change, best first: fewer router builds, and a change may then take
+    requests the held-out split does not show).
     """
     if min_new_signals < 1:
         raise ImprovementError(f"min_new_signals must be at least 1, got {min_new_signals}")
@@ -86,8 +93,21 @@ def improve_automatically(
         from nova_graph.improve.routers import default_factory
 
         factory = default_factory()
+    if strict:
+        policy = policy or AcceptancePolicy.strict()
+        if encode is None:
+            from nova_graph.embeddings import default_encoder
+
+            encode = default_encoder().encode
     loop = ImprovementLoop(
-        factory, heldout, policy=policy, store=store, encode=encode, progress=progress
+        factory,
+        heldout,
+        policy=policy,
+        store=store,
+        encode=encode,
+        progress=progress,
+        trim=not strict,
+        per_example=strict,
     )
     setup = store.active_setup(start)
     evidence = evidence_from_log(log)

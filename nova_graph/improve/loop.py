@@ -27,6 +27,7 @@ from nova_graph.improve.proposals import (
     propose_scope_splits,
     replay_set,
 )
+from nova_graph.improve.reach import Taken, neighbourhood, taken_requests
 from nova_graph.improve.setup import RouterFactory, RoutingSetup
 from nova_graph.improve.store import VersionStore
 
@@ -64,12 +65,34 @@ class AcceptancePolicy(BaseModel):
         "in the replayed history of labelled signals) that may be routed wrong after it; "
         "0: a change may fix requests but never break one; None: not checked.",
     )
+    protect_others: bool = Field(
+        default=False,
+        description="A change may not take requests from the agents it is not for: no request "
+        "of another agent (or out-of-scope request) on the held-out split, in the replayed "
+        "history or among the roster's examples nearest the change that was routed right may "
+        "be routed wrong after it, fall below the router's calibrated ambiguity margin over "
+        "the next agent, or lose more than that margin over the change's own agents "
+        "(see nova_graph.improve.reach).",
+    )
     keep_neutral: bool = Field(
         default=False,
         description="With max_regressions set: a change that breaks no more than that, leaves "
         "held-out accuracy where it was and fixes at least one replayed request (one users' "
         "behaviour labelled) is kept: an implicit correction is honoured when it costs nothing.",
     )
+
+    @classmethod
+    def strict(cls, **overrides: Any) -> AcceptancePolicy:
+        """The gate for changes kept without a person: no request that was right may become
+        wrong, no agent's requests may be taken by a change not made for it, and a change that
+        leaves held-out accuracy where it is is kept only for fixing requests users' behaviour
+        labelled (use with ``ImprovementLoop(per_example=True)``). ``overrides``: other fields."""
+        fields: dict[str, Any] = {
+            "max_regressions": 0,
+            "keep_neutral": True,
+            "protect_others": True,
+        }
+        return cls(**{**fields, **overrides})
 
 
 class Verdict(BaseModel):
@@ -86,6 +109,11 @@ class Verdict(BaseModel):
         default=0,
         description="Requests routed right before and wrong after (held-out split and replayed "
         "history).",
+    )
+    taken: int = Field(
+        default=0,
+        description="Requests of agents the change is not for that it takes (policy "
+        "protect_others).",
     )
 
     @property
@@ -106,6 +134,7 @@ def judge(
     flagged: bool = False,
     history: tuple[RoutingScore, RoutingScore] | None = None,
     plausible: bool = True,
+    taken: Sequence[Taken] = (),
 ) -> Verdict:
     """Accept ``after`` over ``before`` under ``policy`` (``flagged``: a person's correction).
 
@@ -113,7 +142,9 @@ def judge(
     right agent users' behaviour showed); a request there that flips from right to wrong counts
     as a regression like one on the held-out split. ``plausible``: the change's evidence is
     corroborated or names an agent the router ranks high (see ``Proposal.plausible``); only
-    then may ``policy.keep_neutral`` keep it for fixing replayed requests alone.
+    then may ``policy.keep_neutral`` keep it for fixing replayed requests alone. ``taken``:
+    the requests of other agents the change takes
+    (:func:`~nova_graph.improve.reach.taken_requests`); any rejects it.
     """
     regressions = len(before.regressions(after))
     fixed = 0
@@ -147,6 +178,12 @@ def judge(
         reason = (
             f"{regressions} request(s) routed right before are routed wrong after "
             f"(limit {policy.max_regressions}); {moved}"
+        )
+    elif taken:
+        reason = (
+            f"takes {len(taken)} request(s) from agents it is not for: "
+            + "; ".join(t.describe() for t in taken[:3])
+            + f"; {moved}"
         )
     elif worst[0] is not None and -worst[1] > policy.max_agent_drop + 1e-12:
         reason = (
@@ -186,6 +223,7 @@ def judge(
         after=after.accuracy,
         agent_deltas=deltas,
         regressions=regressions,
+        taken=len(taken),
     )
 
 
@@ -195,6 +233,7 @@ class Checked(NamedTuple):
 
     heldout: RoutingScore
     history: RoutingScore | None = None
+    router: Any = None
 
     @property
     def accuracy(self) -> float:
@@ -244,6 +283,8 @@ class RoundReport(BaseModel):
 
 ProgressFn = Callable[[str], None]
 MAX_TRIM_STEPS = 4
+DEFAULT_MARGIN = 0.05
+"""The margin ``protect_others`` keeps for a router without a calibrated ambiguity margin."""
 
 
 class ImprovementLoop:
@@ -316,11 +357,12 @@ class ImprovementLoop:
         history = None
         if self._history:
             history = score_router(router, self._history, setup.roster.names)
-        return Checked(score_router(router, self.heldout, setup.roster.names), history)
+        return Checked(score_router(router, self.heldout, setup.roster.names), history, router)
 
     def _judge(
-        self, before: Checked, after: Checked, *, flagged: bool, plausible: bool = True
+        self, base: RoutingSetup, before: Checked, after: Checked, proposal: Proposal
     ) -> Verdict:
+        """``proposal`` applied to ``base`` (scored ``before``) gave ``after``: the verdict."""
         both = None
         if before.history is not None and after.history is not None:
             both = (before.history, after.history)
@@ -328,10 +370,32 @@ class ImprovementLoop:
             before.heldout,
             after.heldout,
             self.policy,
-            flagged=flagged,
+            flagged=proposal.flagged,
             history=both,
-            plausible=plausible,
+            plausible=proposal.plausible,
+            taken=self._taken(base, before, after, proposal),
         )
+
+    def _taken(
+        self, base: RoutingSetup, before: Checked, after: Checked, proposal: Proposal
+    ) -> list[Taken]:
+        """The requests of agents ``proposal`` is not for that it takes (policy
+        ``protect_others``; without it: none)."""
+        if not self.policy.protect_others or before.router is None or after.router is None:
+            return []
+        limit = float(getattr(after.router, "ambiguity_margin", DEFAULT_MARGIN))
+        towards = proposal.beneficiaries
+        out = taken_requests(self.heldout, before.heldout, after.heldout, towards, limit)
+        if before.history is not None and after.history is not None:
+            out += taken_requests(self._history, before.history, after.history, towards, limit)
+        added = [(a, t) for a, ts in proposal.add_examples.items() for t in ts]
+        removed = [(a, t) for a, ts in proposal.remove_examples.items() for t in ts]
+        if self.encode is not None and (added or removed):
+            near = neighbourhood(base, added, removed, towards, self.encode)
+            names = base.roster.names
+            scored = [score_router(c.router, near, names) for c in (before, after)]
+            out += taken_requests(near, scored[0], scored[1], towards, limit)
+        return out
 
     def pinned(self, setup: RoutingSetup) -> RoutingSetup:
         """``setup`` with its router's settings written down, so a change built on it differs
@@ -416,7 +480,7 @@ class ImprovementLoop:
                 continue
             candidate = apply_proposal(pinned, p)
             after = self._check(candidate)
-            verdict = self._judge(baseline, after, flagged=p.flagged)
+            verdict = self._judge(pinned, baseline, after, p)
             first.append((p, candidate, after, verdict))
             outcomes[p.id] = ProposalOutcome(proposal=p, verdict=verdict)
         current, current_score = setup, baseline
@@ -430,7 +494,7 @@ class ImprovementLoop:
                 if current is not setup:  # re-check on top of what was already kept
                     candidate = apply_proposal(current, p)
                     after = self._check(candidate)
-                    verdict = self._judge(current_score, after, flagged=p.flagged)
+                    verdict = self._judge(current, current_score, after, p)
                 if not verdict.accepted and splittable:
                     base = pinned if current is setup else current
                     for half in self._bisect(base, current_score, p, self.batch_depth):
@@ -482,7 +546,7 @@ class ImprovementLoop:
                 continue
             candidate = apply_proposal(base, p)
             after = self._check(candidate)
-            verdict = self._judge(current_score, after, flagged=p.flagged, plausible=p.plausible)
+            verdict = self._judge(base, current_score, after, p)
             outcome = ProposalOutcome(proposal=p, verdict=verdict)
             if verdict.accepted and not dry_run:
                 outcome.version = self._keep(current, current_score, p, candidate, after)
@@ -544,7 +608,7 @@ class ImprovementLoop:
         for half in split_examples(proposal):
             candidate = apply_proposal(setup, half)
             after = self._check(candidate)
-            verdict = self._judge(before, after, flagged=half.flagged)
+            verdict = self._judge(setup, before, after, half)
             if verdict.accepted:
                 kept.append((half, candidate, after, verdict))
                 setup, before = candidate, after
@@ -581,7 +645,7 @@ class ImprovementLoop:
                     )
                     cand = apply_proposal(setup, q)
                     after = self._check(cand)
-                    tried.append((q, cand, after, self._judge(before, after, flagged=q.flagged)))
+                    tried.append((q, cand, after, self._judge(setup, before, after, q)))
             passing = [t for t in tried if t[3].accepted]
             if passing:
                 return max(passing, key=lambda t: t[3].gain)

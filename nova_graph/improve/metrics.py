@@ -59,6 +59,12 @@ class RoutingScore(BaseModel):
         description="Per request of the set, in order: routed right (ambiguous requests: met "
         "with a clarifying question among their candidates).",
     )
+    route_scores: list[dict[str, float]] = Field(
+        default_factory=list,
+        exclude=True,
+        description="Per request of the set, in order: the router's score of every agent (empty "
+        "for a router that gives none).",
+    )
 
     def regressions(self, after: RoutingScore) -> list[int]:
         """Positions of the requests this score got right and ``after`` (the same set) gets
@@ -119,10 +125,12 @@ def score_decisions(
     confusion: dict[str, dict[str, int]] = {}
     preds: list[str | None] = []
     flags: list[bool] = []
+    route_scores: list[dict[str, float]] = []
     hits = scored = oos = refused = unclear = asked = 0
     for item, decision in zip(items, decisions, strict=True):
         top = top_agent(decision)
         preds.append(top)
+        route_scores.append(dict(decision.scores))
         if item.ambiguous:
             unclear += 1
             asked += (clarified := asks_to_clarify(item, decision))
@@ -168,6 +176,7 @@ def score_decisions(
         confusion=confusion,
         predictions=preds,
         hits=flags,
+        route_scores=route_scores,
     )
 
 

@@ -81,6 +81,15 @@ class Proposal(BaseModel):
         "alone (AcceptancePolicy.keep_neutral).",
     )
 
+    @property
+    def beneficiaries(self) -> set[str]:
+        """The agents the change is meant to give requests to: those it adds examples to or
+        rewrites the description of, and (a scope split) the agents it makes room for; empty
+        for router settings, which are for no agent in particular."""
+        if self.kind == "split_scope":
+            return {a for a in self.agents if a not in self.remove_examples}
+        return set(self.add_examples) | set(self.descriptions)
+
     def summary(self) -> str:
         """One line describing the change."""
         parts = []
@@ -325,7 +334,8 @@ def one_per_example(proposal: Proposal) -> list[Proposal]:
         proposal.model_copy(
             update={
                 "id": f"{proposal.id}#{i}",
-                "agents": [agent],
+                # a removal keeps the agents it makes room for (its beneficiaries)
+                "agents": [agent] if verb == "add" else list(proposal.agents),
                 "add_examples": {agent: [text]} if verb == "add" else {},
                 "remove_examples": {agent: [text]} if verb == "remove" else {},
                 "rationale": f"{verb} {text!r} as an example of {agent} (one change of: "
