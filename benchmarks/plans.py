@@ -15,8 +15,14 @@ runs them in the calling thread, where their ``thread_time`` is measured and sub
 build each agent's messages (the quoted upstream results) in the calling thread and count that
 as orchestration.
 
-Run: ``PYTHONPATH=. .venv/bin/python benchmarks/plans.py [--rounds 21]``; JSON lands in
-``benchmarks/results/plans.json``.
+``--agent-timeout none`` builds Nova with no per-agent time limit, so its agents run in the
+calling thread as the bare sequence's do (no hand-off to a worker lane). Both systems then run the
+same agent executors, and each agent's CPU time in the calling thread is measured the same way
+around the executor's ``invoke`` and taken out (Nova's chain agents are given as graph agents
+wrapping those executors; their loops are Nova's own tool loops, unmetered).
+
+Run: ``PYTHONPATH=. .venv/bin/python benchmarks/plans.py [--rounds 21] [--agent-timeout none]``;
+JSON lands in ``benchmarks/results/plans.json`` (``plans_no_timeout.json`` without a limit).
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ import argparse
 import json
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, TypedDict
 
+from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
 from nova_app import build_nova_graph, nova_roster
@@ -36,6 +44,8 @@ from nova_app.tools import nova_tools
 from nova_graph.agents import agent_messages, build_agent_executor, summarize_run
 from nova_graph.models import OfflineChatModel
 from nova_graph.plan_dispatch import step_input
+from nova_graph.reliability import ReliabilityPolicy
+from nova_graph.roster import AgentSpec
 from nova_graph.routing.decision import ClauseRoute, RouteDecision
 from nova_graph.state import AgentResult, AgentTask, PlanStep
 from nova_graph.tools import ToolContext, resolve_tools
@@ -70,6 +80,37 @@ def request(k: int) -> str:
 
 
 AGENT_CPU_MS: list[float] = []  # the bare agents' own CPU time in the calling thread, per run
+
+
+class _TimedAgent(Runnable[Any, Any]):
+    """An agent's executor that adds its CPU time to ``AGENT_CPU_MS`` when it runs in the
+    measuring thread (the same window the bare sequence's node measures)."""
+
+    def __init__(self, name: str, inner: Runnable[Any, Any], thread: int) -> None:
+        self.name, self.inner, self.thread = name, inner, thread
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """Run the wrapped executor."""
+        if threading.get_ident() != self.thread:
+            return self.inner.invoke(input, config, **kwargs)
+        cpu = time.thread_time()
+        try:
+            return self.inner.invoke(input, config, **kwargs)
+        finally:
+            AGENT_CPU_MS.append((time.thread_time() - cpu) * 1000)
+
+
+def timed_chain_agents(model: OfflineChatModel, ctx: ToolContext) -> list[AgentSpec]:
+    """The chain's agents as graph agents running the bare sequence's executors, timed."""
+    roster = nova_roster()
+    registry = {t.name: t for t in nova_tools(ctx)}
+    specs = []
+    for name, _text in CHAIN:
+        spec = roster[name]
+        executor = build_agent_executor(spec, model, resolve_tools(spec.name, spec.tools, registry))
+        timed = _TimedAgent(name, executor, threading.get_ident())
+        specs.append(spec.model_copy(update={"graph": timed, "tools": [], "mcp_tools": {}}))
+    return specs
 
 
 class _SeqState(TypedDict, total=False):
@@ -120,14 +161,34 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each k per round")
+    parser.add_argument(
+        "--agent-timeout",
+        choices=["default", "none"],
+        default="default",
+        help="Nova's per-agent time limit: its default (agents run in worker lanes) or none",
+    )
     args = parser.parse_args()
+    no_limit = args.agent_timeout == "none"
     model = OfflineChatModel()
     ks = list(range(1, len(CHAIN) + 1))
-    out: dict[str, Any] = {"rounds": args.rounds, "repeats": args.repeats, "ks": ks}
+    out: dict[str, Any] = {
+        "rounds": args.rounds,
+        "repeats": args.repeats,
+        "ks": ks,
+        "agent_timeout": args.agent_timeout,
+    }
     with tempfile.TemporaryDirectory() as data:
         ctx = ToolContext(model=model)
         ctx.data_dir = Path(data)
-        nova = build_nova_graph(router=_Router(), model=model, data_dir=data, checkpointer=False)
+        options: dict[str, Any] = {}
+        if no_limit:
+            chain = {spec.name: spec for spec in timed_chain_agents(model, ctx)}
+            roster = nova_roster()
+            options["roster"] = roster.subset([chain.get(a.name, a) for a in roster])
+            options["reliability"] = ReliabilityPolicy(timeout_seconds=None)
+        nova = build_nova_graph(
+            router=_Router(), model=model, data_dir=data, checkpointer=False, **options
+        )
         bares = {k: bare_sequence(k, model, ctx) for k in ks}
 
         def once(label: str, k: int) -> tuple[float, float, float]:
@@ -176,7 +237,9 @@ def main() -> None:
     )
     cpu = "cpu_overhead_ms_per_extra_step"
     out["ratio_cpu_overhead_per_extra_step"] = out["nova"][cpu] / out["bare"][cpu]
-    path = Path(__file__).parent / "results" / "plans.json"
+    path = (
+        Path(__file__).parent / "results" / ("plans_no_timeout.json" if no_limit else "plans.json")
+    )
     path.write_text(json.dumps(out, indent=1), "utf-8")
     print(json.dumps(out, indent=1))
 

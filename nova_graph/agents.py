@@ -233,10 +233,13 @@ def make_agent_node(
     ``then(task, update)``, when given, turns the node's state update into what the node returns
     (the graph uses it to continue a plan from the node, see ``plan_dispatch.after_step``).
 
-    Each attempt runs on the agent's own :class:`WorkerLane` of at most ``workers`` threads (sync
-    and async runs alike), so a hung agent cannot starve the others, and is limited to
-    ``timeout`` seconds (an overrunning attempt is abandoned). When ``breaker`` holds the
-    agent's circuit open the attempt is skipped with
+    With a ``timeout``, each attempt runs on the agent's own :class:`WorkerLane` of at most
+    ``workers`` threads (sync and async runs alike), so a hung agent cannot starve the others,
+    and is abandoned after ``timeout`` seconds; the hand-off costs the calling thread a sleep
+    and a wake per attempt (~10 µs on an idle machine, several times that when the cores are
+    busy). With ``timeout=None`` a sync run calls the agent in the calling thread (it would wait
+    for it anyway; nothing is abandoned); an async run still uses the lane, off the event loop.
+    When ``breaker`` holds the agent's circuit open the attempt is skipped with
     :class:`~nova_graph.errors.CircuitOpenError`. Exceptions propagate, scrubbed of secrets and
     tagged with the attempt number, so the graph's ``RetryPolicy`` retries transient ones and the
     node's error handler records the failure in state. Model calls are priced with ``prices``;

@@ -166,3 +166,32 @@ def test_a_lone_tool_call_runs_in_the_agents_own_thread() -> None:
     assert seen == [threading.current_thread().name]  # no new executor thread per call
     two = AIMessage("", tool_calls=[{"name": "where", "args": {}, "id": i} for i in "bc"])
     assert [m.content for m in node.invoke({"messages": [two]})["messages"][1:]] == ["here"] * 2
+
+
+def _thread_names(small_roster: Roster, data_dir: Path, timeout: float | None) -> list[str]:
+    """The threads the math agent's model ran in, for one request through the compiled graph."""
+    seen: list[str] = []
+
+    def answer(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
+        seen.append(threading.current_thread().name)
+        return "4"
+
+    graph = build_nova_graph(
+        roster=small_roster,
+        router=TableRouter(TABLE),
+        model=FunctionChatModel(fn=answer),
+        data_dir=data_dir,
+        checkpointer=False,
+        reliability=POLICY.model_copy(update={"timeout_seconds": timeout}),
+    )
+    state = graph.invoke({"messages": [{"role": "user", "content": "calculate 2 + 2"}]})
+    assert state["results"]["math"]["status"] == "ok"
+    return seen
+
+
+def test_an_agent_with_a_time_limit_runs_in_its_lane_and_one_without_in_the_calling_thread(
+    small_roster: Roster, data_dir: Path
+) -> None:
+    assert _thread_names(small_roster, data_dir, 5.0) == ["nova-agent-math-1"]
+    # No limit: nothing could be abandoned, so no hand-off (a one-task superstep runs inline).
+    assert _thread_names(small_roster, data_dir, None) == [threading.current_thread().name]

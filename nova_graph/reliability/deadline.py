@@ -17,12 +17,14 @@ def call_with_deadline(
 ) -> T:
     """Return ``fn()``, or raise :class:`AgentTimeoutError` after ``seconds``.
 
-    ``fn`` runs on ``lane`` (default: a thread of its own) with the caller's context (so LangGraph
-    config, callbacks and interrupts still reach it). A call that overruns is abandoned, not
-    killed: Python cannot stop a thread, so its late result is discarded. Time spent waiting
-    for a free worker counts against ``seconds``.
+    With a deadline, ``fn`` runs on ``lane`` (default: a thread of its own) with the caller's
+    context (so LangGraph config, callbacks and interrupts still reach it). A call that overruns
+    is abandoned, not killed: Python cannot stop a thread, so its late result is discarded. Time
+    spent waiting for a free worker counts against ``seconds``. With ``seconds=None`` there is
+    nothing to abandon, so ``fn`` runs in the calling thread (the caller would wait for it
+    anyway) and no thread hand-off is paid.
     """
-    if seconds is None and lane is None:
+    if seconds is None:
         return fn()
     try:
         return (lane or WorkerLane(what, workers=1)).call(fn, seconds)

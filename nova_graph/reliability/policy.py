@@ -14,7 +14,11 @@ class ReliabilityPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     timeout_seconds: float | None = Field(
-        default=120.0, gt=0, description="Wall-clock limit per agent attempt; None for none."
+        default=120.0,
+        gt=0,
+        description="Wall-clock limit per agent attempt (the attempt runs in the agent's worker "
+        "lane and is abandoned when it overruns); None for none (sync runs then call the agent "
+        "in the calling thread, with no thread hand-off).",
     )
     max_attempts: int = Field(default=3, ge=1, le=20, description="Attempts for transient errors.")
     initial_interval: float = Field(default=0.5, ge=0, description="First retry back-off (s).")
