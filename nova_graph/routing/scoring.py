@@ -16,6 +16,7 @@ from threadpoolctl import ThreadpoolController
 
 from nova_graph.routing.lexical import LexicalModel
 from nova_graph.routing.linear_head import Labels, softmax, train_softmax_head
+from nova_graph.routing.novelty import GaussianNovelty
 
 Vectors = npt.NDArray[np.float32]
 
@@ -33,6 +34,8 @@ FEATURES: tuple[str, ...] = (
     # logits, an "energy" score: low for a kind of request no route was trained on)
     "head_energy",  # of the linear head's route logits
     "lexical_energy",  # of the lexical channel's route logits (0 if none)
+    # novelty: Mahalanobis distance to the nearest route's mean (nova_graph.routing.novelty)
+    "route_distance",
 )
 _CHUNK = 512
 _SMALL_BATCH = 16  # below this, one BLAS thread is faster (no wake-ups on a busy machine)
@@ -151,6 +154,7 @@ class RouteModel:
         slots = bounds[:-1, None] + np.arange(width)[None, :]
         self._slots = np.where(slots < bounds[1:, None], slots, len(self.labels))
         self._route_k = np.minimum(sizes, self.k)
+        self._novelty = GaussianNovelty.fit(self.vectors, self.labels, len(self.routes))
 
     @classmethod
     def train(
@@ -321,6 +325,8 @@ class RouteModel:
             else np.zeros(len(q), dtype=np.float32)
         )
         head_oos = head[:, n_routes] if head.shape[1] > n_routes else np.zeros(len(q), np.float32)
+        distance = self._novelty.distances(q)
+        distance[:, hide] = np.inf  # a hidden route is nobody's nearest
         feats = np.stack(
             [
                 per_route[rows, best],
@@ -333,6 +339,7 @@ class RouteModel:
                 lexical_oos,
                 head_energy,
                 lexical_energy,
+                distance.min(axis=1),
             ],
             axis=1,
         ).astype(np.float32)
