@@ -154,7 +154,8 @@ class RouteModel:
         slots = bounds[:-1, None] + np.arange(width)[None, :]
         self._slots = np.where(slots < bounds[1:, None], slots, len(self.labels))
         self._route_k = np.minimum(sizes, self.k)
-        self._novelty = GaussianNovelty.fit(self.vectors, self.labels, len(self.routes))
+        # in kNN space: the same distances on small rosters, 64 dimensions on large ones
+        self._novelty = GaussianNovelty.fit(self._keys, self.labels, len(self.routes))
 
     @classmethod
     def train(
@@ -325,7 +326,7 @@ class RouteModel:
             else np.zeros(len(q), dtype=np.float32)
         )
         head_oos = head[:, n_routes] if head.shape[1] > n_routes else np.zeros(len(q), np.float32)
-        distance = self._novelty.distances(q)
+        distance = self._novelty.distances(keys)
         distance[:, hide] = np.inf  # a hidden route is nobody's nearest
         feats = np.stack(
             [
