@@ -40,11 +40,33 @@ def test_a_hidden_route_is_nobodys_nearest() -> None:
     from nova_graph.routing import SemanticRouter
     from nova_graph.testing import HashingEncoder
 
-    examples = {"invoices": ["send the invoice", "pay the bill"], "music": ["play jazz", "skip it"]}
+    examples = {
+        "invoices": [
+            f"{verb} the {thing} invoice"
+            for verb in ("send", "pay", "file", "check")
+            for thing in ("March", "April")
+        ],
+        "music": [
+            f"play {genre} {what}"
+            for genre in ("jazz", "rock", "folk", "soul")
+            for what in ("music", "songs")
+        ],
+    }
     router = SemanticRouter.from_examples(examples, encoder=HashingEncoder())
-    text = ["send the invoice"]
+    text = ["send the March invoice"]
     vec = router.encoder.encode(text)
     col = FEATURES.index("route_distance")
     seen = router.route_model.score(vec, text).features[0, col]
     hidden = router.route_model.score(vec, text, hidden=[0]).features[0, col]
     assert seen < hidden < np.inf
+
+
+def test_too_few_examples_per_route_give_no_distance() -> None:
+    from nova_graph.routing import SemanticRouter
+    from nova_graph.testing import HashingEncoder
+
+    examples = {"invoices": ["send the invoice", "pay the bill"], "music": ["play jazz", "skip it"]}
+    router = SemanticRouter.from_examples(examples, encoder=HashingEncoder())
+    vec = router.encoder.encode(["send the invoice"])
+    features = router.route_model.score(vec, ["send the invoice"]).features
+    assert features[0, FEATURES.index("route_distance")] == 0.0

@@ -15,6 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 Floats = npt.NDArray[np.float32]
+#: Examples per route (on average) below which no distance is computed (the feature is 0): means
+#: and a spread estimated from a handful of examples are noise (tests/test_routing_open_set.py's
+#: four agents with four examples each: "book me a flight to Lisbon" was then accepted).
+MIN_EXAMPLES_PER_ROUTE = 8
 #: Smallest covariance eigenvalue used (a roster of one example per route has no spread at all).
 _MIN_VARIANCE = 1e-6
 
@@ -43,6 +47,15 @@ class GaussianNovelty:
         eigvals, eigvecs = np.linalg.eigh(cov)
         whiten = eigvecs / np.sqrt(np.maximum(eigvals, _MIN_VARIANCE))
         return cls((means @ whiten).astype(np.float32), whiten.astype(np.float32))
+
+    @classmethod
+    def fit_if_enough(
+        cls, vectors: Floats, labels: npt.NDArray[np.int64], n_routes: int
+    ) -> GaussianNovelty | None:
+        """:meth:`fit`, or ``None`` below ``MIN_EXAMPLES_PER_ROUTE`` examples per route."""
+        if len(vectors) < MIN_EXAMPLES_PER_ROUTE * n_routes:
+            return None
+        return cls.fit(vectors, labels, n_routes)
 
     def distances(self, queries: Floats) -> Floats:
         """(queries, routes) Mahalanobis distances."""

@@ -34,7 +34,8 @@ FEATURES: tuple[str, ...] = (
     # logits, an "energy" score: low for a kind of request no route was trained on)
     "head_energy",  # of the linear head's route logits
     "lexical_energy",  # of the lexical channel's route logits (0 if none)
-    # novelty: Mahalanobis distance to the nearest route's mean (nova_graph.routing.novelty)
+    # novelty: Mahalanobis distance to the nearest route's mean (nova_graph.routing.novelty; 0
+    # with fewer than novelty.MIN_EXAMPLES_PER_ROUTE examples per route)
     "route_distance",
 )
 _CHUNK = 512
@@ -155,7 +156,7 @@ class RouteModel:
         self._slots = np.where(slots < bounds[1:, None], slots, len(self.labels))
         self._route_k = np.minimum(sizes, self.k)
         # in kNN space: the same distances on small rosters, 64 dimensions on large ones
-        self._novelty = GaussianNovelty.fit(self._keys, self.labels, len(self.routes))
+        self._novelty = GaussianNovelty.fit_if_enough(self._keys, self.labels, len(self.routes))
 
     @classmethod
     def train(
@@ -326,8 +327,12 @@ class RouteModel:
             else np.zeros(len(q), dtype=np.float32)
         )
         head_oos = head[:, n_routes] if head.shape[1] > n_routes else np.zeros(len(q), np.float32)
-        distance = self._novelty.distances(keys)
-        distance[:, hide] = np.inf  # a hidden route is nobody's nearest
+        if self._novelty is not None:
+            distance = self._novelty.distances(keys)
+            distance[:, hide] = np.inf  # a hidden route is nobody's nearest
+            nearest = distance.min(axis=1)
+        else:  # too few examples per route for a spread (a small roster)
+            nearest = np.zeros(len(q), dtype=np.float32)
         feats = np.stack(
             [
                 per_route[rows, best],
@@ -340,7 +345,7 @@ class RouteModel:
                 lexical_oos,
                 head_energy,
                 lexical_energy,
-                distance.min(axis=1),
+                nearest,
             ],
             axis=1,
         ).astype(np.float32)
