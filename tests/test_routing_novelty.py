@@ -70,3 +70,15 @@ def test_too_few_examples_per_route_give_no_distance() -> None:
     vec = router.encoder.encode(["send the invoice"])
     features = router.route_model.score(vec, ["send the invoice"]).features
     assert features[0, FEATURES.index("route_distance")] == 0.0
+
+
+def test_shrunk_covariance_is_scikit_learns_ledoit_wolf() -> None:
+    from sklearn.covariance import ledoit_wolf
+
+    from nova_graph.routing.novelty import shrunk_covariance
+
+    rng = np.random.default_rng(1)
+    for n, p in ((30, 64), (500, 16)):  # fewer rows than dimensions, and plenty
+        x = rng.normal(size=(n, p)) * rng.uniform(0.1, 2.0, size=p)
+        expected = ledoit_wolf(x, assume_centered=True)[0]
+        assert np.allclose(shrunk_covariance(x), expected, atol=1e-12)

@@ -23,6 +23,22 @@ MIN_EXAMPLES_PER_ROUTE = 8
 _MIN_VARIANCE = 1e-6
 
 
+def shrunk_covariance(centred: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The Ledoit-Wolf covariance of already centred rows: the sample covariance shrunk towards
+    a multiple of the identity by the amount that minimises the expected squared error (the
+    formula of scikit-learn's ``ledoit_wolf``, in numpy: loading a saved router, which refits
+    this, imports neither scikit-learn nor scipy)."""
+    n, p = centred.shape
+    sample = centred.T @ centred / n
+    mu = float(np.trace(sample)) / p
+    delta_ = float((sample**2).sum())
+    beta_ = float(((centred**2).sum(axis=1) ** 2).sum())
+    beta = (beta_ / n - delta_) / (p * n)
+    delta = (delta_ - 2.0 * mu * float(np.trace(sample)) + p * mu**2) / p
+    shrinkage = 0.0 if delta <= 0 else min(beta, delta) / delta
+    return (1.0 - shrinkage) * sample + shrinkage * mu * np.eye(p)
+
+
 @dataclass
 class GaussianNovelty:
     """Whitened route means: ``|x @ whiten - means[r]|`` is the Mahalanobis distance of a
@@ -34,14 +50,12 @@ class GaussianNovelty:
     @classmethod
     def fit(cls, vectors: Floats, labels: npt.NDArray[np.int64], n_routes: int) -> GaussianNovelty:
         """Each route's mean and the covariance of ``vectors`` around their route's mean."""
-        from sklearn.covariance import ledoit_wolf
-
         x = np.asarray(vectors, dtype=np.float64)
         counts = np.bincount(labels, minlength=n_routes).astype(np.float64)
         means = np.zeros((n_routes, x.shape[1]))
         np.add.at(means, labels, x)
         means /= np.maximum(counts, 1.0)[:, None]
-        cov = ledoit_wolf(x - means[labels], assume_centered=True)[0] if len(x) > 1 else None
+        cov = shrunk_covariance(x - means[labels]) if len(x) > 1 else None
         if cov is None or np.trace(cov) <= _MIN_VARIANCE:
             cov = np.eye(x.shape[1])
         eigvals, eigvecs = np.linalg.eigh(cov)
