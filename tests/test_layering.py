@@ -28,6 +28,12 @@ def test_the_app_uses_no_private_name_of_the_library() -> None:
     assert uses == []
 
 
+def test_evals_and_benchmarks_use_no_private_name_of_the_library() -> None:
+    dirs = (ROOT / "evals", ROOT / "benchmarks")
+    uses = [u for d in dirs for p in sorted(d.rglob("*.py")) for u in _private_uses(p)]
+    assert uses == []
+
+
 def test_the_library_never_imports_the_app() -> None:
     offenders = [
         str(p.relative_to(ROOT))

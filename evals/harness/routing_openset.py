@@ -227,7 +227,7 @@ def roster_family_holdout(args: argparse.Namespace) -> dict[str, Any]:
     family held out in turn (test requests: ``heldout.yaml``, or ``dev.yaml`` with ``--dev``)."""
     from evals.harness.roster import load_heldout
     from nova_graph.roster import load_roster
-    from nova_graph.routing.default import _calibrated_router
+    from nova_graph.routing.default import calibrated_router
 
     roster = load_roster(args.default_roster)
     held = load_heldout(ROSTER_SETS[bool(args.dev)], roster=roster).singles()
@@ -241,9 +241,7 @@ def roster_family_holdout(args: argparse.Namespace) -> dict[str, Any]:
         kind = ["new" if family[a] == fam else "in" for _, a in held]
         res: dict[str, Any] = {}
         for name, hold_out in (("closed_set_calibration", False), ("nova", True)):
-            router = _calibrated_router(
-                examples, negatives, None, groups=family, hold_out_groups=hold_out
-            )
+            router = calibrated_router(examples, negatives, groups=family, hold_out_groups=hold_out)
             res[name] = open_set_metrics(Outcome.of(router.route_batch(texts)), gold, kind)
         # like the router's probe: trained on three quarters, calibrated on every fourth example
         lr = LogRegPeer(
@@ -257,7 +255,7 @@ def roster_family_holdout(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _roster_calibration(examples: dict[str, list[str]]) -> list[tuple[str, str]]:
-    """The roster's calibration requests: every fourth example (as ``_calibrated_router``)."""
+    """The roster's calibration requests: every fourth example (as ``calibrated_router``)."""
     return [(t, a) for a, ts in examples.items() for t in ts[1::4]]
 
 

@@ -7,7 +7,7 @@ import json
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 
@@ -16,6 +16,9 @@ from nova_graph.private import private_dir
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import Router
 from nova_graph.settings import default_cache_dir
+
+if TYPE_CHECKING:  # routing/__init__ imports this module's users: the class is loaded late
+    from nova_graph.routing.semantic import SemanticRouter
 
 
 def apply_thresholds(router: Router, thresholds: Mapping[str, Any]) -> None:
@@ -33,7 +36,7 @@ def apply_thresholds(router: Router, thresholds: Mapping[str, Any]) -> None:
 
 
 #: Bump when the way the default router is built or calibrated changes (invalidates caches).
-ROUTER_CACHE_FORMAT = "semantic-router-8-sparse-lexical"
+ROUTER_CACHE_FORMAT = "semantic-router-9-route-distance"
 #: Agents need this many examples for the default router to calibrate its thresholds.
 MIN_CALIBRATION_EXAMPLES = 8
 #: Calibrated thresholds refusing more than this share of the training examples are not used.
@@ -76,14 +79,18 @@ def default_router(
     pinned = dict(thresholds) if thresholds else None
     families = {agent.name: agent.family for agent in roster}
     if cache_dir is False:
-        return _calibrated_router(examples, negatives, arbiter, pinned, groups=families)
+        return calibrated_router(
+            examples, negatives, model=arbiter, thresholds=pinned, groups=families
+        )
     path = default_router_path(roster, cache_dir, pinned)
     if path.exists():
         try:
             return SemanticRouter.load(path, model=arbiter)
         except RoutingError:
             pass  # unreadable or from another version: rebuild and overwrite below
-    router = _calibrated_router(examples, negatives, arbiter, pinned, groups=families)
+    router = calibrated_router(
+        examples, negatives, model=arbiter, thresholds=pinned, groups=families
+    )
     private_dir(path.parent)
     router.save(path)
     return router
@@ -115,19 +122,22 @@ def default_router_path(
     return Path(cache_dir) / f"router-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
 
-def _calibrated_router(
-    examples: dict[str, list[str]],
-    negatives: list[str],
-    arbiter: BaseChatModel | None,
-    pinned: dict[str, Any] | None = None,
+def calibrated_router(
+    examples: Mapping[str, Sequence[str]],
+    out_of_scope: Sequence[str] = (),
     *,
-    groups: dict[str, str] | None = None,
+    model: BaseChatModel | None = None,
+    thresholds: Mapping[str, Any] | None = None,
+    groups: Mapping[str, str] | None = None,
     hold_out_groups: bool = True,
-) -> Any:
-    """Train on every example, with thresholds calibrated on a probe that did not see some
-    (or set to ``pinned``, an improved version's settings). With ``hold_out_groups``, each
-    group of agents (``groups``: agent -> group, by default one per agent) is also hidden in
-    turn from the probe, so the thresholds are chosen on never-seen kinds of request.
+) -> SemanticRouter:
+    """A :class:`SemanticRouter` trained on every example (agent -> example requests) and the
+    ``out_of_scope`` requests, with thresholds calibrated on a probe that did not see some (or
+    set to ``thresholds``, an improved version's settings). With ``hold_out_groups``, each group
+    of agents (``groups``: agent -> group, by default one per agent) is also hidden in turn from
+    the probe, so the thresholds are chosen on never-seen kinds of request. ``model`` is the
+    language-model fallback (``None``: embeddings only). :func:`default_router` builds a roster's
+    router with it (and caches it); evaluations call it on parts of a roster.
 
     A roster with an agent of fewer than ``MIN_CALIBRATION_EXAMPLES`` examples keeps the
     router's default thresholds, and so does one whose calibrated router would refuse more than
@@ -139,11 +149,16 @@ def _calibrated_router(
 
     encoder = default_encoder()
     once = _EncodeOnce(encoder)
+    lists = {a: list(ts) for a, ts in examples.items()}
+    negatives = list(out_of_scope)
+    pinned = dict(thresholds) if thresholds else None
     router = SemanticRouter.from_examples(
-        examples, out_of_scope_examples=negatives, model=arbiter, encoder=once
+        lists, out_of_scope_examples=negatives, model=model, encoder=once
     )
     try:
-        return _calibrate(router, examples, negatives, pinned, once, groups, hold_out_groups)
+        return _calibrate(
+            router, lists, negatives, pinned, once, dict(groups or {}) or None, hold_out_groups
+        )
     finally:
         router.encoder = encoder  # the build's vectors are not kept
 
@@ -157,7 +172,7 @@ def _calibrate(
     groups: dict[str, str] | None,
     hold_out_groups: bool,
 ) -> Any:
-    """The body of :func:`_calibrated_router` (thresholds chosen on a probe)."""
+    """The body of :func:`calibrated_router` (thresholds chosen on a probe)."""
     from nova_graph.routing import SemanticRouter
 
     if pinned:

@@ -16,6 +16,7 @@ from threadpoolctl import ThreadpoolController
 
 from nova_graph.routing.lexical import LexicalModel
 from nova_graph.routing.linear_head import Labels, softmax, train_softmax_head
+from nova_graph.routing.novelty import GaussianNovelty
 
 Vectors = npt.NDArray[np.float32]
 
@@ -33,6 +34,9 @@ FEATURES: tuple[str, ...] = (
     # logits, an "energy" score: low for a kind of request no route was trained on)
     "head_energy",  # of the linear head's route logits
     "lexical_energy",  # of the lexical channel's route logits (0 if none)
+    # novelty: Mahalanobis distance to the nearest route's mean (nova_graph.routing.novelty; 0
+    # with fewer than novelty.MIN_EXAMPLES_PER_ROUTE examples per route)
+    "route_distance",
 )
 _CHUNK = 512
 _SMALL_BATCH = 16  # below this, one BLAS thread is faster (no wake-ups on a busy machine)
@@ -151,6 +155,8 @@ class RouteModel:
         slots = bounds[:-1, None] + np.arange(width)[None, :]
         self._slots = np.where(slots < bounds[1:, None], slots, len(self.labels))
         self._route_k = np.minimum(sizes, self.k)
+        # in kNN space: the same distances on small rosters, 64 dimensions on large ones
+        self._novelty = GaussianNovelty.fit_if_enough(self._keys, self.labels, len(self.routes))
 
     @classmethod
     def train(
@@ -321,6 +327,12 @@ class RouteModel:
             else np.zeros(len(q), dtype=np.float32)
         )
         head_oos = head[:, n_routes] if head.shape[1] > n_routes else np.zeros(len(q), np.float32)
+        if self._novelty is not None:
+            distance = self._novelty.distances(keys)
+            distance[:, hide] = np.inf  # a hidden route is nobody's nearest
+            nearest = distance.min(axis=1)
+        else:  # too few examples per route for a spread (a small roster)
+            nearest = np.zeros(len(q), dtype=np.float32)
         feats = np.stack(
             [
                 per_route[rows, best],
@@ -333,6 +345,7 @@ class RouteModel:
                 lexical_oos,
                 head_energy,
                 lexical_energy,
+                nearest,
             ],
             axis=1,
         ).astype(np.float32)

@@ -270,7 +270,8 @@ class SemanticRouter:
         default every agent is its own group) is hidden in turn, and its requests, scored as if
         no agent had been built for them, serve as out-of-scope examples next to
         ``out_of_scope`` (weighted equally in total). It needs at least two groups and works
-        without any ``out_of_scope`` texts.
+        without any ``out_of_scope`` texts. The confidence model's in-scope rows are the requests
+        routed right (refusing a misrouted request costs no in-scope accuracy).
         """
         items, oos = self._check_calibration(in_scope, out_of_scope, min_in_scope_accuracy)
         texts = [t for t, _ in items]
@@ -300,7 +301,7 @@ class SemanticRouter:
         )
         if len(oos) or len(novel_out):
             w, b = calibration.fit_confidence(
-                np.vstack([s_in.features, novel_in]),
+                np.vstack([s_in.features[correct], novel_in]),
                 calibration.balanced_negatives(s_out.features, novel_out),
             )
             self.confidence_weights, self.confidence_bias = [float(x) for x in w], b
@@ -414,9 +415,10 @@ class SemanticRouter:
             return empty, empty
         known, novel = [empty], [empty]
         for hidden in members.values():
-            feats = self._model.score(vectors, texts, hidden=hidden, lexical=lexical).features
+            scores = self._model.score(vectors, texts, hidden=hidden, lexical=lexical)
+            feats = scores.features
             is_novel = np.isin(gold, hidden)
-            known.append(feats[~is_novel])
+            known.append(feats[~is_novel & (scores.best == gold)])
             novel.append(feats[is_novel])
             # the hidden agents' own examples are as new to the others (a few per agent: a
             # small roster has one or two calibration requests per agent, a large one plenty)
