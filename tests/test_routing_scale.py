@@ -82,22 +82,39 @@ def test_mini_batch_head_learns_what_the_full_batch_head_learns() -> None:
     assert accs[1] >= accs[0] - 0.02 and accs[1] > 0.9
 
 
-def test_vectorised_per_route_topk_equals_the_per_route_loop() -> None:
+def _plain_model(labels: np.ndarray, vectors: np.ndarray, **params: int) -> RouteModel:
+    """A route model over ``vectors`` with no head weights and the identity projection."""
+    n, dim = int(labels.max()) + 1, vectors.shape[1]
+    return RouteModel(
+        [f"r{i}" for i in range(n)],
+        vectors,
+        labels,
+        np.zeros((0, dim), np.float32),
+        np.zeros((dim, n), np.float32),
+        np.zeros(n, np.float32),
+        np.zeros(dim, np.float32),
+        np.eye(dim, dtype=np.float32),
+        **params,
+    )
+
+
+def test_chosen_route_topk_equals_the_per_route_loop() -> None:
     rng = np.random.default_rng(3)
     sizes = [1, 7, 3, 12]  # routes shorter than k included
     labels = np.repeat(np.arange(4), sizes)
     vectors = rng.normal(size=(len(labels), 8)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    model = RouteModel(
-        ["a", "b", "c", "d"],
-        vectors,
-        labels,
-        np.zeros((0, 8), np.float32),
-        np.zeros((8, 4), np.float32),
-        np.zeros(4, np.float32),
-        np.zeros(8, np.float32),
-        np.eye(8, dtype=np.float32),
-    )
-    sims = rng.normal(size=(5, len(labels))).astype(np.float32)
+    model = _plain_model(labels, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    sims = rng.normal(size=(8, len(labels))).astype(np.float32)
     loop = np.stack([_mean_topk(sims[:, a:b], model.k) for a, b in model._offsets], axis=1)
-    assert np.allclose(model._per_route_topk(sims), loop, atol=1e-6)
+    chosen = np.array([0, 1, 2, 3, 3, 2, 1, 0])
+    assert np.allclose(model._route_topk(sims, chosen), loop[np.arange(8), chosen], atol=1e-6)
+
+
+def test_nearest_neighbours_are_the_best_similarities() -> None:
+    rng = np.random.default_rng(4)
+    labels = np.repeat(np.arange(3), 30)
+    model = _plain_model(labels, rng.normal(size=(90, 8)).astype(np.float32), neighbours=20)
+    sims = rng.normal(size=(6, 90)).astype(np.float32)
+    idx, top = model._neighbours(sims)
+    assert np.array_equal(np.sort(top, axis=1), np.sort(sims, axis=1)[:, -20:])
+    assert np.array_equal(np.take_along_axis(sims, idx, axis=1), top)

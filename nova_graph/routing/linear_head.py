@@ -15,8 +15,14 @@ Labels = npt.NDArray[np.int64]
 def softmax(logits: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """Row-wise softmax, numerically stable."""
     z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    return _softmax_shifted(z)
+
+
+def _softmax_shifted(z: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The softmax of rows whose maximum is already 0, computed in place in ``z``."""
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z.astype(np.float32, copy=False)
 
 
 def train_softmax_head(
@@ -55,17 +61,42 @@ def train_softmax_head(
         start = ((t - 1) * step_rows) % len(y)
         rows = order[start : start + step_rows] if not full else order
         xb = x if full else x[rows]
-        residual = softmax(xb @ w + b)
+        logits = xb @ w
+        logits += b
+        logits -= logits.max(axis=1, keepdims=True)
+        residual = _softmax_shifted(logits)
         residual[np.arange(len(rows)), y[rows]] -= 1.0
         # a mini-batch's gradient, scaled up to estimate the full one
         residual *= (row_weight[rows] * (len(y) / len(rows)))[:, None]
-        gw = xb.T @ residual + l2 * w
+        gw = xb.T @ residual
+        gw += l2 * w
         gb = residual.sum(axis=0)
-        mw = beta1 * mw + (1 - beta1) * gw
-        vw = beta2 * vw + (1 - beta2) * gw * gw
-        mb = beta1 * mb + (1 - beta1) * gb
-        vb = beta2 * vb + (1 - beta2) * gb * gb
         c1, c2 = 1 - beta1**t, 1 - beta2**t
-        w -= learning_rate * (mw / c1) / (np.sqrt(vw / c2) + eps)
-        b -= learning_rate * (mb / c1) / (np.sqrt(vb / c2) + eps)
+        _adam_step(w, gw, mw, vw, (beta1, beta2, eps, c1, c2, learning_rate))
+        _adam_step(b, gb, mb, vb, (beta1, beta2, eps, c1, c2, learning_rate))
     return w.astype(np.float32), b.astype(np.float32)
+
+
+def _adam_step(
+    param: npt.NDArray[np.float32],
+    grad: npt.NDArray[np.float32],
+    m: npt.NDArray[np.floating],
+    v: npt.NDArray[np.floating],
+    constants: tuple[float, float, float, float, float, float],
+) -> None:
+    """One Adam update of ``param`` and its moments, in place (no full-size temporaries beyond
+    two: a step on 1,000 routes updates 385,000 weights)."""
+    beta1, beta2, eps, c1, c2, learning_rate = constants
+    m *= beta1
+    m += (1 - beta1) * grad
+    v *= beta2
+    sq = (1 - beta2) * grad
+    sq *= grad
+    v += sq
+    denominator = np.divide(v, c2, out=sq)
+    np.sqrt(denominator, out=denominator)
+    denominator += eps
+    step = m / c1
+    step *= learning_rate
+    step /= denominator
+    param -= step
