@@ -82,7 +82,7 @@ def test_mini_batch_head_learns_what_the_full_batch_head_learns() -> None:
     assert accs[1] >= accs[0] - 0.02 and accs[1] > 0.9
 
 
-def test_vectorised_per_route_topk_equals_the_per_route_loop() -> None:
+def test_vectorised_route_topk_equals_the_per_route_loop() -> None:
     rng = np.random.default_rng(3)
     sizes = [1, 7, 3, 12]  # routes shorter than k included
     labels = np.repeat(np.arange(4), sizes)
@@ -100,4 +100,8 @@ def test_vectorised_per_route_topk_equals_the_per_route_loop() -> None:
     )
     sims = rng.normal(size=(5, len(labels))).astype(np.float32)
     loop = np.stack([_mean_topk(sims[:, a:b], model.k) for a, b in model._offsets], axis=1)
-    assert np.allclose(model._per_route_topk(sims), loop, atol=1e-6)
+    for route in range(4):
+        chosen = np.full(len(sims), route)
+        assert np.allclose(model._route_topk(sims, chosen), loop[:, route], atol=1e-6)
+    mixed = np.array([3, 0, 2, 1, 3])
+    assert np.allclose(model._route_topk(sims, mixed), loop[np.arange(5), mixed], atol=1e-6)

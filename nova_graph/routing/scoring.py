@@ -308,10 +308,10 @@ class RouteModel:
         head_energy = _logsumexp(head_logits[:, :n_routes])
         lexical_energy = _logsumexp(lex[:, :n_routes]) if lex.shape[1] else np.zeros(len(q))
         lex = softmax(lex) if lex.shape[1] else lex
-        per_route = self._per_route_topk(sims)
         lex_routes = _route_columns(lex, n_routes) if lex.shape[1] else None
+        neighbour_idx, neighbour_sims = self._nearest(sims)
         probs = self.mix_sources(
-            _route_columns(head, n_routes), self._kernel_vote(sims), lex_routes
+            _route_columns(head, n_routes), self._vote(neighbour_idx, neighbour_sims), lex_routes
         )
         if hide.any():  # the kNN vote still gives far neighbours a vanishing weight
             probs[:, hide] = 0.0
@@ -333,13 +333,16 @@ class RouteModel:
             nearest = distance.min(axis=1)
         else:  # too few examples per route for a spread (a small roster)
             nearest = np.zeros(len(q), dtype=np.float32)
+        # the 10 best similarities overall are among the nearest neighbours (when there are
+        # at least 10 of them, or all examples are): no second pass over every similarity
+        enough = neighbour_sims.shape[1] >= min(10, sims.shape[1])
         feats = np.stack(
             [
-                per_route[rows, best],
-                sims.max(axis=1),
+                self._route_topk(sims, best),
+                neighbour_sims.max(axis=1),
                 probs[rows, best],
                 margin,
-                _mean_topk(sims, 10),
+                _mean_topk(neighbour_sims if enough else sims, 10),
                 negative,
                 head_oos,
                 lexical_oos,
@@ -351,24 +354,38 @@ class RouteModel:
         ).astype(np.float32)
         return probs, feats
 
-    def _per_route_topk(self, sims: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Mean of the ``k`` best similarities inside each route (0 for a route without one)."""
+    def _route_topk(
+        self, sims: npt.NDArray[np.float32], route: npt.NDArray[np.integer]
+    ) -> npt.NDArray[np.float32]:
+        """Per row, the mean of the ``k`` best similarities inside the route ``route[row]``
+        (0 for a route without examples): only the chosen route's examples are ranked."""
         n, width = sims.shape[0], self._slots.shape[1]
         padded = np.concatenate([sims, np.full((n, 1), -np.inf, dtype=np.float32)], axis=1)
-        grid = padded[:, self._slots]  # (n, routes, width)
+        grid = padded[np.arange(n)[:, None], self._slots[route]]  # (n, width)
         k = min(self.k, width)
-        top = -np.partition(-grid, k - 1, axis=2)[:, :, :k]  # the k best, -inf past a route's end
+        top = -np.partition(-grid, k - 1, axis=1)[:, :k]  # the k best, -inf past a route's end
         top = np.where(np.isfinite(top), top, 0.0)
-        count = np.maximum(self._route_k, 1).astype(np.float32)
-        return (top.sum(axis=2) / count).astype(np.float32)
+        count = np.maximum(self._route_k[route], 1).astype(np.float32)
+        return (top.sum(axis=1) / count).astype(np.float32)
 
-    def _kernel_vote(self, sims: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Soft vote of the nearest examples, weighted by ``exp(similarity / temperature)``."""
+    def _nearest(
+        self, sims: npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
+        """The ``neighbours`` most similar examples per row (unordered) and their similarities."""
         n = sims.shape[1]
         k = min(self.neighbours, n)
         idx = np.argpartition(sims, n - k, axis=1)[:, n - k :]
-        top = np.take_along_axis(sims, idx, axis=1)
+        return idx, np.take_along_axis(sims, idx, axis=1)
+
+    def _vote(
+        self, idx: npt.NDArray[np.intp], top: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.float32]:
+        """Soft vote of the nearest examples, weighted by ``exp(similarity / temperature)``."""
         weights = np.exp((top - top.max(axis=1, keepdims=True)) / self.temperature)
-        votes = np.zeros((sims.shape[0], len(self.routes)), dtype=np.float32)
-        np.add.at(votes, (np.arange(sims.shape[0])[:, None], self.labels[idx]), weights)
+        votes = np.zeros((top.shape[0], len(self.routes)), dtype=np.float32)
+        np.add.at(votes, (np.arange(top.shape[0])[:, None], self.labels[idx]), weights)
         return votes / votes.sum(axis=1, keepdims=True)
+
+    def _kernel_vote(self, sims: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """The soft vote of each row's nearest examples (:meth:`_vote`)."""
+        return self._vote(*self._nearest(sims))
