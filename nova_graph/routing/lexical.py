@@ -284,9 +284,10 @@ class LexicalModel:
         all_cols, all_vals = [], []
         for analyzer, index, idf, offset in self._blocks:
             if analyzer is _char_wb_ngrams:
-                counts = Counter(
-                    c for word in _char_wb_words(text) for c in self._char_columns(word, index)
-                )
+                found: list[int] = []
+                for word in _char_wb_words(text):
+                    found += self._char_columns(word, index)
+                counts = Counter(found)
             else:
                 counts = Counter(index[g] for g in analyzer(text) if g in index)
             if not counts:

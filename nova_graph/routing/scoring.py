@@ -6,7 +6,8 @@ examples scores a request in well under a millisecond once its vector is known.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -43,7 +44,7 @@ _SMALL_BATCH = 16  # below this, one BLAS thread is faster (no wake-ups on a bus
 #: Rows per step of the head's training: the roster (1,234 rows) trains full-batch; 1,000
 #: routes x 20 examples take 300 steps of 2,048 rows (~30 epochs) instead of 300 full passes.
 HEAD_BATCH = 2048
-_BLAS = ThreadpoolController()
+_BLAS = ThreadpoolController().select(user_api="blas")
 #: Weight of the lexical channel before calibration (calibration on the roster and on CLINC150
 #: chose 0.6; uncalibrated, 0.5 beat 0 on the roster dev set with 3, 6, 10 and 20 examples per
 #: agent: python -m evals.roster.experiments uncalibrated).
@@ -80,6 +81,23 @@ def project(
     out = (vectors - center) @ projection
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return (out / np.maximum(norms, 1e-9)).astype(np.float32)
+
+
+@contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """Run BLAS on one thread inside the block: a small product is faster without waking
+    idle threads on a busy machine (the libraries' own setters: ``threadpoolctl``'s ``limit``
+    takes an inventory of every library on each call, ~40 us a decision)."""
+    libs = _BLAS.lib_controllers
+    previous = [lib.get_num_threads() for lib in libs]
+    for lib in libs:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, threads in zip(libs, previous, strict=True):
+            if threads is not None:
+                lib.set_num_threads(threads)
 
 
 def _route_columns(probs: npt.NDArray[np.float32], n_routes: int) -> npt.NDArray[np.float32]:
@@ -247,7 +265,7 @@ class RouteModel:
         probs = np.empty((len(queries), len(self.routes)), dtype=np.float32)
         feats = np.zeros((len(queries), len(FEATURES)), dtype=np.float32)
         if len(queries) <= _SMALL_BATCH:
-            with _BLAS.limit(limits=1, user_api="blas"):
+            with _one_blas_thread():
                 q = np.asarray(queries, dtype=np.float32)
                 probs[:], feats[:] = self._score_chunk(q, lex, hide)
             return Scores(probs, feats)
@@ -336,8 +354,9 @@ class RouteModel:
         # the 10 best similarities overall are among the nearest neighbours (when there are
         # at least 10 of them, or all examples are): no second pass over every similarity
         enough = neighbour_sims.shape[1] >= min(10, sims.shape[1])
-        feats = np.stack(
-            [
+        feats = np.empty((len(q), len(FEATURES)), dtype=np.float32)  # columns: FEATURES
+        for column, values in enumerate(
+            (
                 self._route_topk(sims, best),
                 neighbour_sims.max(axis=1),
                 probs[rows, best],
@@ -349,9 +368,9 @@ class RouteModel:
                 head_energy,
                 lexical_energy,
                 nearest,
-            ],
-            axis=1,
-        ).astype(np.float32)
+            )
+        ):
+            feats[:, column] = values
         return probs, feats
 
     def _route_topk(
