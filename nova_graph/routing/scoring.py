@@ -117,7 +117,7 @@ def _mean_topk(sims: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.float32]
         return np.zeros(sims.shape[0], dtype=np.float32)
     k = min(k, sims.shape[1])
     top = np.partition(sims, sims.shape[1] - k, axis=1)[:, sims.shape[1] - k :]
-    return top.mean(axis=1).astype(np.float32)
+    return (top.sum(axis=1) / k).astype(np.float32)  # the mean, without np.mean's overhead
 
 
 @dataclass
@@ -394,7 +394,7 @@ class RouteModel:
         n = sims.shape[1]
         k = min(self.neighbours, n)
         idx = np.argpartition(sims, n - k, axis=1)[:, n - k :]
-        return idx, np.take_along_axis(sims, idx, axis=1)
+        return idx, sims[np.arange(len(sims))[:, None], idx]
 
     def _vote(
         self, idx: npt.NDArray[np.intp], top: npt.NDArray[np.float32]
