@@ -99,6 +99,9 @@ def test_fast_single_text_path_matches_scikit_learn_transform() -> None:
     fast = np.vstack([model.probs([q]) for q in queries])
     batched = model.probs(queries * 10)[: len(queries)]  # > 32 texts: scikit-learn's transform
     assert np.allclose(fast, batched, atol=1e-5)
+    # second pass: every word's character n-gram columns now come from the model's memory
+    assert model._word_columns
+    assert np.array_equal(np.vstack([model.probs([q]) for q in queries]), fast)
 
 
 @pytest.mark.parametrize("kind", ["word", "char"])

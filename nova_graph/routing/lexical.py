@@ -107,6 +107,13 @@ class SparseWeights:
         weights = self.data[pos] * np.repeat(vals, lengths)
         return np.bincount(self.indices[pos], weights=weights, minlength=self.n_classes)
 
+    def to_dense(self) -> npt.NDArray[np.float32]:
+        """The matrix as a dense (n_features, n_classes) array."""
+        dense = np.zeros((self.n_features, self.n_classes), dtype=np.float32)
+        rows = np.repeat(np.arange(self.n_features), np.diff(self.indptr))
+        dense[rows, self.indices.astype(np.int64)] = self.data
+        return dense
+
     def to_scipy(self) -> Any:
         """The matrix as scipy CSR (the batch path)."""
         from scipy import sparse
@@ -132,16 +139,25 @@ def _word_ngrams(text: str) -> list[str]:
     return tokens + [" ".join(tokens[i : i + 2]) for i in range(len(tokens) - 1)]
 
 
+def _char_wb_words(text: str) -> list[str]:
+    """The words :func:`_char_wb_ngrams` cuts into n-grams (lowercased)."""
+    return _WHITE_SPACES.sub(" ", text.lower()).split()
+
+
+def _char_wb_word_ngrams(word: str) -> list[str]:
+    """The character 3-5-grams of one word, padded with a space on each side."""
+    ngrams: list[str] = []
+    w = f" {word} "
+    for n in range(3, 6):
+        ngrams.extend(w[i : i + n] for i in range(max(len(w) - n, 0) + 1))
+        if len(w) <= n:  # a short word is counted once, at its shortest n-gram
+            break
+    return ngrams
+
+
 def _char_wb_ngrams(text: str) -> list[str]:
     """scikit-learn's ``analyzer="char_wb", ngram_range=(3, 5), lowercase=True``."""
-    ngrams: list[str] = []
-    for word in _WHITE_SPACES.sub(" ", text.lower()).split():
-        w = f" {word} "
-        for n in range(3, 6):
-            ngrams.extend(w[i : i + n] for i in range(max(len(w) - n, 0) + 1))
-            if len(w) <= n:  # a short word is counted once, at its shortest n-gram
-                break
-    return ngrams
+    return [g for word in _char_wb_words(text) for g in _char_wb_word_ngrams(word)]
 
 
 #: The analyzers of :data:`_VECTORIZERS`, without importing scikit-learn.
@@ -149,6 +165,9 @@ _ANALYZERS: dict[str, Callable[[str], list[str]]] = {
     "word": _word_ngrams,
     "char": _char_wb_ngrams,
 }
+#: Words whose character n-gram columns one model remembers (the fast path looks each word up
+#: once; requests reuse a small vocabulary). Past it the memory is cleared.
+_WORD_CACHE = 50_000
 
 
 def _vectorizer(kind: str, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
@@ -184,6 +203,15 @@ class LexicalModel:
             idf = np.asarray(self.idf[kind], dtype=np.float32)
             self._blocks.append((_ANALYZERS[kind], index, idf, offset))
             offset += len(terms)
+        self._word_columns: dict[str, list[int]] = {}  # word -> its char n-grams' columns
+        # a logistic model's weights are dense anyway: one gather and one product per request
+        w = self.weights
+        dense_enough = 2 * len(w.data) >= w.n_features * w.n_classes
+        self._dense: npt.NDArray[np.float32] | None = (
+            w.to_dense()
+            if dense_enough and w.n_features * w.n_classes <= LOGISTIC_MAX_PARAMS
+            else None
+        )
 
     def _sklearn_vectorizers(self) -> list[TfidfVectorizer]:
         """scikit-learn vectorizers with the saved vocabularies (for large batches)."""
@@ -252,16 +280,41 @@ class LexicalModel:
         agree.
         """
         out = self.bias.astype(np.float32).copy()
+        dense = self._dense
+        all_cols, all_vals = [], []
         for analyzer, index, idf, offset in self._blocks:
-            counts = Counter(index[g] for g in analyzer(text) if g in index)
+            if analyzer is _char_wb_ngrams:
+                found: list[int] = []
+                for word in _char_wb_words(text):
+                    found += self._char_columns(word, index)
+                counts = Counter(found)
+            else:
+                counts = Counter(index[g] for g in analyzer(text) if g in index)
             if not counts:
                 continue
             cols = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
             tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
             vals = (1.0 + np.log(tf)) * idf[cols]
             vals /= max(float(np.linalg.norm(vals)), 1e-12)
-            out += self.weights.rows_dot(offset + cols, vals).astype(np.float32)
+            if dense is None:
+                out += self.weights.rows_dot(offset + cols, vals).astype(np.float32)
+            else:
+                all_cols.append(offset + cols)
+                all_vals.append(vals)
+        if dense is not None and all_cols:
+            cols, vals = np.concatenate(all_cols), np.concatenate(all_vals)
+            out += vals @ dense[cols]
         return out
+
+    def _char_columns(self, word: str, index: dict[str, int]) -> list[int]:
+        """The columns of one word's character n-grams in the vocabulary (remembered)."""
+        cols = self._word_columns.get(word)
+        if cols is None:
+            cols = [index[g] for g in _char_wb_word_ngrams(word) if g in index]
+            if len(self._word_columns) >= _WORD_CACHE:
+                self._word_columns.clear()
+            self._word_columns[word] = cols
+        return cols
 
 
 def _logistic(

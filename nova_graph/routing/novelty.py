@@ -47,6 +47,9 @@ class GaussianNovelty:
     means: Floats  # (routes, dims), whitened
     whiten: Floats  # (dims, dims)
 
+    def __post_init__(self) -> None:
+        self._squared_means = (self.means * self.means).sum(axis=1)[None, :]
+
     @classmethod
     def fit(cls, vectors: Floats, labels: npt.NDArray[np.int64], n_routes: int) -> GaussianNovelty:
         """Each route's mean and the covariance of ``vectors`` around their route's mean."""
@@ -74,9 +77,5 @@ class GaussianNovelty:
     def distances(self, queries: Floats) -> Floats:
         """(queries, routes) Mahalanobis distances."""
         z = np.asarray(queries, dtype=np.float32) @ self.whiten
-        sq = (
-            (z * z).sum(axis=1, keepdims=True)
-            - 2 * z @ self.means.T
-            + (self.means * self.means).sum(axis=1)[None, :]
-        )
+        sq = (z * z).sum(axis=1, keepdims=True) - 2 * z @ self.means.T + self._squared_means
         return np.sqrt(np.maximum(sq, 0.0)).astype(np.float32)

@@ -82,6 +82,7 @@ class SemanticRouter:
             [float(w) for w in confidence_weights] if confidence_weights is not None else None
         )
         self.confidence_bias = float(confidence_bias)
+        self._weights_cache: tuple[list[float], npt.NDArray[np.float32]] | None = None
         self.arbiter = arbiter
         self.calibration_report: dict[str, float] = {}
 
@@ -499,13 +500,22 @@ class SemanticRouter:
         """Probability-like confidence that each request is in scope."""
         if self.confidence_weights is None:
             return scores.features[:, _ROUTE_TOPK].copy()
-        w = np.asarray(self.confidence_weights, dtype=np.float32)
+        w = self._weights_array()
         if w.shape != (scores.features.shape[1],):
             raise RoutingError(
                 f"confidence_weights has {w.shape[0]} values but the router computes "
                 f"{scores.features.shape[1]} features; recalibrate the router"
             )
         return calibration.sigmoid(scores.features @ w + self.confidence_bias)
+
+    def _weights_array(self) -> npt.NDArray[np.float32]:
+        """``confidence_weights`` as an array, converted once per list assigned."""
+        weights = self.confidence_weights
+        cached = self._weights_cache
+        if cached is None or cached[0] != weights:
+            cached = (list(weights or ()), np.asarray(weights, dtype=np.float32))
+            self._weights_cache = cached
+        return cached[1]
 
     @staticmethod
     def _segments(text: str) -> list[clauses.Segment] | None:
@@ -583,7 +593,7 @@ class SemanticRouter:
         i = index[text]
         probs = scores.probs[i]
         routes = self._model.routes
-        score_map = {r: round(float(p), 4) for r, p in zip(routes, probs, strict=True)}
+        score_map = {r: round(p, 4) for r, p in zip(routes, probs.tolist(), strict=True)}
         confidence = round(float(conf[i]), 4)
         split = self._split(text, segs, scored, index)
         if split:
