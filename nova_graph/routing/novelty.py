@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from nova_graph.routing.blas import one_blas_thread
+
 Floats = npt.NDArray[np.float32]
 #: Examples per route (on average) below which no distance is computed (the feature is 0): means
 #: and a spread estimated from a handful of examples are noise (tests/test_routing_open_set.py's
@@ -58,10 +60,11 @@ class GaussianNovelty:
         means = np.zeros((n_routes, x.shape[1]))
         np.add.at(means, labels, x)
         means /= np.maximum(counts, 1.0)[:, None]
-        cov = shrunk_covariance(x - means[labels]) if len(x) > 1 else None
-        if cov is None or np.trace(cov) <= _MIN_VARIANCE:
-            cov = np.eye(x.shape[1])
-        eigvals, eigvecs = np.linalg.eigh(cov)
+        with one_blas_thread():  # as the projection's: many small BLAS calls (see routing.blas)
+            cov = shrunk_covariance(x - means[labels]) if len(x) > 1 else None
+            if cov is None or np.trace(cov) <= _MIN_VARIANCE:
+                cov = np.eye(x.shape[1])
+            eigvals, eigvecs = np.linalg.eigh(cov)
         whiten = eigvecs / np.sqrt(np.maximum(eigvals, _MIN_VARIANCE))
         return cls((means @ whiten).astype(np.float32), whiten.astype(np.float32))
 

@@ -6,15 +6,14 @@ examples scores a request in well under a millisecond once its vector is known.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
-from threadpoolctl import ThreadpoolController
 
+from nova_graph.routing.blas import one_blas_thread
 from nova_graph.routing.lexical import LexicalModel
 from nova_graph.routing.linear_head import Labels, softmax, train_softmax_head
 from nova_graph.routing.novelty import GaussianNovelty
@@ -50,7 +49,6 @@ HEAD_FULL_BATCH_ROWS = 2048
 HEAD_BATCH = 1024
 HEAD_STEPS = 150
 HEAD_LEARNING_RATE = 0.1
-_BLAS = ThreadpoolController().select(user_api="blas")
 #: Weight of the lexical channel before calibration (calibration on the roster and on CLINC150
 #: chose 0.6; uncalibrated, 0.5 beat 0 on the roster dev set with 3, 6, 10 and 20 examples per
 #: agent: python -m evals.roster.experiments uncalibrated).
@@ -79,7 +77,7 @@ def fit_projection(
     scatter = centred.T @ centred
     # LAPACK's many small BLAS calls on several threads: 2.4 s on a busy 2-core machine, 0.05 s
     # on one
-    with _one_blas_thread():
+    with one_blas_thread():
         _, eigvecs = np.linalg.eigh(scatter)  # ascending eigenvalues
     return center, np.ascontiguousarray(eigvecs[:, ::-1][:, :dims], dtype=np.float32)
 
@@ -91,23 +89,6 @@ def project(
     out = (vectors - center) @ projection
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return (out / np.maximum(norms, 1e-9)).astype(np.float32)
-
-
-@contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """Run BLAS on one thread inside the block: a small product is faster without waking
-    idle threads on a busy machine (the libraries' own setters: ``threadpoolctl``'s ``limit``
-    takes an inventory of every library on each call, ~40 us a decision)."""
-    libs = _BLAS.lib_controllers
-    previous = [lib.get_num_threads() for lib in libs]
-    for lib in libs:
-        lib.set_num_threads(1)
-    try:
-        yield
-    finally:
-        for lib, threads in zip(libs, previous, strict=True):
-            if threads is not None:
-                lib.set_num_threads(threads)
 
 
 def _route_columns(probs: npt.NDArray[np.float32], n_routes: int) -> npt.NDArray[np.float32]:
@@ -285,7 +266,7 @@ class RouteModel:
         probs = np.empty((len(queries), len(self.routes)), dtype=np.float32)
         feats = np.zeros((len(queries), len(FEATURES)), dtype=np.float32)
         if len(queries) <= _SMALL_BATCH:
-            with _one_blas_thread():
+            with one_blas_thread():
                 q = np.asarray(queries, dtype=np.float32)
                 probs[:], feats[:] = self._score_chunk(q, lex, hide)
             return Scores(probs, feats)
