@@ -352,12 +352,15 @@ class ImprovementLoop:
         return score_router(self.factory.router(setup), self.heldout, setup.roster.names)
 
     def _check(self, setup: RoutingSetup) -> Checked:
-        """Scores of ``setup`` on the held-out split and on this round's replayed history."""
+        """Scores of ``setup`` on the held-out split and on this round's replayed history (and
+        its router, which only ``protect_others`` reads again: a round holds every candidate's
+        check, ~15 MB per 34-agent router)."""
         router = self.factory.router(setup)
         history = None
         if self._history:
             history = score_router(router, self._history, setup.roster.names)
-        return Checked(score_router(router, self.heldout, setup.roster.names), history, router)
+        kept = router if self.policy.protect_others else None
+        return Checked(score_router(router, self.heldout, setup.roster.names), history, kept)
 
     def _judge(
         self, base: RoutingSetup, before: Checked, after: Checked, proposal: Proposal
