@@ -22,7 +22,6 @@ from pathlib import Path
 from evals.improve import shipped
 from nova_app import nova_roster
 from nova_app.acceptance import packaged_acceptance_set
-from nova_graph.embeddings import default_encoder
 from nova_graph.improve import (
     AcceptancePolicy,
     ImprovementLoop,
@@ -55,14 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in args.gates:
         factory = RouterFactory(build=default_factory(cache_dir=tempfile.mkdtemp()).build)
         if name == "strict":
-            loop = ImprovementLoop(
-                factory,
-                gate,
-                policy=AcceptancePolicy.strict(),
-                encode=default_encoder().encode,
-                trim=False,
-                per_example=True,
-            )
+            loop = ImprovementLoop.strict(factory, gate)
         else:
             loop = ImprovementLoop(factory, gate, policy=AcceptancePolicy())
         t0 = time.perf_counter()

@@ -54,7 +54,6 @@ from typing import Any
 
 from nova_app import nova_roster
 from nova_app.acceptance import packaged_acceptance_set
-from nova_graph.embeddings import default_encoder
 from nova_graph.improve import (
     AcceptancePolicy,
     ImprovementLoop,
@@ -110,14 +109,11 @@ def run(
     """Rounds of simulated use, each followed by one improvement round."""
     work = Path(tempfile.mkdtemp(prefix=f"nova-shipped-{name}-"))
     runlog, store = RunLog(work / "runs.sqlite"), VersionStore(work)
-    loop = ImprovementLoop(
+    loop = ImprovementLoop.strict(
         factory,
         acceptance,
         policy=AcceptancePolicy.strict(max_agent_drop=0.02),
         store=store,
-        encode=default_encoder().encode,
-        trim=False,
-        per_example=True,
         progress=lambda s: print(f"[{name}] {s}", file=sys.stderr),
     )
     rng = random.Random(seed)

@@ -93,21 +93,11 @@ def improve_automatically(
         from nova_graph.improve.routers import default_factory
 
         factory = default_factory()
-    if strict:
-        policy = policy or AcceptancePolicy.strict()
-        if encode is None:
-            from nova_graph.embeddings import default_encoder
-
-            encode = default_encoder().encode
-    loop = ImprovementLoop(
-        factory,
-        heldout,
-        policy=policy,
-        store=store,
-        encode=encode,
-        progress=progress,
-        trim=not strict,
-        per_example=strict,
+    options: dict[str, Any] = {"policy": policy, "store": store, "progress": progress}
+    loop = (
+        ImprovementLoop.strict(factory, heldout, encode=encode, **options)
+        if strict
+        else ImprovementLoop(factory, heldout, encode=encode, **options)
     )
     setup = store.active_setup(start)
     evidence = evidence_from_log(log)

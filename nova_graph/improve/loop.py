@@ -86,7 +86,7 @@ class AcceptancePolicy(BaseModel):
         """The gate for changes kept without a person: no request that was right may become
         wrong, no agent's requests may be taken by a change not made for it, and a change that
         leaves held-out accuracy where it is is kept only for fixing requests users' behaviour
-        labelled (use with ``ImprovementLoop(per_example=True)``). ``overrides``: other fields."""
+        labelled (use with :meth:`ImprovementLoop.strict`). ``overrides``: other fields."""
         fields: dict[str, Any] = {
             "max_regressions": 0,
             "keep_neutral": True,
@@ -346,6 +346,34 @@ class ImprovementLoop:
         self.progress = progress
         self.bars = bars
         self._history: list[LabelledRequest] = []
+
+    @classmethod
+    def strict(
+        cls,
+        factory: RouterFactory,
+        heldout: Sequence[LabelledRequest],
+        *,
+        policy: AcceptancePolicy | None = None,
+        encode: Callable[[Sequence[str]], Any] | None = None,
+        **options: Any,
+    ) -> ImprovementLoop:
+        """The loop for changes kept without a person: every added or removed example checked
+        as its own change (``per_example``, no trimming) under ``policy`` (default
+        :meth:`AcceptancePolicy.strict`), with ``encode`` (default: the default encoder's) for
+        removals and the neighbourhood checks. ``options``: the other constructor arguments."""
+        if encode is None:
+            from nova_graph.embeddings import default_encoder
+
+            encode = default_encoder().encode
+        return cls(
+            factory,
+            heldout,
+            policy=policy or AcceptancePolicy.strict(),
+            encode=encode,
+            trim=False,
+            per_example=True,
+            **options,
+        )
 
     def score(self, setup: RoutingSetup) -> RoutingScore:
         """Held-out score of ``setup``."""
