@@ -123,7 +123,7 @@ def run_experiment(
         )
         test_before = test_after
     acc_end = loop.score(setup)
-    per_agent = {}
+    per_agent: dict[str, dict[str, float | None]] = {}
     for a in names:
         per_agent[a] = {
             "test_before": test_start.per_agent[a].recall if a in test_start.per_agent else None,
@@ -131,8 +131,8 @@ def run_experiment(
             "acceptance_before": acc_start.per_agent[a].recall,
             "acceptance_after": acc_end.per_agent[a].recall,
         }
-    worst_test = min(v["test_after"] - v["test_before"] for v in per_agent.values())
-    worst_acc = min(v["acceptance_after"] - v["acceptance_before"] for v in per_agent.values())
+    worst_test = _worst_change(per_agent, "test")
+    worst_acc = _worst_change(per_agent, "acceptance")
     return {
         "name": name,
         "agents": len(names),
@@ -326,3 +326,14 @@ def _write_notes(path: Path, table: str) -> None:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _worst_change(per_agent: dict[str, dict[str, float | None]], part: str) -> float:
+    """The largest per-agent fall on ``part`` ("test" or "acceptance"), over the agents scored
+    both before and after (an agent with no request in a set has no recall there)."""
+    changes = [
+        after - before
+        for v in per_agent.values()
+        if (before := v[f"{part}_before"]) is not None and (after := v[f"{part}_after"]) is not None
+    ]
+    return min(changes, default=0.0)
