@@ -15,6 +15,7 @@ from nova_graph.errors import CalibrationWarning, ConfigurationError
 from nova_graph.private import private_dir
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import Router
+from nova_graph.routing.overlay import ExampleOverlay, with_overlay
 from nova_graph.settings import default_cache_dir
 
 if TYPE_CHECKING:  # routing/__init__ imports this module's users: the class is loaded late
@@ -54,13 +55,17 @@ def default_router(
     model: BaseChatModel | None = None,
     cache_dir: str | Path | Literal[False] | None = None,
     thresholds: Mapping[str, Any] | None = None,
+    overlay: ExampleOverlay | None = None,
 ) -> Router:
     """The calibrated embedding router learned from the roster's example requests.
 
     This is the one router builder: the graph's default, improved versions (``nova improve``),
     the CLI and the Studio graphs all call it. ``thresholds`` (a router's ``thresholds``, as an
     improved version stores them) pins the settings instead of calibrating: the router is trained
-    exactly as the default one and only the roster's examples differ.
+    exactly as the default one and only the roster's examples differ. ``overlay`` (an improved
+    version's kept examples) is put on top of the router, which stays the one the roster and
+    thresholds give (:func:`~nova_graph.routing.overlay.with_overlay`): it decides only the
+    requests next to its examples.
 
     A probe router trained on three quarters of each agent's examples and half the roster's
     out-of-scope requests (``Roster.out_of_scope``) is calibrated on the rest, with each agent
@@ -70,6 +75,19 @@ def default_router(
     a key of everything that shapes it, so later starts load it instead of re-training.
     ``model`` (a configured chat model, not the offline one) enables the language-model fallback.
     """
+    return with_overlay(
+        _base_router(roster, model=model, cache_dir=cache_dir, thresholds=thresholds), overlay
+    )
+
+
+def _base_router(
+    roster: Roster,
+    *,
+    model: BaseChatModel | None,
+    cache_dir: str | Path | Literal[False] | None,
+    thresholds: Mapping[str, Any] | None,
+) -> Router:
+    """The body of :func:`default_router`, before an overlay."""
     from nova_graph.errors import RoutingError
     from nova_graph.models import is_offline
     from nova_graph.routing import SemanticRouter
