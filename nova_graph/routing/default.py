@@ -75,19 +75,6 @@ def default_router(
     a key of everything that shapes it, so later starts load it instead of re-training.
     ``model`` (a configured chat model, not the offline one) enables the language-model fallback.
     """
-    return with_overlay(
-        _base_router(roster, model=model, cache_dir=cache_dir, thresholds=thresholds), overlay
-    )
-
-
-def _base_router(
-    roster: Roster,
-    *,
-    model: BaseChatModel | None,
-    cache_dir: str | Path | Literal[False] | None,
-    thresholds: Mapping[str, Any] | None,
-) -> Router:
-    """The body of :func:`default_router`, before an overlay."""
     from nova_graph.errors import RoutingError
     from nova_graph.models import is_offline
     from nova_graph.routing import SemanticRouter
@@ -97,21 +84,24 @@ def _base_router(
     pinned = dict(thresholds) if thresholds else None
     families = {agent.name: agent.family for agent in roster}
     if cache_dir is False:
-        return calibrated_router(
+        router = calibrated_router(
             examples, negatives, model=arbiter, thresholds=pinned, groups=families
         )
+        return with_overlay(router, overlay)
     path = default_router_path(roster, cache_dir, pinned)
     if path.exists():
         try:
-            return SemanticRouter.load(path, model=arbiter)
+            loaded = SemanticRouter.load(path, model=arbiter)
         except RoutingError:
             pass  # unreadable or from another version: rebuild and overwrite below
+        else:
+            return with_overlay(loaded, overlay)
     router = calibrated_router(
         examples, negatives, model=arbiter, thresholds=pinned, groups=families
     )
     private_dir(path.parent)
     router.save(path)
-    return router
+    return with_overlay(router, overlay)
 
 
 def default_router_path(
