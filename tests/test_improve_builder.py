@@ -82,3 +82,23 @@ def test_an_improved_version_changes_only_what_the_change_says(
     assert isinstance(router, SemanticRouter) and isinstance(before, SemanticRouter)
     assert router.thresholds == before.thresholds
     assert router.route("zorp the numbers please").agents == ["math"]
+
+
+def test_an_overlay_version_is_the_packaged_router_with_its_examples_on_top(
+    small_roster: Roster, tmp_path: Path
+) -> None:
+    from nova_graph.routing.overlay import ExampleOverlay, OverlayRouter
+
+    cache = tmp_path / "routers"
+    packaged = default_router(small_roster, cache_dir=cache)
+    overlay = ExampleOverlay(added={"math": ["zorp the numbers"]})
+    router = default_router(small_roster, cache_dir=cache, overlay=overlay)
+    assert isinstance(router, OverlayRouter) and isinstance(router.base, SemanticRouter)
+    assert len(list(cache.iterdir())) == 1  # loaded from the packaged router's cache entry
+    assert router.thresholds == packaged.thresholds
+    assert [d.model_dump() for d in router.route_batch(TEXTS)] == [
+        d.model_dump() for d in packaged.route_batch(TEXTS)
+    ]
+    factory = default_factory(cache_dir=cache)  # the loop's builder: the same router
+    same = factory.router(RoutingSetup(small_roster, overlay=overlay))
+    assert isinstance(same, OverlayRouter) and same.radius == router.radius

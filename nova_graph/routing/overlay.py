@@ -25,9 +25,9 @@ from nova_graph.routing.decision import ClauseRoute, RouteDecision, Router, rout
 Encode = Callable[[Sequence[str]], Any]
 """``encode(texts) -> unit vectors`` (an encoder's ``encode``)."""
 
-#: Without out-of-scope examples, the radius is this quantile of the similarities of the
-#: roster's examples to their nearest example of another agent.
-RADIUS_QUANTILE = 0.75
+#: The radius is at least this quantile of the similarities of the agents' examples to their
+#: nearest example of the same agent (see :func:`calibrated_radius`).
+SAME_AGENT_QUANTILE = 0.5
 
 
 def same_request(text: str) -> str:
@@ -255,21 +255,26 @@ class OverlayRouter:
 def calibrated_radius(vectors: npt.NDArray[np.float32], labels: Sequence[str | None]) -> float:
     """How close a request must be to a kept example for an overlay to decide it.
 
-    With out-of-scope examples (label ``None``): the similarity of the out-of-scope example
-    closest to any agent's example, so no known out-of-scope request lies that close to an
-    agent. Without: the ``RADIUS_QUANTILE`` quantile of the examples' similarities to their
-    nearest example of another agent.
+    The larger of two similarities among the base router's examples (label: agent, ``None`` for
+    an out-of-scope example): that of the out-of-scope example closest to any agent's example
+    (no known out-of-scope request lies that close to an agent), and the median of the agents'
+    examples' similarities to their nearest example of the same agent (a request that close is
+    as near the kept example as an agent's examples typically are to each other).
     """
     v = np.asarray(vectors, dtype=np.float32)
-    outside = np.asarray([lab is None for lab in labels], dtype=bool)
-    if outside.any() and (~outside).any():
-        return float((v[outside] @ v[~outside].T).max())
     names = np.asarray([lab or "" for lab in labels], dtype=object)
-    sims = v @ v.T
-    nearest_other = [
-        float(sims[i, names != names[i]].max()) for i in range(len(v)) if (names != names[i]).any()
+    inside = names != ""
+    closest_outside = (
+        float((v[~inside] @ v[inside].T).max()) if inside.any() and (~inside).any() else 0.0
+    )
+    sims = v[inside] @ v[inside].T
+    np.fill_diagonal(sims, -np.inf)
+    own = names[inside]
+    nearest_same = [
+        float(sims[i, own == own[i]].max()) for i in range(len(own)) if (own == own[i]).sum() > 1
     ]
-    return float(np.quantile(nearest_other, RADIUS_QUANTILE)) if nearest_other else 1.0
+    typical = float(np.quantile(nearest_same, SAME_AGENT_QUANTILE)) if nearest_same else 1.0
+    return max(closest_outside, typical)
 
 
 def with_overlay(
