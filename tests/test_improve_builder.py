@@ -96,6 +96,7 @@ def test_an_overlay_version_is_the_packaged_router_with_its_examples_on_top(
     assert isinstance(router, OverlayRouter) and isinstance(router.base, SemanticRouter)
     assert len(list(cache.iterdir())) == 1  # loaded from the packaged router's cache entry
     assert router.thresholds == packaged.thresholds
+    assert router.route_model is router.base.route_model  # what the conversation layer reads
     assert [d.model_dump() for d in router.route_batch(TEXTS)] == [
         d.model_dump() for d in packaged.route_batch(TEXTS)
     ]

@@ -117,7 +117,8 @@ class OverlayRouter:
     ``A`` (``method="overlay"``). A request whose nearest example is a removed one of the agent
     the base router ranks first goes to the base router's second agent when that agent owns the
     nearest remaining example. A split (multi-agent) decision stays the base router's. Every
-    other decision is the base router's own, unchanged.
+    other decision is the base router's own, unchanged. Any other attribute (settings, example
+    vectors, the model fallback) is read from the base router.
     """
 
     def __init__(
@@ -154,11 +155,14 @@ class OverlayRouter:
             else np.zeros((0, pool.shape[1]), dtype=np.float32)
         )
 
-    # the base router's settings, read and set through the overlay (NOVA_* thresholds)
-    @property
-    def thresholds(self) -> dict[str, Any]:
-        """The base router's settings (an overlay has none of its own)."""
-        return dict(getattr(self.base, "thresholds", {}) or {})
+    def __getattr__(self, name: str) -> Any:
+        """Everything else is the base router's (its settings, example vectors, model
+        fallback): the graph's conversation layer and the loop see the router they built."""
+        if name == "base":  # not set yet (during construction or unpickling)
+            raise AttributeError(name)
+        return getattr(self.base, name)
+
+    # settings set through the overlay (NOVA_* thresholds) are the base router's
 
     @property
     def threshold(self) -> float:
