@@ -96,6 +96,9 @@ def test_the_radius_keeps_known_out_of_scope_requests_outside_and_own_examples_i
     # tokens with "what time is it": 4 / sqrt(4 x 6) = 0.82
     assert calibrated_radius(vectors[:3], labels[:3]) == pytest.approx(0.75)
     assert calibrated_radius(vectors, labels) == pytest.approx(4 / np.sqrt(24))
+    # one example per agent: as near as the examples are to another agent's ("what", "is")
+    lone = bow_encode(["what time is it", "what is 2 plus 2"])
+    assert calibrated_radius(lone, ["clock", "math"]) == pytest.approx(0.5)
 
 
 def test_a_local_change_is_stored_as_an_overlay_beside_the_packaged_roster(

@@ -263,7 +263,8 @@ def calibrated_radius(vectors: npt.NDArray[np.float32], labels: Sequence[str | N
     an out-of-scope example): that of the out-of-scope example closest to any agent's example
     (no known out-of-scope request lies that close to an agent), and the median of the agents'
     examples' similarities to their nearest example of the same agent (a request that close is
-    as near the kept example as an agent's examples typically are to each other).
+    as near the kept example as an agent's examples typically are to each other; with one
+    example per agent, to their nearest example of any other agent).
     """
     v = np.asarray(vectors, dtype=np.float32)
     names = np.asarray([lab or "" for lab in labels], dtype=object)
@@ -277,6 +278,8 @@ def calibrated_radius(vectors: npt.NDArray[np.float32], labels: Sequence[str | N
     nearest_same = [
         float(sims[i, own == own[i]].max()) for i in range(len(own)) if (own == own[i]).sum() > 1
     ]
+    if not nearest_same:  # one example per agent: as near as examples are to other agents'
+        nearest_same = [float(sims[i].max()) for i in range(len(own)) if len(own) > 1]
     typical = float(np.quantile(nearest_same, SAME_AGENT_QUANTILE)) if nearest_same else 1.0
     return max(closest_outside, typical)
 
