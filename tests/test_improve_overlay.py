@@ -19,6 +19,18 @@ from nova_graph.roster import Roster
 from nova_graph.routing.overlay import ExampleOverlay, OverlayRouter, calibrated_radius
 from tests.support.bow import NearestExampleRouter, bow_encode
 
+
+def one_example(agent: str, text: str) -> Proposal:
+    """A change adding ``text`` as an example request of ``agent``."""
+    return Proposal(
+        id=f"add_examples:{agent}",
+        kind="add_examples",
+        agents=[agent],
+        rationale="a correction in the next turn",
+        add_examples={agent: [text]},
+    )
+
+
 FAR = ["how many filters are in stock", "count the words", "calculate 2 + 2", "what time is it"]
 
 
@@ -107,13 +119,7 @@ def test_a_local_change_is_stored_as_an_overlay_beside_the_packaged_roster(
     store = VersionStore(tmp_path)
     packaged = RoutingSetup(small_roster)
     store.ensure_base(packaged)
-    change = Proposal(
-        id="add_examples:math",
-        kind="add_examples",
-        agents=["math"],
-        rationale="t",
-        add_examples={"math": ["what is 5 hours from now"]},
-    )
+    change = one_example("math", "what is 5 hours from now")
     local = apply_proposal(packaged, change, local=True)
     assert local.roster.examples() == small_roster.examples()  # the router is not retrained
     assert local.examples()["math"][-1] == "what is 5 hours from now"
