@@ -4,10 +4,12 @@ that never saw an improvement (the packaged router), measured in one run, interl
     .venv/bin/python benchmarks/rollback_startup.py --runs 3
 
 The "rolled back" data dir holds a stored base version (v0000, the packaged roster), one
-improved version (v0001: two example requests added) and the rollback to v0000, exactly as the
-CLI leaves them. Each sample is one ``nova ask "what time is it"`` process (wall time, start to
-exit; the router cache is shared and warm, as on a user's machine). Target: median ratio
-rolled back / packaged <= 1.05. Writes benchmarks/results/rollback_startup.json.
+improved version (v0001: an example request kept as an overlay, as ``nova improve --auto``
+keeps it) and the rollback to v0000, exactly as the CLI leaves them; the "improved" data dir
+stops before the rollback (v0001 active: the packaged router with the overlay on top). Each
+sample is one ``nova ask "what time is it"`` process (wall time, start to exit; the router
+cache is shared and warm, as on a user's machine). Target: median ratio rolled back / packaged
+<= 1.05 (improved / packaged is reported too). Writes benchmarks/results/rollback_startup.json.
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ from nova_graph.improve.store import VersionStore  # noqa: E402
 REQUEST = "what time is it"
 
 
-def rolled_back_dir(root: Path) -> Path:
-    """A data dir after one kept improvement and ``nova improve --rollback v0000``."""
-    d = root / "rolled-back"
+def improved_dir(root: Path, name: str) -> Path:
+    """A data dir after one kept improvement (an overlay example)."""
+    d = root / name
     store = VersionStore(d)
     base = RoutingSetup(nova_roster())
     store.ensure_base(base)
@@ -46,8 +48,14 @@ def rolled_back_dir(root: Path) -> Path:
         rationale="benchmark",
         add_examples={"general_chat": ["how are you doing this fine evening"]},
     )
-    store.commit(apply_proposal(base, change), change=change.summary())
-    store.rollback("v0000")
+    store.commit(apply_proposal(base, change, local=True), change=change.summary())
+    return d
+
+
+def rolled_back_dir(root: Path) -> Path:
+    """A data dir after one kept improvement and ``nova improve --rollback v0000``."""
+    d = improved_dir(root, "rolled-back")
+    VersionStore(d).rollback("v0000")
     return d
 
 
@@ -74,21 +82,33 @@ def main() -> int:
     )
     args = p.parse_args()
     root = Path(tempfile.mkdtemp(prefix="nova-rollback-bench-"))
-    packaged, rolled = root / "packaged", rolled_back_dir(root)
-    ask(packaged)  # warm both (router cache, data dirs)
-    ask(rolled)
-    times: dict[str, list[float]] = {"packaged": [], "rolled_back": []}
+    dirs = {
+        "packaged": root / "packaged",
+        "rolled_back": rolled_back_dir(root),
+        "improved": improved_dir(root, "improved"),
+    }
+    for d in dirs.values():
+        ask(d)  # warm each (router cache, data dirs)
+    times: dict[str, list[float]] = {k: [] for k in dirs}
     for _ in range(args.runs):
-        times["packaged"].append(ask(packaged))
-        times["rolled_back"].append(ask(rolled))
+        for k, d in dirs.items():
+            times[k].append(ask(d))
     med = {k: statistics.median(v) for k, v in times.items()}
     ratio = med["rolled_back"] / med["packaged"]
-    result = {"runs": args.runs, "seconds": times, "median": med, "ratio": ratio}
+    improved = med["improved"] / med["packaged"]
+    result = {
+        "runs": args.runs,
+        "seconds": times,
+        "median": med,
+        "ratio": ratio,
+        "improved_ratio": improved,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"nova ask median: packaged {med['packaged']:.2f} s, after improve + rollback v0000 "
-        f"{med['rolled_back']:.2f} s, ratio {ratio:.3f} (target <= 1.05)"
+        f"{med['rolled_back']:.2f} s, ratio {ratio:.3f} (target <= 1.05); improved (overlay "
+        f"active) {med['improved']:.2f} s, ratio {improved:.3f}"
     )
     return 0
 

@@ -56,8 +56,9 @@ def nova_graph_from_settings(
 def nova_family_graph(
     family: str, settings: NovaSettings | None = None, **overrides: Any
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """A graph of one Nova family's agents only (e.g. ``"erp"``), for Studio."""
-    from nova_graph.from_settings import family_roster
+    """A graph of one Nova family's agents only (e.g. ``"erp"``), for Studio; with an active
+    improved version, its roster and the family's part of its kept examples."""
+    from nova_graph.from_settings import family_roster, model_from_settings, router_from_settings
     from nova_graph.improve.store import improved_setup
     from nova_graph.settings import load_settings
 
@@ -66,6 +67,16 @@ def nova_family_graph(
     if roster is None:
         improved = improved_setup(settings.data_dir) if settings.roster_path is None else None
         roster = improved.roster if improved is not None else nova_roster()
+        if improved is not None and not improved.overlay.empty and "router" not in overrides:
+            agents = family_roster(family, roster)
+            overrides.setdefault("model", model_from_settings(settings))
+            overrides["router"] = router_from_settings(
+                settings,
+                agents,
+                overrides["model"],
+                overlay=improved.overlay.for_agents(agents.names),
+            )
+            return nova_graph_from_settings(settings, roster=agents, **overrides)
     return nova_graph_from_settings(settings, roster=family_roster(family, roster), **overrides)
 
 

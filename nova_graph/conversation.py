@@ -35,6 +35,9 @@ TurnKind = Literal["new", "followup", "no_context"]
 #: An out-of-scope request this short, opening with no action word, is a fragment to ask about.
 FRAGMENT_WORDS = 4
 _ACTION = clarify.FEATURES.index("opens_with_action")
+#: Decisions taken as they are, never asked back: the model fallback's, an instruction's, and
+#: an example overlay's (users' own answer for requests like this one).
+SETTLED_METHODS = ("model", "instruction", "overlay")
 
 
 class PreviousTurn(BaseModel):
@@ -251,7 +254,7 @@ class ConversationRouter:
         thread, an option the previous turn used, or the best one for a turn that refers
         back, settles it without asking."""
         own = self._verbs_on_dependents(self._whole_unless_requests(own, part.text))
-        if len({c.agent for c in own.clauses}) > 1 or own.method in ("model", "instruction"):
+        if len({c.agent for c in own.clauses}) > 1 or own.method in SETTLED_METHODS:
             if own.method == "instruction":
                 clauses = [c.model_copy(update={"text": part.text}) for c in own.clauses]
                 own = own.model_copy(update={"clauses": clauses})

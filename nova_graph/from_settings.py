@@ -23,6 +23,7 @@ from nova_graph.reliability.guard import GuardedGraph
 from nova_graph.roster import Roster, load_roster
 from nova_graph.routing.decision import Router
 from nova_graph.routing.default import apply_thresholds, default_router
+from nova_graph.routing.overlay import ExampleOverlay
 from nova_graph.settings import NovaSettings, load_settings
 
 if TYPE_CHECKING:
@@ -75,10 +76,11 @@ def router_from_settings(
     roster: Roster,
     model: BaseChatModel | None = None,
     thresholds: dict[str, Any] | None = None,
+    overlay: ExampleOverlay | None = None,
 ) -> Router:
     """The default router (calibrated, cached) with the settings' thresholds; ``thresholds``
-    are an improved version's pinned router settings."""
-    router = default_router(roster, model=model, thresholds=thresholds)
+    are an improved version's pinned router settings, ``overlay`` its kept examples."""
+    router = default_router(roster, model=model, thresholds=thresholds, overlay=overlay)
     knobs = {"threshold": settings.route_threshold, "ambiguity_margin": settings.ambiguity_margin}
     apply_thresholds(router, knobs)
     return router
@@ -113,11 +115,12 @@ def graph_from_settings(
     """
     settings = settings if settings is not None else load_settings()
     parts: dict[str, Any] = dict(overrides)
-    thresholds = None
+    thresholds, overlay = None, None
     if "roster" not in parts:
         improved = _improved_setup(settings)
         if improved is not None:
             parts["roster"], thresholds = improved.roster, improved.settings
+            overlay = improved.overlay
         elif settings.roster_path is None and default_roster is not None:
             parts["roster"] = default_roster()
         else:
@@ -126,7 +129,7 @@ def graph_from_settings(
         parts["model"] = model_from_settings(settings)
     if "router" not in parts:
         parts["router"] = router_from_settings(
-            settings, parts["roster"], parts["model"], thresholds or None
+            settings, parts["roster"], parts["model"], thresholds or None, overlay
         )
     if "memory" not in parts:
         parts["memory"] = memory_from_settings(settings)

@@ -82,3 +82,52 @@ def test_an_improved_version_changes_only_what_the_change_says(
     assert isinstance(router, SemanticRouter) and isinstance(before, SemanticRouter)
     assert router.thresholds == before.thresholds
     assert router.route("zorp the numbers please").agents == ["math"]
+
+
+def test_an_overlay_version_is_the_packaged_router_with_its_examples_on_top(
+    small_roster: Roster, tmp_path: Path
+) -> None:
+    from nova_graph.routing.overlay import ExampleOverlay, OverlayRouter
+
+    cache = tmp_path / "routers"
+    packaged = default_router(small_roster, cache_dir=cache)
+    overlay = ExampleOverlay(added={"math": ["zorp the numbers"]})
+    router = default_router(small_roster, cache_dir=cache, overlay=overlay)
+    assert isinstance(router, OverlayRouter) and isinstance(router.base, SemanticRouter)
+    assert len(list(cache.iterdir())) == 1  # loaded from the packaged router's cache entry
+    assert router.thresholds == packaged.thresholds
+    assert router.route_model is router.base.route_model  # what the conversation layer reads
+    assert [d.model_dump() for d in router.route_batch(TEXTS)] == [
+        d.model_dump() for d in packaged.route_batch(TEXTS)
+    ]
+    factory = default_factory(cache_dir=cache)  # the loop's builder: the same router
+    same = factory.router(RoutingSetup(small_roster, overlay=overlay))
+    assert isinstance(same, OverlayRouter) and same.radius == router.radius
+
+
+def test_nova_ask_after_an_automatic_improvement_routes_with_the_overlay(tmp_path: Path) -> None:
+    import uuid
+
+    from nova_app import nova_graph_from_settings
+    from nova_graph.improve import apply_proposal
+    from nova_graph.models import OfflineChatModel
+    from nova_graph.settings import NovaSettings
+    from tests.test_improve_overlay import one_example
+
+    request = "start harbour_bakery_site_deploy please"
+    settings = NovaSettings(data_dir=tmp_path, chroma_url="off")
+    store = VersionStore(tmp_path)
+    packaged = RoutingSetup(nova_roster())
+    store.ensure_base(packaged)
+    change = one_example("pipeline_runner", "please start harbour_bakery_site_deploy now")
+    store.commit(apply_proposal(packaged, change, local=True), change=change.summary())
+
+    def ask() -> dict[str, object]:
+        graph = nova_graph_from_settings(settings, model=OfflineChatModel(), checkpointer=False)
+        config: dict[str, object] = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        return dict(graph.invoke({"messages": [{"role": "user", "content": request}]}, config))
+
+    assert ask()["routes"] == ["pipeline_runner"]  # the packaged router asks back here
+    store.rollback("v0000")
+    asked = ask()
+    assert asked["__interrupt__"][0].value["type"] == "clarification"  # type: ignore[index]

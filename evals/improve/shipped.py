@@ -21,8 +21,14 @@ With ``--wrong 0.2``, a fifth of the corrections name a wrong agent's descriptio
 
 The loop checks every candidate change on its own (one added example, or one removed example of
 the agent that wrongly attracted a request), strongest evidence first, on top of the changes
-already kept. The gate: no request of the gating half, and no request users' behaviour labelled
-(the replayed signals, aggregated per request across rounds), that was right may become wrong;
+already kept. A kept change is local (``ImprovementLoop.strict`` keeps it in the version's
+example overlay, ``nova_graph/routing/overlay.py``): the packaged router is never retrained, and
+an added example decides only requests within the calibrated radius of it, nearer to it than to
+any other agent's or out-of-scope example, that the packaged router already ranks its agent
+first or second for; every other decision is the packaged router's own.
+
+The gate: no request of the gating half, and no request users' behaviour labelled (the replayed
+signals, aggregated per request across rounds), that was right may become wrong;
 no agent's gating recall may drop by more than 2 points; out-of-scope refusals and clarifying
 questions may not fall; no request of an agent the change is not for (on the gating half, in
 the replayed signals, or among the roster's examples nearest the changed example; a removed

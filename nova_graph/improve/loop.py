@@ -325,6 +325,7 @@ class ImprovementLoop:
         batch: bool = False,
         batch_depth: int = 2,
         per_example: bool = False,
+        local: bool = False,
         progress: ProgressFn | None = None,
         bars: bool = False,
     ) -> None:
@@ -343,6 +344,7 @@ class ImprovementLoop:
         self.batch = batch
         self.batch_depth = batch_depth
         self.per_example = per_example
+        self.local = local
         self.progress = progress
         self.bars = bars
         self._history: list[LabelledRequest] = []
@@ -358,13 +360,15 @@ class ImprovementLoop:
         **options: Any,
     ) -> ImprovementLoop:
         """The loop for changes kept without a person: every added or removed example checked
-        as its own change (``per_example``, no trimming) under ``policy`` (default
-        :meth:`AcceptancePolicy.strict`), with ``encode`` (default: the default encoder's) for
-        removals and the neighbourhood checks. ``options``: the other constructor arguments."""
+        as its own change (``per_example``, no trimming) and kept as a local overlay
+        (``local``) under ``policy`` (default :meth:`AcceptancePolicy.strict`), with ``encode``
+        (default: the default encoder's) for removals and the neighbourhood checks.
+        ``options``: the other constructor arguments."""
         if encode is None:
             from nova_graph.embeddings import default_encoder
 
             encode = default_encoder().encode
+        options.setdefault("local", True)
         return cls(
             factory,
             heldout,
@@ -430,8 +434,9 @@ class ImprovementLoop:
 
     def pinned(self, setup: RoutingSetup) -> RoutingSetup:
         """``setup`` with its router's settings written down, so a change built on it differs
-        from it only by what the change says (not by a new calibration)."""
-        if setup.settings:
+        from it only by what the change says (not by a new calibration). A local loop's changes
+        leave the router as it is: ``setup`` itself."""
+        if setup.settings or self.local:
             return setup
         thresholds = getattr(self.factory.router(setup), "thresholds", None) or {}
         plain = json.loads(json.dumps(thresholds, default=_plain))
@@ -446,7 +451,7 @@ class ImprovementLoop:
             # one confusion is enough when every removal is checked on its own
             least = 1 if self.per_example else 2
             out += propose_scope_splits(setup, evidence, self.encode, min_confusions=least)
-        if self.factory.calibrate is not None:
+        if self.factory.calibrate is not None and not self.local:
             labelled = evidence_as_labelled(evidence)
             if labelled:
                 fitted = self.factory.calibrate(self.factory.router(setup), labelled)
@@ -509,7 +514,7 @@ class ImprovementLoop:
             if p.advisory:
                 outcomes[p.id] = ProposalOutcome(proposal=p)
                 continue
-            candidate = apply_proposal(pinned, p)
+            candidate = apply_proposal(pinned, p, local=self.local)
             after = self._check(candidate)
             verdict = self._judge(pinned, baseline, after, p)
             first.append((p, candidate, after, verdict))
@@ -523,7 +528,7 @@ class ImprovementLoop:
                     continue
                 key = p.id  # a trimmed proposal reports under the proposal it came from
                 if current is not setup:  # re-check on top of what was already kept
-                    candidate = apply_proposal(current, p)
+                    candidate = apply_proposal(current, p, local=self.local)
                     after = self._check(candidate)
                     verdict = self._judge(current, current_score, after, p)
                 if not verdict.accepted and splittable:
@@ -575,7 +580,7 @@ class ImprovementLoop:
                     ),
                 )
                 continue
-            candidate = apply_proposal(base, p)
+            candidate = apply_proposal(base, p, local=self.local)
             after = self._check(candidate)
             verdict = self._judge(base, current_score, after, p)
             outcome = ProposalOutcome(proposal=p, verdict=verdict)
@@ -637,7 +642,7 @@ class ImprovementLoop:
         if depth <= 0 or len(proposal.add_examples) < 2:
             return kept
         for half in split_examples(proposal):
-            candidate = apply_proposal(setup, half)
+            candidate = apply_proposal(setup, half, local=self.local)
             after = self._check(candidate)
             verdict = self._judge(setup, before, after, half)
             if verdict.accepted:
@@ -674,7 +679,7 @@ class ImprovementLoop:
                             "another agent drop were left out)",
                         }
                     )
-                    cand = apply_proposal(setup, q)
+                    cand = apply_proposal(setup, q, local=self.local)
                     after = self._check(cand)
                     tried.append((q, cand, after, self._judge(setup, before, after, q)))
             passing = [t for t in tried if t[3].accepted]

@@ -246,7 +246,7 @@ def propose_examples(
     ``each``: one proposal per request instead (strongest evidence first), each marked
     ``plausible`` on its own evidence.
     """
-    existing = {_norm(x) for spec in setup.roster for x in spec.examples}
+    existing = {_norm(x) for xs in setup.examples().values() for x in xs}
     agreed = consensus(evidence)
     missed: dict[str, Evidence] = {}
     sources: dict[str, set[str]] = defaultdict(set)
@@ -363,7 +363,7 @@ def captured_requests(
     single = [(i, r) for i, r in enumerate(reference) if len(r.agents) <= 1 or r.ambiguous]
     if not additions or not single:
         return [[] for _ in additions]
-    owners: dict[str | None, list[str]] = {spec.name: list(spec.examples) for spec in setup.roster}
+    owners: dict[str | None, list[str]] = {a: xs for a, xs in setup.examples().items()}
     owners[None] = list(setup.roster.out_of_scope)
     texts = [r.text for _, r in single]
     ref = np.asarray(encode(texts))
@@ -417,7 +417,7 @@ def propose_scope_splits(
     for (wrong, right), texts in sorted(pairs.items(), key=lambda kv: -len(kv[1])):
         if len(texts) < min_confusions:
             continue
-        own = list(setup.roster[wrong].examples)
+        own = setup.examples()[wrong]
         if len(own) <= keep_at_least:
             continue
         sims = np.asarray(encode(texts)) @ np.asarray(encode(own)).T
@@ -527,8 +527,12 @@ def propose_descriptions(
     return out
 
 
-def apply_proposal(setup: RoutingSetup, proposal: Proposal) -> RoutingSetup:
-    """The setup with ``proposal`` applied (the input is left unchanged)."""
+def apply_proposal(setup: RoutingSetup, proposal: Proposal, *, local: bool = False) -> RoutingSetup:
+    """The setup with ``proposal`` applied (the input is left unchanged).
+
+    ``local``: added and removed examples go to the setup's overlay (the router stays the one
+    its roster and settings give, with the change on top) instead of into the roster (a router
+    retrained on them)."""
     if proposal.advisory:
         raise ImprovementError(
             f"proposal {proposal.id} is advisory (it changes the agent set); apply it by "
@@ -543,6 +547,16 @@ def apply_proposal(setup: RoutingSetup, proposal: Proposal) -> RoutingSetup:
             f"proposal {proposal.id} names agents not in the roster: {unknown}; regenerate "
             "proposals for the current roster"
         )
+    if local and (proposal.add_examples or proposal.remove_examples):
+        overlay = setup.overlay.changed(proposal.add_examples, proposal.remove_examples)
+        left = overlay.applied_to(setup.roster.examples())
+        empty = sorted(a for a in touched if not left.get(a))
+        if empty:
+            raise ImprovementError(
+                f"proposal {proposal.id} would leave {empty[0]} without example requests"
+            )
+        setup = setup.with_overlay(overlay)
+        proposal = proposal.model_copy(update={"add_examples": {}, "remove_examples": {}})
     specs = []
     for spec in setup.roster:
         update: dict[str, Any] = {}

@@ -109,10 +109,10 @@ def neighbourhood(
         return []
     gone = {t for _, t in removed}
     pool = [
-        LabelledRequest(text=x, agents=[spec.name])
-        for spec in setup.roster
-        if spec.name not in beneficiaries
-        for x in spec.examples
+        LabelledRequest(text=x, agents=[name])
+        for name, examples in setup.examples().items()
+        if name not in beneficiaries
+        for x in examples
         if x not in gone
     ]
     pool += [LabelledRequest(text=x, agents=[]) for x in setup.roster.out_of_scope]

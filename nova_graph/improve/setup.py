@@ -11,6 +11,7 @@ import yaml
 from nova_graph.improve.labelled import LabelledRequest
 from nova_graph.roster import AgentSpec, Roster
 from nova_graph.routing.decision import Router
+from nova_graph.routing.overlay import Encode, ExampleOverlay, with_overlay
 
 RouterBuilder = Callable[[Roster, Mapping[str, Any]], Router]
 """Builds a router from a roster's examples and the router settings (e.g. thresholds)."""
@@ -21,30 +22,58 @@ Calibrator = Callable[[Router, Sequence[LabelledRequest]], dict[str, Any]]
 
 @dataclass(frozen=True)
 class RoutingSetup:
-    """A roster plus the settings its router is built with: one versionable unit."""
+    """A roster, the settings its router is built with, and the example requests kept on top
+    of that router (``overlay``: local changes, see :mod:`nova_graph.routing.overlay`): one
+    versionable unit."""
 
     roster: Roster
     settings: dict[str, Any] = field(default_factory=dict)
+    overlay: ExampleOverlay = field(default_factory=ExampleOverlay)
 
     def with_agents(self, agents: Sequence[AgentSpec]) -> RoutingSetup:
-        """A copy with the agents replaced (same settings, out-of-scope examples, MCP servers)."""
-        return RoutingSetup(self.roster.subset(agents), dict(self.settings))
+        """A copy with the agents replaced (same settings, overlay, out-of-scope examples, MCP
+        servers)."""
+        return RoutingSetup(self.roster.subset(agents), dict(self.settings), self.overlay)
 
     def with_settings(self, settings: Mapping[str, Any]) -> RoutingSetup:
-        """A copy with new router settings (same roster)."""
-        return RoutingSetup(self.roster, dict(settings))
+        """A copy with new router settings (same roster and overlay)."""
+        return RoutingSetup(self.roster, dict(settings), self.overlay)
+
+    def with_overlay(self, overlay: ExampleOverlay) -> RoutingSetup:
+        """A copy with another overlay (same roster and settings)."""
+        return RoutingSetup(self.roster, dict(self.settings), overlay)
+
+    def examples(self) -> dict[str, list[str]]:
+        """Agent -> the example requests routing uses: the roster's, with the overlay's
+        changes."""
+        return self.overlay.applied_to(self.roster.examples())
 
 
 @dataclass(frozen=True)
 class RouterFactory:
-    """How the loop turns a :class:`RoutingSetup` into a router, and recalibrates one."""
+    """How the loop turns a :class:`RoutingSetup` into a router, and recalibrates one.
+
+    ``encode`` encodes the requests of an overlay on a router that is not a
+    :class:`~nova_graph.routing.semantic.SemanticRouter` (default: the default encoder).
+    """
 
     build: RouterBuilder
     calibrate: Calibrator | None = None
+    encode: Encode | None = None
 
     def router(self, setup: RoutingSetup) -> Router:
-        """The router for ``setup``."""
-        return self.build(setup.roster, setup.settings)
+        """The router for ``setup``: built from its roster and settings, with its overlay on
+        top."""
+        router = self.build(setup.roster, setup.settings)
+        if setup.overlay.empty:
+            return router
+        return with_overlay(
+            router,
+            setup.overlay,
+            examples=setup.roster.examples(),
+            out_of_scope=list(setup.roster.out_of_scope),
+            encode=self.encode,
+        )
 
 
 def roster_to_yaml(roster: Roster) -> str:

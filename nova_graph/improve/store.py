@@ -1,8 +1,10 @@
 """Versions of the routing setup: every accepted change is stored with its diff and scores,
 and any version can be made active again (rollback).
 
-Layout under ``<data dir>/improve/``: ``versions/vNNNN/{roster.yaml,settings.json,meta.json}``,
-``ACTIVE`` (the active version id) and ``history.jsonl`` (commits and rollbacks).
+Layout under ``<data dir>/improve/``:
+``versions/vNNNN/{roster.yaml,settings.json,overlay.json,meta.json}`` (``overlay.json``: the
+examples kept on top of the router; a version stored without one has none), ``ACTIVE`` (the
+active version id) and ``history.jsonl`` (commits and rollbacks).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from nova_graph.errors import ImprovementError
 from nova_graph.improve.setup import RoutingSetup, roster_to_yaml
 from nova_graph.private import private_dir
 from nova_graph.roster import Roster, load_roster
+from nova_graph.routing.overlay import ExampleOverlay
 
 IMPROVE_DIR = "improve"
+OVERLAY_FILE = "overlay.json"
 _VERSION_RE = re.compile(r"^v\d{4,}$")
 
 
@@ -43,9 +47,17 @@ class VersionMeta(BaseModel):
     agent_scores_after: dict[str, float] = Field(default_factory=dict)
 
 
-def setup_text(setup: RoutingSetup) -> tuple[str, str]:
-    """The two stored files of a setup: roster YAML and settings JSON."""
-    return roster_to_yaml(setup.roster), json.dumps(setup.settings, indent=2, sort_keys=True) + "\n"
+STORED_FILES = ("roster.yaml", "settings.json", OVERLAY_FILE)
+"""The files of a setup in a version's folder, in :func:`setup_text`'s order."""
+
+
+def setup_text(setup: RoutingSetup) -> tuple[str, str, str]:
+    """The three stored files of a setup: roster YAML, settings JSON and overlay JSON."""
+    return (
+        roster_to_yaml(setup.roster),
+        json.dumps(setup.settings, indent=2, sort_keys=True) + "\n",
+        setup.overlay.model_dump_json(indent=2) + "\n",
+    )
 
 
 class VersionStore:
@@ -90,7 +102,18 @@ class VersionStore:
         d = self._dir(version)
         roster = load_roster(d / "roster.yaml")
         settings = json.loads((d / "settings.json").read_text("utf-8"))
-        return RoutingSetup(roster, settings)
+        return RoutingSetup(roster, settings, self.overlay(version))
+
+    def overlay(self, version: str) -> ExampleOverlay:
+        """The examples ``version`` keeps on top of its router (none for a version stored
+        without an overlay file)."""
+        path = self._dir(version) / OVERLAY_FILE
+        if not path.is_file():
+            return ExampleOverlay()
+        try:
+            return ExampleOverlay.model_validate_json(path.read_text("utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ImprovementError(f"version {version} is unreadable ({exc})") from None
 
     def settings(self, version: str) -> dict[str, Any]:
         """The router settings stored with ``version`` (without parsing its roster)."""
@@ -163,28 +186,20 @@ class VersionStore:
         private_dir(self.versions_dir)
         existing = [int(m.version[1:]) for m in self.versions()]
         version = f"v{(max(existing) + 1) if existing else 0:04d}"
-        roster_yaml, settings_json = setup_text(setup)
+        files = dict(zip(STORED_FILES, setup_text(setup), strict=True))
         diff = ""
         if parent is not None:
-            old_roster, old_settings = (
-                (self._dir(parent) / "roster.yaml").read_text("utf-8"),
-                (self._dir(parent) / "settings.json").read_text("utf-8"),
-            )
-            diff = "".join(
-                difflib.unified_diff(
-                    old_roster.splitlines(True),
-                    roster_yaml.splitlines(True),
-                    f"{parent}/roster.yaml",
-                    f"{version}/roster.yaml",
+            old = self._dir(parent)
+            for name, text in files.items():
+                before = (old / name).read_text("utf-8") if (old / name).is_file() else ""
+                diff += "".join(
+                    difflib.unified_diff(
+                        before.splitlines(True),
+                        text.splitlines(True),
+                        f"{parent}/{name}",
+                        f"{version}/{name}",
+                    )
                 )
-            ) + "".join(
-                difflib.unified_diff(
-                    old_settings.splitlines(True),
-                    settings_json.splitlines(True),
-                    f"{parent}/settings.json",
-                    f"{version}/settings.json",
-                )
-            )
         meta = VersionMeta(
             version=version,
             parent=parent,
@@ -195,8 +210,8 @@ class VersionStore:
         )
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.versions_dir))
         try:
-            (tmp / "roster.yaml").write_text(roster_yaml, "utf-8")
-            (tmp / "settings.json").write_text(settings_json, "utf-8")
+            for name, text in files.items():
+                (tmp / name).write_text(text, "utf-8")
             (tmp / "meta.json").write_text(meta.model_dump_json(indent=2), "utf-8")
             os.replace(tmp, self.versions_dir / version)
         except OSError as exc:
@@ -256,16 +271,20 @@ def active_roster(default: Roster, data_dir: str | Path | None = None) -> Roster
 def improved_setup(data_dir: str | Path | None = None) -> RoutingSetup | None:
     """The active improved version's setup, or ``None`` when the packaged roster is in use
     (no version stored, or the active one is the first version's roster with no pinned
-    settings, as after ``nova improve --rollback v0000``): then the caller builds exactly the
-    packaged router, from the same cache."""
+    settings and no overlay, as after ``nova improve --rollback v0000``): then the caller
+    builds exactly the packaged router, from the same cache."""
     store = VersionStore(data_dir)
     version = store.active()
     if version is None:
         return None
     first = store.versions()[0].version  # v0000: the packaged roster the loop started from
-    if version == first and not store.settings(version):
+    if version == first and not store.settings(version) and store.overlay(version).empty:
         return None  # rolled back to the base itself: nothing to parse or compare
     setup = store.load(version)
-    if not setup.settings and setup_text(setup) == setup_text(store.load(first)):
+    if (
+        not setup.settings
+        and setup.overlay.empty
+        and setup_text(setup) == setup_text(store.load(first))
+    ):
         return None
     return setup

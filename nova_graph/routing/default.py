@@ -15,6 +15,7 @@ from nova_graph.errors import CalibrationWarning, ConfigurationError
 from nova_graph.private import private_dir
 from nova_graph.roster import Roster
 from nova_graph.routing.decision import Router
+from nova_graph.routing.overlay import ExampleOverlay, with_overlay
 from nova_graph.settings import default_cache_dir
 
 if TYPE_CHECKING:  # routing/__init__ imports this module's users: the class is loaded late
@@ -54,13 +55,17 @@ def default_router(
     model: BaseChatModel | None = None,
     cache_dir: str | Path | Literal[False] | None = None,
     thresholds: Mapping[str, Any] | None = None,
+    overlay: ExampleOverlay | None = None,
 ) -> Router:
     """The calibrated embedding router learned from the roster's example requests.
 
     This is the one router builder: the graph's default, improved versions (``nova improve``),
     the CLI and the Studio graphs all call it. ``thresholds`` (a router's ``thresholds``, as an
     improved version stores them) pins the settings instead of calibrating: the router is trained
-    exactly as the default one and only the roster's examples differ.
+    exactly as the default one and only the roster's examples differ. ``overlay`` (an improved
+    version's kept examples) is put on top of the router, which stays the one the roster and
+    thresholds give (:func:`~nova_graph.routing.overlay.with_overlay`): it decides only the
+    requests next to its examples.
 
     A probe router trained on three quarters of each agent's examples and half the roster's
     out-of-scope requests (``Roster.out_of_scope``) is calibrated on the rest, with each agent
@@ -79,21 +84,24 @@ def default_router(
     pinned = dict(thresholds) if thresholds else None
     families = {agent.name: agent.family for agent in roster}
     if cache_dir is False:
-        return calibrated_router(
+        router = calibrated_router(
             examples, negatives, model=arbiter, thresholds=pinned, groups=families
         )
+        return with_overlay(router, overlay)
     path = default_router_path(roster, cache_dir, pinned)
     if path.exists():
         try:
-            return SemanticRouter.load(path, model=arbiter)
+            loaded = SemanticRouter.load(path, model=arbiter)
         except RoutingError:
             pass  # unreadable or from another version: rebuild and overwrite below
+        else:
+            return with_overlay(loaded, overlay)
     router = calibrated_router(
         examples, negatives, model=arbiter, thresholds=pinned, groups=families
     )
     private_dir(path.parent)
     router.save(path)
-    return router
+    return with_overlay(router, overlay)
 
 
 def default_router_path(
