@@ -16,8 +16,11 @@ text asked before), i.e. Nova's orchestration without the embedding model's infe
 the peer does not have (its routing "model" is instant).
 
 Each fake agent model calls the first of its tools that needs no arguments (or answers at once),
-so both systems do the same tool work. The two are timed interleaved, request by request, and the
-report gives medians and their ratio (nova / peer).
+so both systems do the same tool work (the warm-up checks that each request makes the same agent
+tool calls in both; before 2026-11-30 the peer's agents took the supervisor's hand-off message
+for their own tool's result and answered without calling a tool, so only Nova did tool work).
+The two are timed interleaved, request by request, and the report gives medians and their ratio
+(nova / peer).
 
 Run: ``PYTHONPATH=. .venv/bin/python benchmarks/orchestration_peer.py [--rounds 15]``; JSON lands in
 ``benchmarks/results/orchestration_peer.json``.
@@ -63,8 +66,12 @@ def _no_arg_tool(tools: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def make_model(gold: dict[str, str]) -> FunctionChatModel:
-    """The instant fake model: hand-offs by table, one argument-free tool call, then answer."""
+def make_model(gold: dict[str, str], called: list[str] | None = None) -> FunctionChatModel:
+    """The instant fake model: hand-offs by table, one argument-free tool call, then answer.
+
+    Each agent tool call it makes is appended to ``called`` (when given), so a run can check
+    that both systems did the same tool work.
+    """
 
     def reply(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage | str:
         names = [t["name"] for t in tools]
@@ -76,8 +83,15 @@ def make_model(gold: dict[str, str]) -> FunctionChatModel:
             target = f"transfer_to_{gold[str(user.content)]}"
             return AIMessage("", tool_calls=[{"name": target, "args": {}, "id": "h1"}])
         tool = _no_arg_tool(tools)
-        if tool is None or any(isinstance(m, ToolMessage) for m in after_user):
+        # the peer's agent also sees the supervisor's hand-off (a ToolMessage named
+        # transfer_to_...): only its own tool's result means its tool work is done
+        if tool is None or any(
+            isinstance(m, ToolMessage) and not str(m.name or "").startswith("transfer_")
+            for m in after_user
+        ):
             return "done"
+        if called is not None:
+            called.append(tool)
         return AIMessage("", tool_calls=[{"name": tool, "args": {}, "id": "t1"}])
 
     return FunctionChatModel(fn=reply)
@@ -113,7 +127,8 @@ def main() -> int:
     roster = nova_roster()
     router = default_router(roster)
     gold = {t: router.route(t).agents[0] for t in REQUESTS}
-    model = make_model(gold)
+    called: list[str] = []
+    model = make_model(gold, called)
     with tempfile.TemporaryDirectory() as tmp:
         ctx = ToolContext(model=model)
         ctx.data_dir = Path(tmp)
@@ -134,7 +149,14 @@ def main() -> int:
             return ms
 
         for text in REQUESTS:  # warm-up: encoder, demo databases, imports
-            once("nova", text), once("peer", text)
+            tool_work = {}
+            for label in ("nova", "peer"):
+                called.clear()
+                once(label, text)
+                tool_work[label] = list(called)
+            assert tool_work["nova"] == tool_work["peer"], (
+                f"unequal tool work on {text!r}: {tool_work}"
+            )
         for r in range(args.rounds):
             order = ("nova", "nova_seen", "peer") if r % 2 == 0 else ("peer", "nova", "nova_seen")
             for text in REQUESTS:

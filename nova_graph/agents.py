@@ -11,7 +11,7 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.runnables import Runnable, RunnableConfig, RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END, START, MessagesState, StateGraph
@@ -93,7 +93,7 @@ def tool_loop(
         return {"messages": [await bound.ainvoke([prompt, *state["messages"]])]}
 
     builder = StateGraph(MessagesState)
-    builder.add_node(MODEL_NODE, RunnableLambda(call_model, afunc=acall_model, name=MODEL_NODE))
+    builder.add_node(MODEL_NODE, _Node(MODEL_NODE, call_model, acall_model))
     builder.add_edge(START, MODEL_NODE)
     if tools:
         # Runs a lone tool call in the agent's own worker thread (no thread pool per call).
@@ -345,34 +345,30 @@ def make_agent_node(
             update = traced(span, finish(task, out, started, attempt, meter))
         return then(task, update) if then is not None else update
 
-    return _AgentRunnable(f"agent_{spec.name}", run_agent, arun_agent)
+    return _Node(f"agent_{spec.name}", run_agent, arun_agent)
 
 
-class _AgentRunnable(Runnable[AgentTask, Any]):
-    """An agent node with both a sync and an async body, called as they are.
+class _Node(Runnable[Any, Any]):
+    """A graph node with both a sync and an async body, called as they are.
 
     The graph already traces the node (as it does a plain function node) and sets the node's
-    config as the current one, which the agent's loop picks up; a ``RunnableLambda`` would add a
-    second trace run and re-inspect the functions' signatures on every call.
+    config as the current one, which the agent's loop and its model pick up; a
+    ``RunnableLambda`` would add a second trace run and re-inspect the functions' signatures on
+    every call (the agent node once per request, the model node once per model call).
     """
 
     def __init__(
-        self,
-        name: str,
-        run: Callable[[AgentTask], Any],
-        arun: Callable[[AgentTask], Awaitable[Any]],
+        self, name: str, run: Callable[[Any], Any], arun: Callable[[Any], Awaitable[Any]]
     ) -> None:
         self.name = name
         self._run, self._arun = run, arun
 
-    def invoke(self, input: AgentTask, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        """Run the agent on ``input`` (the task)."""
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """Run the node's body on ``input``."""
         return self._run(input)
 
-    async def ainvoke(
-        self, input: AgentTask, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Any:
-        """Run the agent on ``input`` (the task), without blocking the event loop."""
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """Run the node's async body on ``input``, without blocking the event loop."""
         return await self._arun(input)
 
 

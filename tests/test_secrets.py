@@ -12,19 +12,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import ensure_config
+from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from nova_app import build_nova_graph
 from nova_app.cli import main
+from nova_graph.agents import tool_loop
 from nova_graph.errors import RoutingModelError
 from nova_graph.models import describe_model
+from nova_graph.reliability.redact import SecretScrubber
 from nova_graph.roster import Roster
 from nova_graph.routing import ModelRouteArbiter, SemanticRouter
 from nova_graph.routing.decision import RouteDecision
 from nova_graph.runlog import RUNLOG_FILE, RunLog, logged_invoke
 from nova_graph.settings import NovaSettings
-from nova_graph.testing import TableRouter
+from nova_graph.testing import FunctionChatModel, TableRouter
 from tests.support.openai_server import LocalOpenAIServer
 
 KEY = "planted" + secrets.token_hex(16)  # not key-shaped: only knowing the key redacts it
@@ -183,3 +188,36 @@ def test_a_node_error_quoting_the_key_is_scrubbed_before_it_is_checkpointed(
 
 def _thread(name: str) -> Any:
     return {"configurable": {"thread_id": name}}
+
+
+def test_an_agent_loop_run_alone_scrubs_its_model_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOP_TOKEN", KEY)
+
+    def refuse(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> str:
+        raise ConnectionError(f"model server refused Authorization: {KEY}")
+
+    loop = tool_loop("a", FunctionChatModel(fn=refuse), [], "You help.")
+    with pytest.raises(ConnectionError) as info:
+        loop.invoke({"messages": [HumanMessage("hi")]})
+    assert KEY not in str(info.value) and "[redacted]" in str(info.value)
+
+
+def test_a_loop_inside_a_scrubbed_run_adds_no_second_scrubber() -> None:
+    @tool
+    def scrubbers() -> str:
+        """How many secret scrubbers this tool call's run reports to."""
+        handlers = ensure_config()["callbacks"].handlers  # type: ignore[union-attr]
+        return str(sum(isinstance(h, SecretScrubber) for h in handlers))
+
+    def reply(messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage | str:
+        if messages[-1].type == "tool":
+            return str(messages[-1].content)
+        return AIMessage("", tool_calls=[{"name": "scrubbers", "args": {}, "id": "c1"}])
+
+    loop = tool_loop("a", FunctionChatModel(fn=reply), [scrubbers], "You help.")
+    alone = loop.invoke({"messages": [HumanMessage("hi")]})
+    nested = loop.with_config(callbacks=[SecretScrubber()]).invoke(  # as a graph passes its own
+        {"messages": [HumanMessage("hi")]}
+    )
+    assert alone["messages"][-1].content == "1"
+    assert nested["messages"][-1].content == "1"

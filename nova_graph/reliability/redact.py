@@ -104,6 +104,15 @@ class SecretScrubber(BaseCallbackHandler):
 
     run_inline = True  # scrub in the raising thread, before the error propagates further
 
+    # Every scrubber does the same, so equal: LangChain adds a handler to a run only when no
+    # equal one is there, and an agent loop's own scrubber (for a loop run alone) is then not
+    # added again beside the one the graph's runs pass down, which would see every event twice.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretScrubber)
+
+    def __hash__(self) -> int:
+        return hash(SecretScrubber)
+
     def _scrub(self, error: BaseException, **kwargs: Any) -> None:
         scrub_exception(error)
 
