@@ -103,6 +103,21 @@ def test_held_out_agent_calibration_is_what_refuses_new_kinds() -> None:
     assert report["held_out_group_recall"] > 0.5
 
 
+def test_novelty_budget_spends_calibration_accuracy_on_new_kinds() -> None:
+    # 3 calibration requests per agent (12): a budget of a quarter may refuse three of them
+    train = {a: ts[:2] for a, ts in SMALL_ROSTER.items()}
+    held = [(t, a) for a, ts in SMALL_ROSTER.items() for t in ts[2:]]
+    router = SemanticRouter.from_examples(train)
+    plain = router.calibrate(held, [], novelty_budget=0.0)
+    # a budget below one calibration request (1/12) changes nothing: small rosters keep their
+    # accuracy-first operating point
+    assert router.calibrate(held, [], novelty_budget=0.05) == plain
+    spent = router.calibrate(held, [], novelty_budget=0.25)
+    assert spent["threshold"] > plain["threshold"]  # stricter: refuses more of what is new
+    assert spent["in_scope_accuracy"] >= plain["in_scope_accuracy"] - 0.25 - 1e-9
+    assert spent["held_out_group_recall"] >= plain["held_out_group_recall"]
+
+
 def test_hidden_route_is_scored_as_if_never_trained(small_router: SemanticRouter) -> None:
     model = small_router.route_model
     text = ["how do I prune the apple tree"]

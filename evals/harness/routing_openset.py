@@ -335,6 +335,7 @@ def format_open_set(results: dict[str, Any]) -> str:
         lines.append(
             f"\ndecision p50 {t['single']['p50_ms']:.1f} ms vs encoder alone p50 "
             f"{t['encode_only']['p50_ms']:.1f} ms "
-            f"({t['single']['p50_ms'] / t['encode_only']['p50_ms']:.2f}x), same run"
+            f"({t['single']['p50_ms'] / t['encode_only']['p50_ms']:.2f}x; median per-request "
+            f"ratio {t['ratio']:.2f}x), interleaved, same run"
         )
     return "\n".join(lines)
