@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -277,14 +276,18 @@ def make_agent_node(
         return attempt
 
     model_label = _model_label(model)
+    price_table = prices or {}
+    # A budget without limits is no budget: decided once here, not at every attempt.
+    agent_budget = spec.budget if spec.budget is not None and not spec.budget.unlimited else None
+    request_budget = budget if budget is not None and not budget.unlimited else None
 
     def new_meter(task: AgentTask) -> metering.AgentMeter:
         return metering.AgentMeter(
             spec.name,
             model=model_label,
-            prices=prices or {},
-            agent_budget=spec.budget,
-            request_budget=budget,
+            prices=price_table,
+            agent_budget=agent_budget,
+            request_budget=request_budget,
             turn=task.get("turn"),
         )
 
@@ -309,7 +312,7 @@ def make_agent_node(
     def run_agent(task: AgentTask) -> Any:
         attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
         out: dict[str, Any] | BudgetExceededError
-        with tracing.agent_span(spec.name) as span, _tagged_failures(attempt), meter.active():
+        with tracing.agent_span(spec.name) as span, _TaggedFailures(attempt), meter.active():
             try:
                 # The parent's config (checkpointer, interrupts, callbacks) reaches the loop
                 # implicitly; so does the meter (context variables are copied).
@@ -328,7 +331,7 @@ def make_agent_node(
     async def arun_agent(task: AgentTask) -> Any:
         attempt, started, meter = begin(), time.perf_counter(), new_meter(task)
         out: dict[str, Any] | BudgetExceededError
-        with tracing.agent_span(spec.name) as span, _tagged_failures(attempt), meter.active():
+        with tracing.agent_span(spec.name) as span, _TaggedFailures(attempt), meter.active():
             try:
                 # Sync, in the agent's lane: the model's and tools' blocking calls would otherwise
                 # go to the event loop's shared default executor, where hung ones starve every
@@ -382,6 +385,8 @@ def result_update(task: AgentTask, result: AgentResult) -> dict[str, Any]:
 
 def traced(span: Any, update: dict[str, Any]) -> dict[str, Any]:
     """Mark the agent's span failed when its update records a failure; return the update."""
+    if span is None:  # tracing is off
+        return update
     failures = update.get("failures") or []
     result = next(iter((update.get("results") or {}).values()), None)
     if failures:
@@ -409,14 +414,21 @@ def _attempt_number() -> int:
     return int(getattr(info, "node_attempt", 1) or 1)
 
 
-@contextmanager
-def _tagged_failures(attempt: int) -> Iterator[None]:
-    """Let failures propagate, scrubbed of secrets and tagged with the attempt number."""
-    try:
-        yield
-    except GraphBubbleUp:  # interrupts and parent commands are control flow, not failures
-        raise
-    except Exception as exc:
-        scrub_exception(exc)
-        setattr(exc, ATTEMPT_ATTR, attempt)
-        raise
+class _TaggedFailures:
+    """Let failures propagate, scrubbed of secrets and tagged with the attempt number (a class,
+    not a generator: entered at every agent attempt)."""
+
+    __slots__ = ("attempt",)
+
+    def __init__(self, attempt: int) -> None:
+        self.attempt = attempt
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
+        # interrupts and parent commands (GraphBubbleUp) are control flow, not failures
+        if isinstance(exc, Exception) and not isinstance(exc, GraphBubbleUp):
+            scrub_exception(exc)
+            setattr(exc, ATTEMPT_ATTR, self.attempt)
+        return False

@@ -10,10 +10,9 @@ threads), so one compiled loop serves every attempt.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -57,18 +56,9 @@ class AgentMeter:
         self._call_started = 0.0
         self._model_span: Any = None
 
-    @contextmanager
-    def active(self) -> Iterator[AgentMeter]:
+    def active(self) -> _Active:
         """Make this the meter the hooks report to, for the calls made inside the block."""
-        token = _CURRENT.set(self)
-        try:
-            yield self
-        except BaseException as exc:
-            tracing.mark_failed(self._model_span, exc, end=True)  # a model call that raised
-            self._model_span = None
-            raise
-        finally:
-            _CURRENT.reset(token)
+        return _Active(self)
 
     # -- model calls ------------------------------------------------------------------------------
     def before_model_call(self) -> None:
@@ -105,6 +95,29 @@ class AgentMeter:
             f"{who} reached its {scope} budget {reason}; it stopped before another model call "
             f"(raise the limit in {where} to allow more)"
         )
+
+
+class _Active:
+    """The block of :meth:`AgentMeter.active` (a class, not a generator: entered at every agent
+    attempt)."""
+
+    __slots__ = ("meter", "token")
+
+    def __init__(self, meter: AgentMeter) -> None:
+        self.meter = meter
+
+    def __enter__(self) -> AgentMeter:
+        self.token = _CURRENT.set(self.meter)
+        return self.meter
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
+        try:
+            if exc is not None:  # a model call that raised
+                tracing.mark_failed(self.meter._model_span, exc, end=True)
+                self.meter._model_span = None
+        finally:
+            _CURRENT.reset(self.token)
+        return False
 
 
 def _meter() -> AgentMeter | None:

@@ -23,7 +23,7 @@ LangSmith) are left untouched.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
@@ -104,6 +104,9 @@ def configure_tracing(settings: NovaSettings) -> bool:
 
 
 # -- spans ------------------------------------------------------------------------------------
+_NO_SPAN = nullcontext(None)
+
+
 @contextmanager
 def _span(name: str, attributes: Mapping[str, Any]) -> Iterator[Span | None]:
     tracer = _tracer
@@ -142,7 +145,10 @@ def run_attributes(record: Any) -> dict[str, Any]:
 
 
 def agent_span(agent: str) -> Any:
-    """The span of one agent's part of a request."""
+    """The span of one agent's part of a request (a context manager yielding the span, or
+    ``None`` when tracing is off)."""
+    if _tracer is None:
+        return _NO_SPAN  # entered at every agent attempt: nothing to build when off
     return _span(
         f"invoke_agent {agent}",
         {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent},

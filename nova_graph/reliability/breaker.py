@@ -60,6 +60,8 @@ class CircuitBreaker:
 
     def record_success(self, agent: str) -> None:
         """A run of ``agent`` succeeded: close its circuit."""
+        if agent not in self._circuits:  # closed already: the usual case, no lock to take
+            return
         with self._lock:
             self._circuits.pop(agent, None)
 
