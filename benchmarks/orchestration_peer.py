@@ -106,7 +106,7 @@ def peer_graph(roster: Roster, model: FunctionChatModel, ctx: ToolContext) -> An
         from langgraph.prebuilt import create_react_agent
 
         registry = {t.name: t for t in nova_tools(ctx)}
-        agents = [
+        agents: list[Any] = [
             create_react_agent(
                 model,
                 resolve_tools(spec.name, spec.tools, registry),

@@ -106,7 +106,7 @@ def main() -> int:
                 times[name].append(fn(g))
     med = {k: statistics.median(v) for k, v in times.items()}
     base = med["without_tracing_code"]
-    out = {
+    out: dict[str, Any] = {
         "command": f"benchmarks/tracing.py --requests {args.requests}",
         "median_ms": {k: round(v, 3) for k, v in med.items()},
         "ratio_off": round(med["tracing_off"] / base, 4),

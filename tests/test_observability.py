@@ -104,17 +104,18 @@ def test_spans_of_a_multi_agent_run_form_the_request_tree(
     roots = [s for s in finished if s.parent is None]
     assert [r.name for r in roots] == ["invoke_agent nova"]
     root = roots[0]
-    assert root.attributes["nova.run_id"] == record.run_id
-    assert root.attributes["gen_ai.usage.input_tokens"] == record.input_tokens
+    attributes: dict[str, Any] = dict(root.attributes or {})
+    assert attributes["nova.run_id"] == record.run_id
+    assert attributes["gen_ai.usage.input_tokens"] == record.input_tokens
     kids = {s.name: s for s in _children(finished, root)}
     assert set(kids) == {"nova.supervisor", "invoke_agent clock", "invoke_agent math"}
-    sup = kids["nova.supervisor"].attributes
+    sup: dict[str, Any] = dict(kids["nova.supervisor"].attributes or {})
     assert list(sup["nova.route"]) == ["clock", "math"]
     assert list(sup["nova.candidates"]) == ["clock", "math", "words"]
     assert list(sup["nova.candidate_scores"]) == [0.9, 0.8, 0.1]
     for agent, tool in (("clock", "current_time"), ("math", "calculate")):
         span = kids[f"invoke_agent {agent}"]
-        assert span.attributes["gen_ai.agent.name"] == agent
+        assert (span.attributes or {})["gen_ai.agent.name"] == agent
         inner = sorted(_children(finished, span), key=lambda s: s.start_time or 0)
         assert [s.name for s in inner] == [
             "chat scripted-1",
@@ -123,11 +124,11 @@ def test_spans_of_a_multi_agent_run_form_the_request_tree(
         ]
         logged = next(a for a in record.agents if a.agent == agent)
         chats = [s for s in inner if s.name.startswith("chat")]
-        assert [c.attributes["gen_ai.usage.input_tokens"] for c in chats] == [
+        assert [(c.attributes or {})["gen_ai.usage.input_tokens"] for c in chats] == [
             m.input_tokens for m in logged.model_call_log
         ]
-        assert all(c.attributes["gen_ai.response.model"] == "scripted-1" for c in chats)
-        assert inner[1].attributes["gen_ai.tool.name"] == tool
+        assert all((c.attributes or {})["gen_ai.response.model"] == "scripted-1" for c in chats)
+        assert (inner[1].attributes or {})["gen_ai.tool.name"] == tool
         assert inner[1].status.status_code is not StatusCode.ERROR
 
 

@@ -49,9 +49,9 @@ class LocalOpenAIServer:
                         message += f" for Authorization: {auth} (key {auth.split()[-1]!r})"
                     self._send(out, {"error": {"message": message}})
                     return
-                message = {"role": "assistant", "content": out.get("content")}
+                reply: dict[str, Any] = {"role": "assistant", "content": out.get("content")}
                 if out.get("tool_calls"):
-                    message["tool_calls"] = out["tool_calls"]
+                    reply["tool_calls"] = out["tool_calls"]
                 self._send(
                     200,
                     {
@@ -62,7 +62,7 @@ class LocalOpenAIServer:
                         "choices": [
                             {
                                 "index": 0,
-                                "message": message,
+                                "message": reply,
                                 "finish_reason": "tool_calls" if out.get("tool_calls") else "stop",
                             }
                         ],
@@ -85,7 +85,7 @@ class LocalOpenAIServer:
     def base_url(self) -> str:
         """The ``/v1`` base URL to give ``ChatOpenAI`` or ``OPENAI_BASE_URL``."""
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{host!s}:{port}/v1"
 
     def __enter__(self) -> LocalOpenAIServer:
         self._thread.start()
