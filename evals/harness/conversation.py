@@ -30,6 +30,7 @@ from nova_graph.conversation import (
     PreviousTurn,
     TurnDecision,
 )
+from nova_graph.errors import InvalidRequestError
 from nova_graph.routing.decision import RouteDecision
 
 DEFAULT_OUT = Path("evals") / "results" / "conversation.json"
@@ -56,17 +57,27 @@ def _thread_agents(d: RouteDecision, gold: frozenset[str]) -> list[str]:
     return sorted(_agents(d))
 
 
+Call = tuple[str, PreviousTurn | None]
+"""One decision's arguments: the turn's text and the previous turn (``None`` for a first turn)."""
+
+
 def evaluate(
-    decide: Decide, data: ConversationSet, cold: Callable[[], None] | None = None
+    decide: Decide,
+    data: ConversationSet,
+    cold: Callable[[], None] | None = None,
+    record: list[Call] | None = None,
 ) -> dict[str, Any]:
     """Every metric of one system (``decide``) on one eval set; ``cold`` (if given) runs before
-    each decision, untimed, so every decision encodes its texts afresh."""
+    each decision, untimed, so every decision encodes its texts afresh; ``record`` (if given)
+    receives every call made, for :func:`paired_times`."""
     follow = switch = follow_n = switch_n = 0
     times: list[float] = []
     calls = 0
 
     def timed(text: str, prev: PreviousTurn | None) -> RouteDecision:
         nonlocal calls
+        if record is not None:
+            record.append((text, prev))
         if cold is not None:
             cold()
         start = time.perf_counter()
@@ -96,7 +107,7 @@ def evaluate(
     for _, text, agent in data.payload:
         try:
             d = timed(text, None)
-        except Exception:  # the single-message router rejects long requests
+        except InvalidRequestError:  # the single-message router rejects long requests
             continue
         payload_right += _agents(d) == {agent}
     found = dropped = 0
@@ -128,6 +139,36 @@ def evaluate(
         "model_calls": calls,
         "decisions": len(times),
     }
+
+
+def paired_times(
+    decides: dict[str, Decide], calls: dict[str, list[Call]], cold: Callable[[], None] | None
+) -> dict[str, dict[str, float]]:
+    """Each system's decision p50/p95 (ms) from replaying its recorded ``calls`` interleaved with
+    the other systems' (call i of each in turn, the order alternating), so a change in the
+    machine's load between two passes does not show up as a difference between the systems."""
+    times: dict[str, list[float]] = {k: [] for k in decides}
+    names = list(decides)
+    for i in range(max((len(c) for c in calls.values()), default=0)):
+        for name in names if i % 2 == 0 else names[::-1]:
+            if i >= len(calls[name]):
+                continue
+            if cold is not None:
+                cold()
+            start = time.perf_counter()
+            try:
+                decides[name](*calls[name][i])
+            except InvalidRequestError:  # the single-message router rejects long requests
+                continue
+            times[name].append(time.perf_counter() - start)
+    out = {}
+    for name, t in times.items():
+        ms = np.asarray(t) * 1000
+        out[name] = {
+            "decision_p50_ms": float(np.percentile(ms, 50)),
+            "decision_p95_ms": float(np.percentile(ms, 95)),
+        }
+    return out
 
 
 def systems(conv: ConversationRouter) -> dict[str, Decide]:
@@ -163,7 +204,11 @@ def run(args: argparse.Namespace) -> int:
         data = load_set(args.dir / f"{name}.yaml")
         conv.decide("warm up the encoder", None)
         cold = getattr(getattr(router, "encoder", None), "clear_cache", None)
-        results[name] = {k: evaluate(fn, data, cold) for k, fn in systems(conv).items()}
+        decides = systems(conv)
+        calls: dict[str, list[Call]] = {k: [] for k in decides}
+        results[name] = {k: evaluate(fn, data, cold, calls[k]) for k, fn in decides.items()}
+        for k, timing in paired_times(decides, calls, cold).items():
+            results[name][k].update(timing)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
     print(format_table(results))
