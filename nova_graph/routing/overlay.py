@@ -28,6 +28,8 @@ Encode = Callable[[Sequence[str]], Any]
 #: The radius is at least this quantile of the similarities of the agents' examples to their
 #: nearest example of the same agent (see :func:`calibrated_radius`).
 SAME_AGENT_QUANTILE = 0.5
+#: Rows of examples compared with all the others at a time when calibrating the radius.
+_RADIUS_BLOCK = 1024
 
 
 def same_request(text: str) -> str:
@@ -272,14 +274,22 @@ def calibrated_radius(vectors: npt.NDArray[np.float32], labels: Sequence[str | N
     closest_outside = (
         float((v[~inside] @ v[inside].T).max()) if inside.any() and (~inside).any() else 0.0
     )
-    sims = v[inside] @ v[inside].T
-    np.fill_diagonal(sims, -np.inf)
-    own = names[inside]
-    nearest_same = [
-        float(sims[i, own == own[i]].max()) for i in range(len(own)) if (own == own[i]).sum() > 1
-    ]
+    mine = v[inside]
+    _, own = np.unique(names[inside], return_inverse=True)
+    counts = np.bincount(own) if len(own) else np.zeros(0, dtype=np.int64)
+    same_max = np.full(len(own), -np.inf, dtype=np.float32)
+    any_max = np.full(len(own), -np.inf, dtype=np.float32)
+    # by blocks of rows: a roster's whole (examples x examples) matrix is 1.6 GB at 20,000
+    for start in range(0, len(own), _RADIUS_BLOCK):
+        rows = np.arange(start, min(start + _RADIUS_BLOCK, len(own)))
+        sims = mine[rows] @ mine.T
+        sims[np.arange(len(rows)), rows] = -np.inf  # not its own nearest example
+        any_max[rows] = sims.max(axis=1)
+        sims[own[rows][:, None] != own[None, :]] = -np.inf
+        same_max[rows] = sims.max(axis=1)
+    nearest_same = [float(x) for x, n in zip(same_max, counts[own], strict=True) if n > 1]
     if not nearest_same:  # one example per agent: as near as examples are to other agents'
-        nearest_same = [float(sims[i].max()) for i in range(len(own)) if len(own) > 1]
+        nearest_same = [float(x) for x in any_max] if len(own) > 1 else []
     typical = float(np.quantile(nearest_same, SAME_AGENT_QUANTILE)) if nearest_same else 1.0
     return max(closest_outside, typical)
 
