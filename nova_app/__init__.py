@@ -64,20 +64,20 @@ def nova_family_graph(
 
     settings = settings if settings is not None else load_settings()
     roster = overrides.pop("roster", None)
+    improved = None
     if roster is None:
         improved = improved_setup(settings.data_dir) if settings.roster_path is None else None
         roster = improved.roster if improved is not None else nova_roster()
-        if improved is not None and not improved.overlay.empty and "router" not in overrides:
-            agents = family_roster(family, roster)
-            overrides.setdefault("model", model_from_settings(settings))
-            overrides["router"] = router_from_settings(
-                settings,
-                agents,
-                overrides["model"],
-                overlay=improved.overlay.for_agents(agents.names),
-            )
-            return nova_graph_from_settings(settings, roster=agents, **overrides)
-    return nova_graph_from_settings(settings, roster=family_roster(family, roster), **overrides)
+    agents = family_roster(family, roster)
+    if improved is not None and not improved.overlay.empty and "router" not in overrides:
+        overrides.setdefault("model", model_from_settings(settings))
+        overrides["router"] = router_from_settings(
+            settings,
+            agents,
+            overrides["model"],
+            overlay=improved.overlay.for_agents(agents.names),
+        )
+    return nova_graph_from_settings(settings, roster=agents, **overrides)
 
 
 __all__ = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import warnings
@@ -83,11 +84,20 @@ def default_router(
     examples, negatives = roster.examples(), list(roster.out_of_scope)
     pinned = dict(thresholds) if thresholds else None
     families = {agent.name: agent.family for agent in roster}
-    if cache_dir is False:
+    path = None if cache_dir is False else default_router_path(roster, cache_dir, pinned)
+    router: SemanticRouter | None = None
+    if path is not None and path.exists():
+        # unreadable or from another version: rebuilt and overwritten below
+        with contextlib.suppress(RoutingError):
+            router = SemanticRouter.load(path, model=arbiter)
+    if router is None:
         router = calibrated_router(
             examples, negatives, model=arbiter, thresholds=pinned, groups=families
         )
-        return with_overlay(router, overlay)
+        if path is not None:
+            private_dir(path.parent)
+            router.save(path)
+    return with_overlay(router, overlay)
     path = default_router_path(roster, cache_dir, pinned)
     if path.exists():
         try:
