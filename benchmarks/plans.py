@@ -9,20 +9,25 @@ demo data, timed interleaved (each round runs every k on both systems ``--repeat
 alternating which goes first). For each, the extra time per added step is the least-squares slope
 of the median run time over k, in total and with the agents' own time (``latency_ms``) taken out;
 the figure that matters is orchestration only, as agents' own times vary with the load. Under a
-loaded CPU the wall figures are noisy, so the calling thread's CPU time is also reported, with
-the agents' own CPU time taken out (Nova runs agents in their worker lanes; the bare sequence
-runs them in the calling thread, where their ``thread_time`` is measured and subtracted). Both
-build each agent's messages (the quoted upstream results) in the calling thread and count that
-as orchestration.
+loaded CPU the wall figures are noisy, so the process's CPU time is also reported, with every
+agent's own CPU time taken out wherever it ran (each executor's ``thread_time`` around its
+``invoke``, in whichever thread runs it). Both systems run the same agent executors (Nova's chain
+agents are given as graph agents wrapping them), and both build each agent's messages (the quoted
+upstream results) outside the executor, counted as orchestration.
 
-``--agent-timeout none`` builds Nova with no per-agent time limit, so its agents run in the
-calling thread as the bare sequence's do (no hand-off to a worker lane). Both systems then run the
-same agent executors, and each agent's CPU time in the calling thread is measured the same way
-around the executor's ``invoke`` and taken out (Nova's chain agents are given as graph agents
-wrapping those executors; their loops are Nova's own tool loops, unmetered).
+By default Nova keeps its per-agent time limit (120 s, ``ReliabilityPolicy().timeout_seconds``:
+each attempt runs in the agent's worker lane so an overrun can be abandoned), and the bare
+sequence is given the same limit the LangGraph way: ``step_timeout`` on the compiled graph, which
+makes LangGraph's runner run each step in its executor thread and wait with that timeout (its
+single-task fast path runs inline only without a timeout). Both then pay one thread hand-off per
+step. ``--bare-timeout none`` drops the bare sequence's limit while Nova keeps its own: the
+unlike comparison, written to ``plans_bare_no_limit.json``. ``--agent-timeout none`` builds Nova
+with no per-agent time limit (agents run in the calling thread, no hand-off), and the bare
+sequence then has none either.
 
-Run: ``PYTHONPATH=. .venv/bin/python benchmarks/plans.py [--rounds 21] [--agent-timeout none]``;
-JSON lands in ``benchmarks/results/plans.json`` (``plans_no_timeout.json`` without a limit).
+Run: ``PYTHONPATH=. .venv/bin/python benchmarks/plans.py [--rounds 21] [--agent-timeout none]
+[--bare-timeout none]``; JSON lands in ``benchmarks/results/plans.json`` (``plans_no_timeout.json``
+without a limit on either side, ``plans_bare_no_limit.json`` with Nova's limit only).
 """
 
 from __future__ import annotations
@@ -31,7 +36,6 @@ import argparse
 import json
 import statistics
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, TypedDict
@@ -79,20 +83,18 @@ def request(k: int) -> str:
     return ", then ".join(t for _, t in CHAIN[:k])
 
 
-AGENT_CPU_MS: list[float] = []  # the bare agents' own CPU time in the calling thread, per run
+AGENT_CPU_MS: list[float] = []  # the agents' own CPU time (any thread) in the current run
 
 
 class _TimedAgent(Runnable[Any, Any]):
-    """An agent's executor that adds its CPU time to ``AGENT_CPU_MS`` when it runs in the
-    measuring thread (the same window the bare sequence's node measures)."""
+    """An agent's executor that adds its CPU time (in whichever thread runs it) to
+    ``AGENT_CPU_MS``, as the bare sequence's node does."""
 
-    def __init__(self, name: str, inner: Runnable[Any, Any], thread: int) -> None:
-        self.name, self.inner, self.thread = name, inner, thread
+    def __init__(self, name: str, inner: Runnable[Any, Any]) -> None:
+        self.name, self.inner = name, inner
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         """Run the wrapped executor."""
-        if threading.get_ident() != self.thread:
-            return self.inner.invoke(input, config, **kwargs)
         cpu = time.thread_time()
         try:
             return self.inner.invoke(input, config, **kwargs)
@@ -108,7 +110,7 @@ def timed_chain_agents(model: OfflineChatModel, ctx: ToolContext) -> list[AgentS
     for name, _text in CHAIN:
         spec = roster[name]
         executor = build_agent_executor(spec, model, resolve_tools(spec.name, spec.tools, registry))
-        timed = _TimedAgent(name, executor, threading.get_ident())
+        timed = _TimedAgent(name, executor)
         specs.append(spec.model_copy(update={"graph": timed, "tools": [], "mcp_tools": {}}))
     return specs
 
@@ -117,8 +119,11 @@ class _SeqState(TypedDict, total=False):
     results: list[AgentResult]
 
 
-def bare_sequence(k: int, model: OfflineChatModel, ctx: ToolContext) -> Any:
-    """START -> agent 1 -> ... -> agent k -> END, each given the previous step's result."""
+def bare_sequence(
+    k: int, model: OfflineChatModel, ctx: ToolContext, step_timeout: float | None
+) -> Any:
+    """START -> agent 1 -> ... -> agent k -> END, each given the previous step's result, with
+    LangGraph's own per-step time limit when ``step_timeout`` is set."""
     roster = nova_roster()
     registry = {t.name: t for t in nova_tools(ctx)}
     g = StateGraph(_SeqState)
@@ -134,19 +139,21 @@ def bare_sequence(k: int, model: OfflineChatModel, ctx: ToolContext) -> Any:
                 up = PlanStep(id=f"s{i}", agent=done[-1]["agent"], request="", depends_on=[])
                 task["inputs"] = [step_input(up, done[-1])]
             started = time.perf_counter()
-            # Built in the calling thread and counted as orchestration, as Nova's agent node does
-            # (outside the agent's lane); only the agent's own run is the agent's CPU time.
+            # Counted as orchestration, as Nova's agent node does (outside the agent's executor);
+            # only the agent's own run is the agent's CPU time.
             messages = agent_messages(task)
             cpu = time.thread_time()
             out = executor.invoke({"messages": messages})
-            AGENT_CPU_MS.append((time.thread_time() - cpu) * 1000)  # what Nova runs in a lane
+            AGENT_CPU_MS.append((time.thread_time() - cpu) * 1000)
             return {"results": [*done, summarize_run(spec, task, out["messages"], started, 1)]}
 
         g.add_node(name, node)
         g.add_edge(prev, name)
         prev = name
     g.add_edge(prev, END)
-    return g.compile()
+    graph = g.compile()
+    graph.step_timeout = step_timeout
+    return graph
 
 
 def _slope(ks: list[int], ys: list[float]) -> float:
@@ -167,8 +174,16 @@ def main() -> None:
         default="default",
         help="Nova's per-agent time limit: its default (agents run in worker lanes) or none",
     )
+    parser.add_argument(
+        "--bare-timeout",
+        choices=["same", "none"],
+        default="same",
+        help="the bare sequence's step_timeout: the same limit as Nova's agents, or none",
+    )
     args = parser.parse_args()
     no_limit = args.agent_timeout == "none"
+    limit = None if no_limit else ReliabilityPolicy().timeout_seconds
+    bare_limit = None if args.bare_timeout == "none" else limit
     model = OfflineChatModel()
     ks = list(range(1, len(CHAIN) + 1))
     out: dict[str, Any] = {
@@ -176,26 +191,28 @@ def main() -> None:
         "repeats": args.repeats,
         "ks": ks,
         "agent_timeout": args.agent_timeout,
+        "nova_agent_timeout_s": limit,
+        "bare_step_timeout_s": bare_limit,
     }
     with tempfile.TemporaryDirectory() as data:
         ctx = ToolContext(model=model)
         ctx.data_dir = Path(data)
         options: dict[str, Any] = {}
+        chain = {spec.name: spec for spec in timed_chain_agents(model, ctx)}
+        roster = nova_roster()
+        options["roster"] = roster.subset([chain.get(a.name, a) for a in roster])
         if no_limit:
-            chain = {spec.name: spec for spec in timed_chain_agents(model, ctx)}
-            roster = nova_roster()
-            options["roster"] = roster.subset([chain.get(a.name, a) for a in roster])
             options["reliability"] = ReliabilityPolicy(timeout_seconds=None)
         nova = build_nova_graph(
             router=_Router(), model=model, data_dir=data, checkpointer=False, **options
         )
-        bares = {k: bare_sequence(k, model, ctx) for k in ks}
+        bares = {k: bare_sequence(k, model, ctx, bare_limit) for k in ks}
 
         def once(label: str, k: int) -> tuple[float, float, float]:
-            """Whole run time, run time minus the agents' own time, and the calling thread's CPU
-            time minus the agents' own CPU time (Nova's agents run in their lanes), in ms."""
+            """Whole run time, run time minus the agents' own time, and the process's CPU time
+            minus the agents' own CPU time, in ms."""
             AGENT_CPU_MS.clear()
-            started, cpu = time.perf_counter(), time.thread_time()
+            started, cpu = time.perf_counter(), time.process_time()
             if label == "nova":
                 state = nova.invoke({"messages": [("user", request(k))]})
                 results = list(state["results"].values())
@@ -205,7 +222,7 @@ def main() -> None:
             else:
                 results = bares[k].invoke({})["results"]
             ms = (time.perf_counter() - started) * 1000
-            cpu_ms = (time.thread_time() - cpu) * 1000 - sum(AGENT_CPU_MS)
+            cpu_ms = (time.process_time() - cpu) * 1000 - sum(AGENT_CPU_MS)
             return ms, ms - sum(r["latency_ms"] for r in results), cpu_ms
 
         for k in ks:  # warm-up: demo databases, imports, caches
@@ -237,9 +254,10 @@ def main() -> None:
     )
     cpu = "cpu_overhead_ms_per_extra_step"
     out["ratio_cpu_overhead_per_extra_step"] = out["nova"][cpu] / out["bare"][cpu]
-    path = (
-        Path(__file__).parent / "results" / ("plans_no_timeout.json" if no_limit else "plans.json")
-    )
+    name = "plans_no_timeout" if no_limit else "plans"
+    if bare_limit is None and not no_limit:
+        name = "plans_bare_no_limit"
+    path = Path(__file__).parent / "results" / f"{name}.json"
     path.write_text(json.dumps(out, indent=1), "utf-8")
     print(json.dumps(out, indent=1))
 
