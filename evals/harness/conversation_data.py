@@ -88,8 +88,6 @@ def fit_model(conv: ConversationRouter, data: ConversationSet) -> ConversationMo
     move: list[list[float]] = []
     for turns in data.conversations:
         for prev, turn in itertools.pairwise(turns):
-            if followup.inherits_verb(turn.text, conv.starters):
-                continue  # settled without the rule (see ConversationRouter.decide)
             d = conv.router.route(turn.text)
             row = followup.features(
                 turn.text, d, sorted(prev.gold), conv.starters, conv.families, prev.text

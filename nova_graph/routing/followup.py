@@ -9,6 +9,8 @@ from collections.abc import Collection, Mapping, Sequence
 
 from nova_graph.routing.clarify import ranked
 from nova_graph.routing.cues import (
+    confirms,
+    corrects,
     has_anaphor,
     has_digit,
     is_ellipsis,
@@ -36,6 +38,7 @@ FEATURES: tuple[str, ...] = (
     "repeats",
     "narrows",
     "own_verb",
+    "inherits_verb",
 )
 #: A turn that swaps a referent says little else: a cue ("what about", "and") and the new name.
 _SWAP_WORDS = 6
@@ -46,6 +49,8 @@ def inherits_verb(text: str, starters: Collection[str]) -> bool:
     its agent): a verbless continuation ("and 1022?", "what about Bright Facilities?"), a
     repeat with a change ("do the same for filter bags") or a narrowing ("only the ones from
     Brushworks") that does not open, past its joining words, with a request's own verb."""
+    if confirms(text) or corrects(text, starters):
+        return True  # "yes, go ahead", "sorry, I meant 1189", "make it 60"
     cued = is_repeat(text) or is_ellipsis(text) or narrows(text)
     return cued and not own_verb(text, starters)
 
@@ -91,4 +96,5 @@ def features(
         float(is_repeat(text)),
         float(narrows(text)),
         float(own_verb(text, starters)),
+        float(inherits_verb(text, starters)),
     ]
