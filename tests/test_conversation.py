@@ -273,6 +273,41 @@ def test_clarification_offers_the_agents_whose_examples_use_the_fragment(
     assert len(turn.decision.agents) <= 4
 
 
+def test_a_correction_and_a_confirmation_stay_on_the_previous_request(graph: Any) -> None:
+    """ "no wait, order 59" is a new value for the cancellation (one part, not "no wait" and
+    "order 59"); "ok do it" confirms it; a new request after them is a new topic."""
+    config = _config()
+    assert _say(graph, "cancel sales order 58", config)["routes"] == ["erp_sales_orders"]
+    for text in ("no wait, order 59", "ok do it"):
+        state = _say(graph, text, config)
+        assert state["routes"] == ["erp_sales_orders"], text
+        assert state["decision"]["method"] == "conversation"
+        assert state["routing_model_calls"] == 0
+    state = _say(graph, "how many side brushes do we have in stock", config)
+    assert state["routes"] == ["erp_inventory"]
+
+
+def test_a_follow_up_after_a_two_agent_turn_goes_to_the_agent_it_names(graph: Any) -> None:
+    config = _config()
+    first = _say(graph, "show invoice 1043 and track the shipment for order 57", config)
+    assert sorted(first["routes"]) == ["erp_invoicing", "erp_shipping"]
+    assert _say(graph, "is the invoice paid?", config)["routes"] == ["erp_invoicing"]
+
+
+def test_corrections_confirmations_and_ids_after_a_noun(roster: Roster) -> None:
+    from nova_graph.routing.cues import confirms, corrects, own_verb, starter_words
+
+    starters = starter_words(roster.examples())
+    assert all(confirms(t) for t in ("yes, go ahead", "ok do it", "yes, confirm"))
+    assert not any(confirms(t) for t in ("thanks", "yes, and email it to Bob", "tell me a joke"))
+    for text in ("sorry, I meant 1189", "no wait, order 59", "actually 92", "make it 60"):
+        assert corrects(text, starters), text
+    for text in ("make it friendlier", "no, translate it into French instead", "order 40"):
+        assert not corrects(text, starters), text
+    assert not own_verb("and run 31?", starters) and not own_verb("and order 90?", starters)
+    assert own_verb("order 40 of them", starters)
+
+
 def test_a_follow_up_naming_another_customer_stays_with_the_previous_agent(
     conversation_router: ConversationRouter,
 ) -> None:
