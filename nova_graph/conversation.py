@@ -179,23 +179,29 @@ class ConversationRouter:
             # one no agent takes alone ("why?", "what broke?") can only mean the thread's.
             prev_family = row[followup.FEATURES.index("previous_family_mass")]
             unrouted = (own.out_of_scope or not own.agents) and len(words(text)) <= FRAGMENT_WORDS
+            leans = stay
             stay = stay and (_refers_back(text) or prev_family >= 0.5 or unrouted or borrows)
-            context = _carry(previous, text) if stay or _refers_back(text) else None
-            if stay:
-                agents = _within(previous.agents, own)
-                decision = RouteDecision(
+            context = _carry(previous, text) if _refers_back(text) else None
+            agents = _within(previous.agents, own)
+            followed = TurnDecision(
+                decision=RouteDecision(
                     agents=agents,
                     scores=own.scores,
                     clauses=[ClauseRoute(text=part.text, agent=a, score=1.0) for a in agents],
                     method="conversation",
                     model_calls=own.model_calls + calls,
                     confidence=own.confidence,
-                )
-                return TurnDecision(
-                    decision=decision, kind="followup", followup_probability=p, context=context
-                )
+                ),
+                kind="followup",
+                followup_probability=p,
+                context=_carry(previous, text),
+            )
+            if stay:
+                return followed
             own = own.model_copy(update={"model_calls": own.model_calls + calls})
             turn = self._clarified(part, own, previous)
+            if turn.decision.ambiguous and leans:
+                return followed  # the rule leaned to the thread: "how many rows?" is not asked
             return turn.model_copy(update={"followup_probability": p, "context": context})
         if previous is None and not pasted and is_followup_cue(text) and has_anaphor(text):
             return TurnDecision(

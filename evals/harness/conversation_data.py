@@ -99,7 +99,9 @@ def fit_model(conv: ConversationRouter, data: ConversationSet) -> ConversationMo
     ]
     not_asked = [_clarify_row(conv, t) for t in clear_texts]
     return ConversationModel(
-        followup=LogisticRule.fit(followup.FEATURES, np.asarray(stay), np.asarray(move)),
+        followup=LogisticRule.fit(
+            followup.FEATURES, np.asarray(stay), np.asarray(move), threshold=0.5
+        ),
         clarify=LogisticRule.fit(
             clarify.FEATURES, np.asarray(asked), np.asarray(not_asked), max_false_positive=0.02
         ),

@@ -39,6 +39,7 @@ FEATURES: tuple[str, ...] = (
     "narrows",
     "own_verb",
     "inherits_verb",
+    "previous_rank",
 )
 #: A turn that swaps a referent says little else: a cue ("what about", "and") and the new name.
 _SWAP_WORDS = 6
@@ -70,7 +71,11 @@ def features(
     which the previous agent covers even when the name alone scores elsewhere. ``repeats``:
     the previous request again with a change ("do that again for last week"); ``narrows``: a
     narrowing of its answer ("just the overdue ones"); ``own_verb``: past its joining words the
-    turn opens with a verb of its own ("and email it to Acme"), which may name another agent."""
+    turn opens with a verb of its own ("and email it to Acme"), which may name another agent;
+    ``previous_rank``: how far down the turn's own ranking the previous agents sit (log of the
+    best one's rank: 0 when one of them is first), which still tells "run the import one" after
+    a pipeline list (the runner second) from "retry it" after a log (the log agent far down)
+    when another agent takes most of the probability."""
     w = words(text)
     order = ranked(decision)
     probs = dict(order)
@@ -97,4 +102,7 @@ def features(
         float(narrows(text)),
         float(own_verb(text, starters)),
         float(inherits_verb(text, starters)),
+        math.log1p(
+            min((i for i, (a, _) in enumerate(order) if a in previous_agents), default=len(order))
+        ),
     ]
