@@ -181,6 +181,9 @@ class ConversationRouter:
             unrouted = (own.out_of_scope or not own.agents) and len(words(text)) <= FRAGMENT_WORDS
             leans = stay
             stay = stay and (_refers_back(text) or prev_family >= 0.5 or unrouted or borrows)
+            # A short turn pointing back ("raise it to 10000") that no agent takes alone goes to
+            # the thread's agents rather than being refused.
+            stay = stay or (unrouted and has_anaphor(text))
             context = _carry(previous, text) if _refers_back(text) else None
             agents = _within(previous.agents, own)
             followed = TurnDecision(

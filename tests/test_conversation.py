@@ -295,6 +295,23 @@ def test_a_follow_up_after_a_two_agent_turn_goes_to_the_agent_it_names(graph: An
     assert _say(graph, "is the invoice paid?", config)["routes"] == ["erp_invoicing"]
 
 
+def test_a_short_turn_no_agent_takes_alone_goes_to_the_thread(
+    conversation_router: ConversationRouter,
+) -> None:
+    """Alone, "raise it to 10000" and "what broke?" are refused and "how many rows?" is small
+    talk; in a thread they continue it (the first even where the rule leans to a new topic:
+    it points back and nothing else takes it)."""
+    for request, agent, text in [
+        ("and their credit limit?", "erp_customers", "raise it to 10000"),
+        ("run the test suite", "ci_triage", "what broke?"),
+        ("preview the supplier feed", "data_importer", "how many rows?"),
+    ]:
+        assert conversation_router.router.route(text).agents != [agent]
+        turn = conversation_router.decide(text, PreviousTurn(request=request, agents=[agent]))
+        assert turn.kind == "followup" and turn.decision.agents == [agent], text
+        assert not turn.decision.ambiguous and turn.decision.model_calls == 0
+
+
 def test_corrections_confirmations_and_ids_after_a_noun(roster: Roster) -> None:
     from nova_graph.routing.cues import confirms, corrects, own_verb, starter_words
 
@@ -382,3 +399,17 @@ def test_clarification_offers_the_best_agents_near_ones(
     assert agent_neighbours(object()) is None  # a router without example vectors: none
     support = WordSupport({"pipeline_runner": ["trigger the sweeper_parts_import pipeline"]})
     assert support("the import")["pipeline_runner"] == 1.0  # words inside names count
+
+
+def test_a_rule_fitted_with_a_given_cut_keeps_it() -> None:
+    import numpy as np
+
+    from nova_graph.routing.logistic import LogisticRule
+
+    rng = np.random.default_rng(0)
+    yes = rng.normal(1.0, 1.0, size=(60, 2)).astype(np.float32)
+    no = rng.normal(-1.0, 1.0, size=(40, 2)).astype(np.float32)
+    tuned = LogisticRule.fit(["a", "b"], yes, no)
+    fixed = LogisticRule.fit(["a", "b"], yes, no, threshold=0.5)
+    assert fixed.threshold == 0.5 and fixed.weights == tuned.weights
+    assert fixed.low <= 0.5 <= fixed.high
