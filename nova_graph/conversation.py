@@ -24,7 +24,15 @@ from nova_graph.input_checks import message_text
 from nova_graph.planning import has_reference
 from nova_graph.roster import ContextPolicy, Roster
 from nova_graph.routing import clarify, followup
-from nova_graph.routing.cues import has_anaphor, is_followup_cue, referents, starter_words
+from nova_graph.routing.cues import (
+    confirms,
+    corrects,
+    has_anaphor,
+    is_followup_cue,
+    referents,
+    starter_words,
+    words,
+)
 from nova_graph.routing.decision import ClauseRoute, RouteDecision, Router
 from nova_graph.routing.logistic import LogisticRule
 from nova_graph.routing.parts import Part, find_parts
@@ -143,7 +151,9 @@ class ConversationRouter:
         """Route ``text`` given the previous turn of its thread (``None`` when it is the first)."""
         if not self.active:
             return TurnDecision(decision=self.router.route(text))
-        parts = self.parts(text)
+        # "no wait, order 59" gives the previous request a new value: one part, not two.
+        borrows = previous is not None and followup.inherits_verb(text, self.starters)
+        parts = [Part(text=text, route_text=text)] if borrows else self.parts(text)
         if len(parts) > 1:
             return TurnDecision(decision=self._multi(parts))
         part = parts[0]
@@ -160,31 +170,41 @@ class ConversationRouter:
                 previous.request,
             )
             p = self.model.followup.probability(row)
-            if followup.inherits_verb(part.route_text, self.starters):
-                stay, calls = True, 0  # its request is the previous one's, with a change
+            if confirms(text) or corrects(text, self.starters):
+                stay, calls = True, 0  # "yes, go ahead", "sorry, I meant 1189": the same request
             else:
                 stay, calls = self._arbitrate(p, text, own, previous)
             # A turn that neither refers back nor leans to the previous agents' family on its
-            # own ("side brushes" after a translation) is a new topic, however short.
+            # own ("side brushes" after a translation) is a new topic, however short; a short
+            # one no agent takes alone ("why?", "what broke?") can only mean the thread's.
             prev_family = row[followup.FEATURES.index("previous_family_mass")]
-            stay = stay and (_refers_back(text) or prev_family >= 0.5)
-            context = _carry(previous, text) if stay or _refers_back(text) else None
-            if stay:
-                decision = RouteDecision(
-                    agents=list(previous.agents),
+            unrouted = (own.out_of_scope or not own.agents) and len(words(text)) <= FRAGMENT_WORDS
+            leans = stay
+            stay = stay and (_refers_back(text) or prev_family >= 0.5 or unrouted or borrows)
+            # A short turn pointing back ("raise it to 10000") that no agent takes alone goes to
+            # the thread's agents rather than being refused.
+            stay = stay or (unrouted and has_anaphor(text))
+            context = _carry(previous, text) if _refers_back(text) else None
+            agents = _within(previous.agents, own)
+            followed = TurnDecision(
+                decision=RouteDecision(
+                    agents=agents,
                     scores=own.scores,
-                    clauses=[
-                        ClauseRoute(text=part.text, agent=a, score=1.0) for a in previous.agents
-                    ],
+                    clauses=[ClauseRoute(text=part.text, agent=a, score=1.0) for a in agents],
                     method="conversation",
                     model_calls=own.model_calls + calls,
                     confidence=own.confidence,
-                )
-                return TurnDecision(
-                    decision=decision, kind="followup", followup_probability=p, context=context
-                )
+                ),
+                kind="followup",
+                followup_probability=p,
+                context=_carry(previous, text),
+            )
+            if stay:
+                return followed
             own = own.model_copy(update={"model_calls": own.model_calls + calls})
             turn = self._clarified(part, own, previous)
+            if turn.decision.ambiguous and leans:
+                return followed  # the rule leaned to the thread: "how many rows?" is not asked
             return turn.model_copy(update={"followup_probability": p, "context": context})
         if previous is None and not pasted and is_followup_cue(text) and has_anaphor(text):
             return TurnDecision(
@@ -270,7 +290,6 @@ class ConversationRouter:
                 self.families,
                 text=part.route_text,
                 support=self.support,
-                previous=previous.agents if previous is not None else (),
                 neighbours=self.neighbours,
             )
             if wants or own.ambiguous
@@ -282,7 +301,10 @@ class ConversationRouter:
         if part.pasted and row[_ACTION]:
             ask = False  # an action on pasted text ("condense this: ...") is a whole request
         if ask and previous is not None:
-            known = [a for a in opts if a in previous.agents]
+            # An option the previous turn used settles it only when the request leans to it
+            # ("good night" after a purchase order is asked about, not put on the order).
+            near = {a for a, _ in clarify.ranked(own)[:2]}
+            known = [a for a in opts if a in previous.agents and a in near]
             if known or _refers_back(part.route_text):
                 opts, ask = (opts if _refers_back(part.route_text) else known)[:1], False
                 own = own.model_copy(update={"agents": opts, "ambiguous": False})
@@ -357,6 +379,15 @@ class ConversationRouter:
 def _opens_request(text: str, starters: frozenset[str]) -> bool:
     w = text.split()
     return bool(w) and w[0].lower().strip(",.;:!?") in starters
+
+
+def _within(previous: Sequence[str], own: RouteDecision) -> list[str]:
+    """The previous agents a follow-up goes to: all of them, or, after a turn that used several
+    ("show invoice 1043 and track order 57"), the one the turn names on its own ("is the invoice
+    paid?")."""
+    if len(previous) > 1 and not own.out_of_scope and own.agents and own.agents[0] in previous:
+        return [own.agents[0]]
+    return list(previous)
 
 
 def _refers_back(text: str) -> bool:

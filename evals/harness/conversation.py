@@ -11,6 +11,7 @@ import argparse
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sets", default="dev,heldout", help="comma-separated set names to report")
     parser.add_argument("--fit", action="store_true", help="refit the rules on dev.yaml first")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON")
+    parser.add_argument(
+        "--cv",
+        type=int,
+        default=0,
+        help="also report K-fold cross-fitted follow-up/switch accuracy on dev.yaml (K >= 2)",
+    )
 
 
 def _agents(d: RouteDecision) -> frozenset[str]:
@@ -171,6 +178,30 @@ def paired_times(
     return out
 
 
+def cross_validate(conv: ConversationRouter, data: ConversationSet, k: int) -> dict[str, Any]:
+    """Follow-up and switch accuracy when the rules that route each fold's conversations were
+    fitted without them (conversations dealt to ``k`` folds in turn); fragments and clear
+    requests stay in every fit, as they hold no conversation turn."""
+    right = {"followup": 0, "topic_switch": 0}
+    total = {"followup": 0, "topic_switch": 0}
+    for fold in range(k):
+        convs = data.conversations
+        train = replace(data, conversations=[c for i, c in enumerate(convs) if i % k != fold])
+        test = ConversationSet(
+            data.name, conversations=[c for i, c in enumerate(convs) if i % k == fold]
+        )
+        fold_conv = ConversationRouter(conv.router, conv.roster, fit_model(conv, train))
+        scores = evaluate(systems(fold_conv)["conversation"], test)
+        for key in right:
+            right[key] += round(scores[f"{key}_accuracy"] * scores[f"{key}_turns"])
+            total[key] += scores[f"{key}_turns"]
+    return {
+        "folds": k,
+        "followup_accuracy": right["followup"] / max(total["followup"], 1),
+        "topic_switch_accuracy": right["topic_switch"] / max(total["topic_switch"], 1),
+    }
+
+
 def systems(conv: ConversationRouter) -> dict[str, Decide]:
     """The supervisor under test and its ablation (today's router, one message at a time)."""
 
@@ -199,6 +230,10 @@ def run(args: argparse.Namespace) -> int:
         target.write_text(json.dumps(model.model_dump(), indent=2) + "\n")
         print(f"fitted on dev.yaml, wrote {target}")
         results["fit"] = {"followup": model.followup.report, "clarify": model.clarify.report}
+    if args.cv > 1:
+        untrained = ConversationRouter(router, roster, ConversationModel.untrained())
+        results["cv"] = cross_validate(untrained, load_set(args.dir / "dev.yaml"), args.cv)
+        print(f"{args.cv}-fold cross-fitting by conversation on dev.yaml: {results['cv']}")
     conv = ConversationRouter(router, roster)
     for name in [s.strip() for s in args.sets.split(",") if s.strip()]:
         data = load_set(args.dir / f"{name}.yaml")
@@ -218,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
 
 def format_table(results: dict[str, Any]) -> str:
     """A plain-text table: one row per metric, one column per set and system."""
-    cols = [(s, k) for s, v in results.items() if s != "fit" for k in v]
+    cols = [(s, k) for s, v in results.items() if s not in ("fit", "cv") for k in v]
     if not cols:
         return ""
     metrics = list(results[cols[0][0]][cols[0][1]])

@@ -88,8 +88,6 @@ def fit_model(conv: ConversationRouter, data: ConversationSet) -> ConversationMo
     move: list[list[float]] = []
     for turns in data.conversations:
         for prev, turn in itertools.pairwise(turns):
-            if followup.inherits_verb(turn.text, conv.starters):
-                continue  # settled without the rule (see ConversationRouter.decide)
             d = conv.router.route(turn.text)
             row = followup.features(
                 turn.text, d, sorted(prev.gold), conv.starters, conv.families, prev.text
@@ -101,7 +99,9 @@ def fit_model(conv: ConversationRouter, data: ConversationSet) -> ConversationMo
     ]
     not_asked = [_clarify_row(conv, t) for t in clear_texts]
     return ConversationModel(
-        followup=LogisticRule.fit(followup.FEATURES, np.asarray(stay), np.asarray(move)),
+        followup=LogisticRule.fit(
+            followup.FEATURES, np.asarray(stay), np.asarray(move), threshold=0.5
+        ),
         clarify=LogisticRule.fit(
             clarify.FEATURES, np.asarray(asked), np.asarray(not_asked), max_false_positive=0.02
         ),

@@ -51,6 +51,30 @@ _REFERENT = re.compile(
 )
 
 
+#: A whole turn that only says yes to the previous one ("yes, go ahead", "ok do it").
+_CONFIRM = re.compile(
+    r"^\W*(?:(?:yes|yeah|yep|ok(?:ay)?|sure|fine|right|correct|please|go\s+ahead|"
+    r"do\s+it|proceed|confirm(?:ed)?|approve(?:d)?|that'?s\s+(?:right|fine|correct)|"
+    r"sounds\s+good)\W*)+$",
+    re.IGNORECASE,
+)
+#: A turn correcting the previous request ("sorry, I meant 1189", "no wait, order 59",
+#: "actually make that SP-1006"): opening words, then what replaces a value of it.
+_CORRECTION = re.compile(
+    r"^\W*(?:(?:sorry|no|nope|wait|actually|rather|oops|i\s+meant|i\s+mean|make\s+that|"
+    r"change\s+(?:it|that)\s+to)\b[\s,.!]*)+",
+    re.IGNORECASE,
+)
+#: "make it 60", "make it Thursday instead", "make it 9am": a new value for the previous request.
+_NEW_VALUE = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|and|no|actually)[\s,]+)?(?:make|change|set)\s+(?:it|that)\s+"
+    r"(?:to\s+)?(?:\d|[A-Z]{1,4}-?\d|(?:mon|tues|wednes|thurs|fri|satur|sun)day\b|"
+    r"tomorrow\b|today\b|tonight\b|next\b|[^?]*\binstead\b)",
+    re.IGNORECASE,
+)
+_VALUE_WORDS = 5
+
+
 def words(text: str) -> list[str]:
     """The words of ``text`` (letters, digits, apostrophes), lower-cased."""
     return [w.lower() for w in _WORD.findall(text)]
@@ -107,7 +131,26 @@ def own_verb(text: str, starters: Collection[str]) -> bool:
         w = w[1:]
     if len(w) > 1 and w[0] in _PRO_VERBS and w[1] in _PRO_OBJECTS:
         return False  # "do that again", "do the same": the previous request's verb
+    if len(w) == 2 and w[1].isdigit():
+        return False  # "and run 31?", "and order 90?": a noun naming a thing, not a verb
     return bool(w) and w[0] in starters
+
+
+def confirms(text: str) -> bool:
+    """Whether ``text`` only says yes to the previous turn ("yes, go ahead", "ok do it")."""
+    return _CONFIRM.match(text) is not None
+
+
+def corrects(text: str, starters: Collection[str]) -> bool:
+    """Whether ``text`` gives the previous request a new value: a correction with no verb of
+    its own ("sorry, I meant 1189", "no wait, order 59", "actually 92") or "make it 60"."""
+    if _NEW_VALUE.match(text):
+        return True
+    m = _CORRECTION.match(text)
+    if m is None or m.end() == 0:
+        return False
+    rest = text[m.end() :]
+    return len(words(rest)) <= _VALUE_WORDS and not own_verb(rest, starters)
 
 
 def has_anaphor(text: str) -> bool:

@@ -9,6 +9,8 @@ from collections.abc import Collection, Mapping, Sequence
 
 from nova_graph.routing.clarify import ranked
 from nova_graph.routing.cues import (
+    confirms,
+    corrects,
     has_anaphor,
     has_digit,
     is_ellipsis,
@@ -36,6 +38,8 @@ FEATURES: tuple[str, ...] = (
     "repeats",
     "narrows",
     "own_verb",
+    "inherits_verb",
+    "previous_rank",
 )
 #: A turn that swaps a referent says little else: a cue ("what about", "and") and the new name.
 _SWAP_WORDS = 6
@@ -46,6 +50,8 @@ def inherits_verb(text: str, starters: Collection[str]) -> bool:
     its agent): a verbless continuation ("and 1022?", "what about Bright Facilities?"), a
     repeat with a change ("do the same for filter bags") or a narrowing ("only the ones from
     Brushworks") that does not open, past its joining words, with a request's own verb."""
+    if confirms(text) or corrects(text, starters):
+        return True  # "yes, go ahead", "sorry, I meant 1189", "make it 60"
     cued = is_repeat(text) or is_ellipsis(text) or narrows(text)
     return cued and not own_verb(text, starters)
 
@@ -65,7 +71,11 @@ def features(
     which the previous agent covers even when the name alone scores elsewhere. ``repeats``:
     the previous request again with a change ("do that again for last week"); ``narrows``: a
     narrowing of its answer ("just the overdue ones"); ``own_verb``: past its joining words the
-    turn opens with a verb of its own ("and email it to Acme"), which may name another agent."""
+    turn opens with a verb of its own ("and email it to Acme"), which may name another agent;
+    ``previous_rank``: how far down the turn's own ranking the previous agents sit (log of the
+    best one's rank: 0 when one of them is first), which still tells "run the import one" after
+    a pipeline list (the runner second) from "retry it" after a log (the log agent far down)
+    when another agent takes most of the probability."""
     w = words(text)
     order = ranked(decision)
     probs = dict(order)
@@ -91,4 +101,8 @@ def features(
         float(is_repeat(text)),
         float(narrows(text)),
         float(own_verb(text, starters)),
+        float(inherits_verb(text, starters)),
+        math.log1p(
+            min((i for i, (a, _) in enumerate(order) if a in previous_agents), default=len(order))
+        ),
     ]

@@ -50,20 +50,24 @@ class LogisticRule(BaseModel):
         max_false_positive: float | None = None,
         band_accuracy: float = 0.99,
         folds: int = 5,
+        threshold: float | None = None,
     ) -> LogisticRule:
         """Fit on labelled rows; pick the threshold and the unsure band on the same rows.
 
-        ``threshold`` maximises accuracy, or (with ``max_false_positive``) is the lowest one that
-        says yes to at most that share of ``negative`` rows. The band is the narrowest interval
-        around it outside which accuracy reaches ``band_accuracy`` on out-of-fold probabilities
-        (``folds``-fold cross-fitting; the plain probabilities when there are too few rows).
+        ``threshold`` (when not given) maximises accuracy, or (with ``max_false_positive``) is
+        the lowest one that says yes to at most that share of ``negative`` rows. The band is the
+        narrowest interval around it outside which accuracy reaches ``band_accuracy`` on
+        out-of-fold probabilities (``folds``-fold cross-fitting; the plain probabilities when
+        there are too few rows).
         """
         w, b = fit_confidence(positive, negative)
         rule = cls(features=list(names), weights=[float(v) for v in w], bias=float(b))
         p_pos = np.asarray([rule.probability(r) for r in positive])
         p_neg = np.asarray([rule.probability(r) for r in negative])
         grid = np.unique(np.concatenate([p_pos, p_neg, [0.5]]))
-        if max_false_positive is not None:
+        if threshold is not None:
+            pass  # the calibrated probability's own cut, not one tuned on the fitted rows
+        elif max_false_positive is not None:
             ok = [t for t in grid if (p_neg >= t).mean() <= max_false_positive]
             threshold = float(min(ok)) if ok else float(grid.max()) + 1e-6
         else:
