@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from nova_app import nova_roster
-from nova_graph.errors import InvalidRequestError
+from nova_graph.errors import InvalidRequestError, RoutingError
 from nova_graph.routing import SemanticRouter
-from nova_graph.routing.calibration import balanced_negatives, in_scope_threshold
+from nova_graph.routing.calibration import balanced_negatives, in_scope_threshold, refusal_floor
 from nova_graph.routing.default import default_router
 from nova_graph.routing.scoring import FEATURES
 
@@ -116,6 +116,32 @@ def test_novelty_budget_spends_calibration_accuracy_on_new_kinds() -> None:
     assert spent["threshold"] > plain["threshold"]  # stricter: refuses more of what is new
     assert spent["in_scope_accuracy"] >= plain["in_scope_accuracy"] - 0.25 - 1e-9
     assert spent["held_out_group_recall"] >= plain["held_out_group_recall"]
+
+
+def test_novelty_refusal_refuses_a_share_of_what_the_router_gets_right() -> None:
+    # 12 calibration requests: the default share (4 %) is under one request and changes nothing
+    train = {a: ts[:2] for a, ts in SMALL_ROSTER.items()}
+    held = [(t, a) for a, ts in SMALL_ROSTER.items() for t in ts[2:]]
+    router = SemanticRouter.from_examples(train)
+    plain = router.calibrate(held, [], novelty_budget=0.0, novelty_refusal=0.0)
+    assert router.calibrate(held, [], novelty_budget=0.0) == plain
+    floor = router.calibrate(held, [], novelty_budget=0.0, novelty_refusal=0.25)
+    right = round(floor["domain_accuracy"] * len(held))
+    refused_right = right - round(floor["in_scope_accuracy"] * len(held))
+    assert refused_right >= right // 4  # whatever the in-scope accuracy rule would have kept
+    assert floor["threshold"] > plain["threshold"]
+    assert floor["held_out_group_recall"] >= plain["held_out_group_recall"]
+    with pytest.raises(RoutingError, match="novelty_refusal"):
+        router.calibrate(held, [], novelty_refusal=1.0)
+
+
+def test_refusal_floor_counts_whole_requests() -> None:
+    conf = np.asarray([0.9, 0.8, 0.7, 0.6, 0.5, 0.1], dtype=np.float32)
+    correct = np.asarray([True, True, True, True, True, False])
+    # 5 right: a fifth of them is one request, the least confident right one (0.5)
+    assert refusal_floor(conf, correct, 0.2) == pytest.approx(0.6 - 1e-6)
+    assert refusal_floor(conf, correct, 0.4) == pytest.approx(0.7 - 1e-6)
+    assert refusal_floor(conf, correct, 0.19) == float("-inf")  # under one request: no floor
 
 
 def test_hidden_route_is_scored_as_if_never_trained(small_router: SemanticRouter) -> None:
