@@ -79,6 +79,24 @@ def test_small_roster_still_routes_its_own_requests(small_router: SemanticRouter
         assert decision.agents == [agent], text
 
 
+def test_new_kinds_joined_are_not_split_into_agents(small_router: SemanticRouter) -> None:
+    # each clause is a new kind: splitting must not make the request in scope for two agents,
+    # even with the near-zero split threshold that large rosters calibrate (CLINC150: 0.001)
+    saved = small_router.split_threshold
+    small_router.split_threshold = 0.0
+    try:
+        for template in ("{a}. Then {b}", "{a}, and also {b}", "{a} and {b}"):
+            joined = template.format(a=NEW_KINDS[0], b=NEW_KINDS[1])
+            decision = small_router.route(joined)
+            assert decision.out_of_scope, decision
+            assert decision.agents == []
+        # a request of two in-scope clauses is still split between their agents
+        pair = small_router.route(f"{SMALL_IN_SCOPE[0][0]}. Then {SMALL_IN_SCOPE[3][0]}")
+        assert set(pair.agents) == {"recipes", "music"}, pair
+    finally:
+        small_router.split_threshold = saved
+
+
 def test_refused_share_is_the_share_route_batch_refuses(small_router: SemanticRouter) -> None:
     # the builder's self-refusal check: same decision as route_batch (a split request is routed)
     texts = [*NEW_KINDS, *(t for t, _ in SMALL_IN_SCOPE)]
