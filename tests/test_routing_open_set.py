@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from nova_app import nova_roster
-from nova_graph.errors import InvalidRequestError
+from nova_graph.errors import InvalidRequestError, RoutingError
 from nova_graph.routing import SemanticRouter
-from nova_graph.routing.calibration import balanced_negatives, in_scope_threshold
+from nova_graph.routing.calibration import balanced_negatives, in_scope_threshold, refusal_floor
 from nova_graph.routing.default import default_router
 from nova_graph.routing.scoring import FEATURES
 
@@ -79,6 +79,24 @@ def test_small_roster_still_routes_its_own_requests(small_router: SemanticRouter
         assert decision.agents == [agent], text
 
 
+def test_new_kinds_joined_are_not_split_into_agents(small_router: SemanticRouter) -> None:
+    # each clause is a new kind: splitting must not make the request in scope for two agents,
+    # even with the near-zero split threshold that large rosters calibrate (CLINC150: 0.001)
+    saved = small_router.split_threshold
+    small_router.split_threshold = 0.0
+    try:
+        for template in ("{a}. Then {b}", "{a}, and also {b}", "{a} and {b}"):
+            joined = template.format(a=NEW_KINDS[0], b=NEW_KINDS[1])
+            decision = small_router.route(joined)
+            assert decision.out_of_scope, decision
+            assert decision.agents == []
+        # a request of two in-scope clauses is still split between their agents
+        pair = small_router.route(f"{SMALL_IN_SCOPE[0][0]}. Then {SMALL_IN_SCOPE[3][0]}")
+        assert set(pair.agents) == {"recipes", "music"}, pair
+    finally:
+        small_router.split_threshold = saved
+
+
 def test_refused_share_is_the_share_route_batch_refuses(small_router: SemanticRouter) -> None:
     # the builder's self-refusal check: same decision as route_batch (a split request is routed)
     texts = [*NEW_KINDS, *(t for t, _ in SMALL_IN_SCOPE)]
@@ -116,6 +134,32 @@ def test_novelty_budget_spends_calibration_accuracy_on_new_kinds() -> None:
     assert spent["threshold"] > plain["threshold"]  # stricter: refuses more of what is new
     assert spent["in_scope_accuracy"] >= plain["in_scope_accuracy"] - 0.25 - 1e-9
     assert spent["held_out_group_recall"] >= plain["held_out_group_recall"]
+
+
+def test_novelty_refusal_refuses_a_share_of_what_the_router_gets_right() -> None:
+    # 12 calibration requests: the default share (4 %) is under one request and changes nothing
+    train = {a: ts[:2] for a, ts in SMALL_ROSTER.items()}
+    held = [(t, a) for a, ts in SMALL_ROSTER.items() for t in ts[2:]]
+    router = SemanticRouter.from_examples(train)
+    plain = router.calibrate(held, [], novelty_budget=0.0, novelty_refusal=0.0)
+    assert router.calibrate(held, [], novelty_budget=0.0) == plain
+    floor = router.calibrate(held, [], novelty_budget=0.0, novelty_refusal=0.25)
+    right = round(floor["domain_accuracy"] * len(held))
+    refused_right = right - round(floor["in_scope_accuracy"] * len(held))
+    assert refused_right >= right // 4  # whatever the in-scope accuracy rule would have kept
+    assert floor["threshold"] > plain["threshold"]
+    assert floor["held_out_group_recall"] >= plain["held_out_group_recall"]
+    with pytest.raises(RoutingError, match="novelty_refusal"):
+        router.calibrate(held, [], novelty_refusal=1.0)
+
+
+def test_refusal_floor_counts_whole_requests() -> None:
+    conf = np.asarray([0.9, 0.8, 0.7, 0.6, 0.5, 0.1], dtype=np.float32)
+    correct = np.asarray([True, True, True, True, True, False])
+    # 5 right: a fifth of them is one request, the least confident right one (0.5)
+    assert refusal_floor(conf, correct, 0.2) == pytest.approx(0.6 - 1e-6)
+    assert refusal_floor(conf, correct, 0.4) == pytest.approx(0.7 - 1e-6)
+    assert refusal_floor(conf, correct, 0.19) == float("-inf")  # under one request: no floor
 
 
 def test_hidden_route_is_scored_as_if_never_trained(small_router: SemanticRouter) -> None:

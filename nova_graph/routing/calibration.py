@@ -69,6 +69,21 @@ def in_scope_threshold(
     return float(confidence[order[i]]) - 1e-6
 
 
+def refusal_floor(confidence: Floats, correct: Bools, share: float) -> float:
+    """The threshold refusing the least confident ``share`` of the correctly routed requests.
+
+    Rounded down to whole requests: ``-inf`` (no floor) when that share is less than one of
+    them, so a small roster's handful of calibration requests keeps its operating point.
+    """
+    right = np.sort(confidence[correct])
+    k = int(np.floor(share * len(right) + 1e-9))
+    if k <= 0:
+        return float("-inf")
+    k = min(k, len(right) - 1)
+    # accept every request at least as confident as the k-th lowest right one: just below it
+    return float(right[k]) - 1e-6
+
+
 def margin_threshold(threshold: float, confidence: Floats) -> float:
     """Move a probability ``threshold`` (set just below an accepted request) down to halfway, in
     log-odds, to the next lower ``confidence`` of any calibration request.
