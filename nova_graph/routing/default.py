@@ -38,7 +38,7 @@ def apply_thresholds(router: Router, thresholds: Mapping[str, Any]) -> None:
 
 
 #: Bump when the way the default router is built or calibrated changes (invalidates caches).
-ROUTER_CACHE_FORMAT = "semantic-router-12-novelty-refusal-split"
+ROUTER_CACHE_FORMAT = "semantic-router-13-split-rule"
 #: Agents need this many examples for the default router to calibrate its thresholds.
 MIN_CALIBRATION_EXAMPLES = 8
 #: Calibrated thresholds refusing more than this share of the training examples are not used.
