@@ -61,6 +61,20 @@ def test_exported_file_is_cached_under_the_weights_hash(onnx_encoder):
     assert second.uses_onnx and path.stat().st_mtime_ns == before
 
 
+def test_exported_graph_uses_the_fused_bert_operators(onnx_encoder):
+    import onnx
+
+    onnx_encoder.encode(["warm"])
+    runtime = onnx_encoder._runtime
+    assert runtime is not None
+    graph = onnx.load(str(runtime.model_path), load_external_data=False).graph
+    ops = {node.op_type for node in graph.node}
+    # one Attention per layer instead of ~30 reshape/transpose/softmax nodes each
+    assert sum(node.op_type == "Attention" for node in graph.node) == 6
+    assert {"EmbedLayerNormalization", "SkipLayerNormalization", "BiasGelu"} <= ops
+    assert "Softmax" not in ops and len(graph.node) < 60
+
+
 def test_large_batch_rows_come_back_in_input_order(onnx_encoder):
     texts = [f"request number {i} " + "and more words " * (i % 7) for i in range(40)]
     onnx_encoder.clear_cache()
