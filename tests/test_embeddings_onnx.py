@@ -84,6 +84,22 @@ def test_large_batch_rows_come_back_in_input_order(onnx_encoder):
     assert np.abs(batch - singles).max() < 1e-5
 
 
+def test_batches_open_their_single_threaded_session_only_when_needed():
+    enc = OnnxMiniLMEncoder()
+    enc.encode(["one request", "and its clause"])
+    runtime = enc._runtime
+    assert runtime is not None
+    threads = runtime.session.get_session_options().intra_op_num_threads
+    assert threads == min(runtime.workers, 2)
+    if runtime.workers == 1:  # one core: one session does both
+        assert runtime.batch_session is runtime.session
+        return
+    assert runtime.batch_session is None  # a request pays for no second session
+    enc.encode([f"batch text {i}" for i in range(40)])
+    assert runtime.batch_session is not None
+    assert runtime.batch_session.get_session_options().intra_op_num_threads == 1
+
+
 def test_duplicate_texts_in_one_call_get_identical_rows(onnx_encoder):
     vecs = onnx_encoder.encode(["same text", "other text", "same text"])
     assert np.array_equal(vecs[0], vecs[2]) and not np.array_equal(vecs[0], vecs[1])
