@@ -61,6 +61,20 @@ def test_exported_file_is_cached_under_the_weights_hash(onnx_encoder):
     assert second.uses_onnx and path.stat().st_mtime_ns == before
 
 
+def test_exported_graph_uses_the_fused_bert_operators(onnx_encoder):
+    import onnx
+
+    onnx_encoder.encode(["warm"])
+    runtime = onnx_encoder._runtime
+    assert runtime is not None
+    graph = onnx.load(str(runtime.model_path), load_external_data=False).graph
+    ops = {node.op_type for node in graph.node}
+    # one Attention per layer instead of ~30 reshape/transpose/softmax nodes each
+    assert sum(node.op_type == "Attention" for node in graph.node) == 6
+    assert {"EmbedLayerNormalization", "SkipLayerNormalization", "BiasGelu"} <= ops
+    assert "Softmax" not in ops and len(graph.node) < 60
+
+
 def test_large_batch_rows_come_back_in_input_order(onnx_encoder):
     texts = [f"request number {i} " + "and more words " * (i % 7) for i in range(40)]
     onnx_encoder.clear_cache()
@@ -68,6 +82,22 @@ def test_large_batch_rows_come_back_in_input_order(onnx_encoder):
     onnx_encoder.clear_cache()
     singles = np.vstack([onnx_encoder.encode([t]) for t in texts])
     assert np.abs(batch - singles).max() < 1e-5
+
+
+def test_batches_open_their_single_threaded_session_only_when_needed():
+    enc = OnnxMiniLMEncoder()
+    enc.encode(["one request", "and its clause"])
+    runtime = enc._runtime
+    assert runtime is not None
+    threads = runtime.session.get_session_options().intra_op_num_threads
+    assert threads == min(runtime.workers, 2)
+    if runtime.workers == 1:  # one core: one session does both
+        assert runtime.batch_session is runtime.session
+        return
+    assert runtime.batch_session is None  # a request pays for no second session
+    enc.encode([f"batch text {i}" for i in range(40)])
+    assert runtime.batch_session is not None
+    assert runtime.batch_session.get_session_options().intra_op_num_threads == 1
 
 
 def test_duplicate_texts_in_one_call_get_identical_rows(onnx_encoder):
