@@ -29,6 +29,7 @@ from nova_graph.routing.cues import (
     corrects,
     has_anaphor,
     is_followup_cue,
+    is_social,
     referents,
     starter_words,
     words,
@@ -160,7 +161,9 @@ class ConversationRouter:
         own = self._on_instruction(part, self.router.route(part.route_text))
         # "this" in "put this into Spanish: <text>" is the pasted text, not the thread.
         pasted = part.pasted
-        if previous is not None and previous.agents and not pasted:
+        # "thanks", "good night" after an answer close the thread's task; they are not about it.
+        social = is_social(text) and not confirms(text)
+        if previous is not None and previous.agents and not pasted and not social:
             row = followup.features(
                 part.route_text,
                 own,
@@ -300,6 +303,8 @@ class ConversationRouter:
             ask = False  # a full request no agent covers is refused, not asked about
         if part.pasted and row[_ACTION]:
             ask = False  # an action on pasted text ("condense this: ...") is a whole request
+        if is_social(part.route_text):
+            ask = False  # "hello", "thanks a lot": whole, for whichever agent the router picks
         if ask and previous is not None:
             # An option the previous turn used settles it only when the request leans to it
             # ("good night" after a purchase order is asked about, not put on the order).

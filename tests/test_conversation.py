@@ -413,3 +413,29 @@ def test_a_rule_fitted_with_a_given_cut_keeps_it() -> None:
     fixed = LogisticRule.fit(["a", "b"], yes, no, threshold=0.5)
     assert fixed.threshold == 0.5 and fixed.weights == tuned.weights
     assert fixed.low <= 0.5 <= fixed.high
+
+
+def test_greetings_and_thanks_are_answered_not_asked_back(graph: Any) -> None:
+    # Short like a fragment ("side brushes"), but whole: no clarifying question, no model call.
+    for text in ("hello", "thanks a lot", "good night", "cheers"):
+        state = _say(graph, text, _config())
+        assert "__interrupt__" not in state, text
+        assert state["routes"] == ["general_chat"], text
+        assert state["routing_model_calls"] == 0
+
+
+def test_thanks_after_an_answer_is_not_sent_back_to_the_previous_agent(graph: Any) -> None:
+    config = _config()
+    assert _say(graph, "help me plan my week", config)["routes"] == ["planner"]
+    state = _say(graph, "perfect", config)  # the planner's family, but no request of its own
+    assert state["routes"] == ["general_chat"]
+    assert state["decision"]["method"] != "conversation"
+
+
+def test_social_cue_is_closed_class() -> None:
+    from nova_graph.routing.cues import is_social
+
+    assert all(is_social(t) for t in ("hello!", "ok thanks", "nice one", "see you tomorrow"))
+    assert not any(
+        is_social(t) for t in ("the reminder", "that one", "ok", "thanks for invoice 1043")
+    )

@@ -13,6 +13,7 @@ import yaml
 from nova_graph.conversation import ConversationModel, ConversationRouter
 from nova_graph.errors import NovaError
 from nova_graph.routing import clarify, followup
+from nova_graph.routing.cues import is_social
 from nova_graph.routing.logistic import LogisticRule
 
 DEFAULT_DIR = Path("evals") / "conversation"
@@ -97,7 +98,8 @@ def fit_model(conv: ConversationRouter, data: ConversationSet) -> ConversationMo
     clear_texts = [t for t, _ in data.clear] + [
         t.text for turns in data.conversations for t in turns if t.kind in ("first", "s")
     ]
-    not_asked = [_clarify_row(conv, t) for t in clear_texts]
+    # greetings and thanks are never asked back whatever the rule says (cues.is_social)
+    not_asked = [_clarify_row(conv, t) for t in clear_texts if not is_social(t)]
     return ConversationModel(
         followup=LogisticRule.fit(
             followup.FEATURES, np.asarray(stay), np.asarray(move), threshold=0.5

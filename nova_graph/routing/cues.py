@@ -73,6 +73,16 @@ _NEW_VALUE = re.compile(
     re.IGNORECASE,
 )
 _VALUE_WORDS = 5
+#: A whole turn of greetings, thanks, farewells or praise ("hello", "thanks a lot", "nice one",
+#: "good night"): closed-class words, complete as they are, for no agent's task in particular.
+_SOCIAL = re.compile(
+    r"^\W*(?:ok(?:ay)?[\s,]+)?(?:(?:hello|hi|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|night|day)|"
+    r"morning|evening|night|bye|goodbye|good\s*bye|see\s+you(?:\s+(?:later|tomorrow|soon))?|"
+    r"cheers|thanks|thank\s+you|thx|ta|many\s+thanks|much\s+appreciated|great|cool|"
+    r"nice(?:\s+one)?|awesome|perfect|brilliant|lovely|excellent|no\s+worries|well\s+done|"
+    r"good\s+job)(?:\s+(?:so\s+much|very\s+much|a\s+lot))?\W*)+$",
+    re.IGNORECASE,
+)
 
 
 def words(text: str) -> list[str]:
@@ -139,6 +149,12 @@ def own_verb(text: str, starters: Collection[str]) -> bool:
 def confirms(text: str) -> bool:
     """Whether ``text`` only says yes to the previous turn ("yes, go ahead", "ok do it")."""
     return _CONFIRM.match(text) is not None
+
+
+def is_social(text: str) -> bool:
+    """Whether ``text`` is only a greeting, thanks, farewell or praise ("hello", "thanks a
+    lot", "nice one"): a whole request, never a fragment to ask back about."""
+    return _SOCIAL.match(text) is not None
 
 
 def corrects(text: str, starters: Collection[str]) -> bool:
