@@ -98,20 +98,6 @@ def default_router(
             private_dir(path.parent)
             router.save(path)
     return with_overlay(router, overlay)
-    path = default_router_path(roster, cache_dir, pinned)
-    if path.exists():
-        try:
-            loaded = SemanticRouter.load(path, model=arbiter)
-        except RoutingError:
-            pass  # unreadable or from another version: rebuild and overwrite below
-        else:
-            return with_overlay(loaded, overlay)
-    router = calibrated_router(
-        examples, negatives, model=arbiter, thresholds=pinned, groups=families
-    )
-    private_dir(path.parent)
-    router.save(path)
-    return with_overlay(router, overlay)
 
 
 def default_router_path(
