@@ -108,6 +108,9 @@ def test_healthy_agents_complete_while_two_agents_hang_under_invoke(
 def test_a_lane_never_starts_more_threads_than_its_cap() -> None:
     lane, gate = WorkerLane("cap", workers=3), threading.Event()
     futures = [lane.submit(lambda: gate.wait(5)) for _ in range(10)]
+    # all three start at once: a thread that has just become idle takes one queued call, so it
+    # does not stand in for the threads the other queued calls need
+    assert lane.threads == 3
     time.sleep(0.1)
     assert lane.threads == 3
     gate.set()
@@ -195,3 +198,18 @@ def test_an_agent_with_a_time_limit_runs_in_its_lane_and_one_without_in_the_call
     assert _thread_names(small_roster, data_dir, 5.0) == ["nova-agent-math-1"]
     # No limit: nothing could be abandoned, so no hand-off (a one-task superstep runs inline).
     assert _thread_names(small_roster, data_dir, None) == [threading.current_thread().name]
+
+
+def test_a_quick_call_is_not_queued_behind_a_hung_one_while_the_lane_has_room() -> None:
+    # Each round: a call that hangs, then a quick one on a two-thread lane. The first thread may
+    # be idle for an instant when the quick call arrives; the quick call must still get the
+    # second thread rather than wait behind the hung call.
+    for _ in range(200):
+        lane, gate = WorkerLane("room", workers=2), threading.Event()
+        hung = lane.submit(lambda gate=gate: gate.wait(5))
+        quick = lane.submit(lambda: True)
+        try:
+            assert quick.result(timeout=2)
+        finally:
+            gate.set()
+        assert hung.result(timeout=5)

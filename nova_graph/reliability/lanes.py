@@ -32,14 +32,18 @@ class WorkerLane:
         self._queue: queue.SimpleQueue[_Work] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
-        self._idle = 0
+        self._idle = 0  # threads waiting for work
+        self._pending = 0  # calls queued and not yet taken by a thread
 
     def submit(self, fn: Callable[[], T]) -> Future[T]:
         """Queue ``fn`` to run in this lane with the caller's context; returns its future."""
         future: Future[T] = Future()
-        self._queue.put((future, contextvars.copy_context(), fn))
         with self._lock:
-            if self._idle == 0 and self._threads < self.workers:
+            self._queue.put((future, contextvars.copy_context(), fn))
+            self._pending += 1
+            # a thread for every queued call no idle thread will take, up to the cap (a thread
+            # that just became idle takes one call, not all of them)
+            if self._pending > self._idle and self._threads < self.workers:
                 self._threads += 1
                 threading.Thread(
                     target=self._work, name=f"nova-{self.name}-{self._threads}", daemon=True
@@ -70,6 +74,7 @@ class WorkerLane:
             future, ctx, fn = self._queue.get()
             with self._lock:
                 self._idle -= 1
+                self._pending -= 1
             if not future.set_running_or_notify_cancel():
                 continue  # its caller gave up before it started
             try:
