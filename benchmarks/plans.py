@@ -102,17 +102,27 @@ class _TimedAgent(Runnable[Any, Any]):
             AGENT_CPU_MS.append((time.thread_time() - cpu) * 1000)
 
 
-def timed_chain_agents(model: OfflineChatModel, ctx: ToolContext) -> list[AgentSpec]:
-    """The chain's agents as graph agents running the bare sequence's executors, timed."""
+def chain_executors(model: OfflineChatModel, ctx: ToolContext) -> dict[str, Runnable[Any, Any]]:
+    """Each chain agent's executor (the roster's tools on ``ctx``), built once for both systems."""
     roster = nova_roster()
     registry = {t.name: t for t in nova_tools(ctx)}
-    specs = []
-    for name, _text in CHAIN:
-        spec = roster[name]
-        executor = build_agent_executor(spec, model, resolve_tools(spec.name, spec.tools, registry))
-        timed = _TimedAgent(name, executor)
-        specs.append(spec.model_copy(update={"graph": timed, "tools": [], "mcp_tools": {}}))
-    return specs
+    return {
+        name: build_agent_executor(
+            roster[name], model, resolve_tools(name, roster[name].tools, registry)
+        )
+        for name, _text in CHAIN
+    }
+
+
+def timed_chain_agents(executors: dict[str, Runnable[Any, Any]]) -> list[AgentSpec]:
+    """The chain's agents as graph agents running ``executors``, timed."""
+    roster = nova_roster()
+    return [
+        roster[name].model_copy(
+            update={"graph": _TimedAgent(name, executor), "tools": [], "mcp_tools": {}}
+        )
+        for name, executor in executors.items()
+    ]
 
 
 class _SeqState(TypedDict, total=False):
@@ -120,17 +130,15 @@ class _SeqState(TypedDict, total=False):
 
 
 def bare_sequence(
-    k: int, model: OfflineChatModel, ctx: ToolContext, step_timeout: float | None
+    k: int, executors: dict[str, Runnable[Any, Any]], step_timeout: float | None
 ) -> Any:
-    """START -> agent 1 -> ... -> agent k -> END, each given the previous step's result, with
-    LangGraph's own per-step time limit when ``step_timeout`` is set."""
+    """START -> agent 1 -> ... -> agent k -> END running ``executors``, each given the previous
+    step's result, with LangGraph's own per-step time limit when ``step_timeout`` is set."""
     roster = nova_roster()
-    registry = {t.name: t for t in nova_tools(ctx)}
     g = StateGraph(_SeqState)
     prev = START
     for i, (name, _text) in enumerate(CHAIN[:k]):
-        spec = roster[name]
-        executor = build_agent_executor(spec, model, resolve_tools(spec.name, spec.tools, registry))
+        spec, executor = roster[name], executors[name]
 
         def node(state: _SeqState, spec: Any = spec, executor: Any = executor, i: int = i) -> Any:
             done = state.get("results") or []
@@ -198,7 +206,8 @@ def main() -> None:
         ctx = ToolContext(model=model)
         ctx.data_dir = Path(data)
         options: dict[str, Any] = {}
-        chain = {spec.name: spec for spec in timed_chain_agents(model, ctx)}
+        executors = chain_executors(model, ctx)
+        chain = {spec.name: spec for spec in timed_chain_agents(executors)}
         roster = nova_roster()
         options["roster"] = roster.subset([chain.get(a.name, a) for a in roster])
         if no_limit:
@@ -206,7 +215,7 @@ def main() -> None:
         nova = build_nova_graph(
             router=_Router(), model=model, data_dir=data, checkpointer=False, **options
         )
-        bares = {k: bare_sequence(k, model, ctx, bare_limit) for k in ks}
+        bares = {k: bare_sequence(k, executors, bare_limit) for k in ks}
 
         def once(label: str, k: int) -> tuple[float, float, float]:
             """Whole run time, run time minus the agents' own time, and the process's CPU time

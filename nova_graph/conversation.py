@@ -161,9 +161,9 @@ class ConversationRouter:
         own = self._on_instruction(part, self.router.route(part.route_text))
         # "this" in "put this into Spanish: <text>" is the pasted text, not the thread.
         pasted = part.pasted
-        # "thanks", "good night" after an answer close the thread's task; they are not about it.
-        social = is_social(text) and not confirms(text)
-        if previous is not None and previous.agents and not pasted and not social:
+        # "thanks", "good night" after an answer close the thread's task; they are not about it
+        # (no social turn is a confirmation: the two patterns share no word).
+        if previous is not None and previous.agents and not pasted and not is_social(text):
             row = followup.features(
                 part.route_text,
                 own,
@@ -187,7 +187,8 @@ class ConversationRouter:
             # A short turn pointing back ("raise it to 10000") that no agent takes alone goes to
             # the thread's agents rather than being refused.
             stay = stay or (unrouted and has_anaphor(text))
-            context = _carry(previous, text) if _refers_back(text) else None
+            carried = _carry(previous, text)
+            context = carried if _refers_back(text) else None
             agents = _within(previous.agents, own)
             followed = TurnDecision(
                 decision=RouteDecision(
@@ -200,7 +201,7 @@ class ConversationRouter:
                 ),
                 kind="followup",
                 followup_probability=p,
-                context=_carry(previous, text),
+                context=carried,
             )
             if stay:
                 return followed

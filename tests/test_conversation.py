@@ -16,6 +16,7 @@ from nova_app import build_nova_graph, nova_roster
 from nova_graph.conversation import ConversationRouter, PreviousTurn, agent_context
 from nova_graph.improve.proposals import evidence_from_runs
 from nova_graph.roster import ContextPolicy, Roster
+from nova_graph.routing.cues import is_social
 from nova_graph.routing.default import default_router
 from nova_graph.routing.payload import split_instruction
 from nova_graph.runlog import RunLog, logged_invoke
@@ -433,8 +434,6 @@ def test_thanks_after_an_answer_is_not_sent_back_to_the_previous_agent(graph: An
 
 
 def test_social_cue_is_closed_class() -> None:
-    from nova_graph.routing.cues import is_social
-
     assert all(is_social(t) for t in ("hello!", "ok thanks", "nice one", "see you tomorrow"))
     assert not any(
         is_social(t) for t in ("the reminder", "that one", "ok", "thanks for invoice 1043")

@@ -209,13 +209,14 @@ class _Runtime:
         workers = self.workers if parallel else 1
         size = max(min(batch_size, -(-len(texts) // workers)), 1)
         chunks = [order[start : start + size] for start in range(0, len(order), size)]
-        session = self._batch_session() if workers > 1 and len(chunks) > 1 else self.session
+        in_parallel = workers > 1 and len(chunks) > 1
+        session = self._batch_session() if in_parallel else self.session
 
         def run(chunk: Any) -> Vectors:
             width = int(lengths[chunk].max())
             return self.run({k: v[chunk, :width] for k, v in feed.items()}, session)
 
-        if session is not self.session:
+        if in_parallel:
             with ThreadPoolExecutor(workers, thread_name_prefix="encoder") as pool:
                 parts = list(pool.map(run, chunks))
         else:

@@ -76,8 +76,8 @@ _VALUE_WORDS = 5
 #: A whole turn of greetings, thanks, farewells or praise ("hello", "thanks a lot", "nice one",
 #: "good night"): closed-class words, complete as they are, for no agent's task in particular.
 _SOCIAL = re.compile(
-    r"^\W*(?:ok(?:ay)?[\s,]+)?(?:(?:hello|hi|hey|hiya|howdy|greetings|good\s+(?:morning|afternoon|evening|night|day)|"
-    r"morning|evening|night|bye|goodbye|good\s*bye|see\s+you(?:\s+(?:later|tomorrow|soon))?|"
+    r"^\W*(?:ok(?:ay)?[\s,]+)?(?:(?:hello|hi|hey|hiya|howdy|greetings|"
+    r"good\s+(?:morning|afternoon|evening|night|day)|morning|evening|night|bye|goodbye|good\s*bye|see\s+you(?:\s+(?:later|tomorrow|soon))?|"
     r"cheers|thanks|thank\s+you|thx|ta|many\s+thanks|much\s+appreciated|great|cool|"
     r"nice(?:\s+one)?|awesome|perfect|brilliant|lovely|excellent|no\s+worries|well\s+done|"
     r"good\s+job)(?:\s+(?:so\s+much|very\s+much|a\s+lot))?\W*)+$",
